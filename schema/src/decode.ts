@@ -1,0 +1,109 @@
+import type { CasefileEvent } from './event';
+import { isEventType } from './event-types';
+import { FIELDS, FIELD_NAMES, lokiName, type FieldName, type FieldSpec } from './fields';
+import { EVENT_ID_LABEL, EVENT_TYPE_LABEL } from './loki-labels';
+
+/** Loki label name -> field, built once from {@link FIELDS}. */
+const FIELD_BY_LABEL = new Map<string, FieldName>(
+  FIELD_NAMES.map((f) => [lokiName((FIELDS[f] as FieldSpec).attr), f])
+);
+
+/** An entry that is not a Casefile event (no id or unknown type), kept for the caller to count. */
+export class DecodeError extends Error {
+  constructor(
+    message: string,
+    readonly labels: Record<string, string>
+  ) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+/**
+ * Rebuild an event from one Loki entry: its labels (stream labels and
+ * structured metadata merged), its timestamp in ns and its line. Unknown
+ * labels (Loki's own, such as `detected_level`) are ignored.
+ *
+ * @example eventFromLabels({ casefile_event_id: 'a', casefile_event_type: 'process.start', process_pid: '7' }, '1', 'sh')
+ *   // => { id: 'a', type: 'process.start', timeNs: '1', message: 'sh', pid: 7 }
+ */
+export function eventFromLabels(labels: Record<string, string>, timeNs: string, line: string): CasefileEvent {
+  const id = labels[EVENT_ID_LABEL];
+  const type = labels[EVENT_TYPE_LABEL];
+  if (!id) throw new DecodeError(`entry at ${timeNs} has no ${EVENT_ID_LABEL}`, labels);
+  if (!type || !isEventType(type)) throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, labels);
+  const e: CasefileEvent = { id, type, timeNs, message: line };
+  const out = e as unknown as Record<string, unknown>;
+  for (const [label, raw] of Object.entries(labels)) {
+    const f = FIELD_BY_LABEL.get(label);
+    if (!f) continue;
+    switch ((FIELDS[f] as FieldSpec).kind) {
+      case 'int':
+        out[f] = Number(raw);
+        break;
+      case 'bool':
+        out[f] = raw === 'true';
+        break;
+      case 'string[]':
+        try {
+          out[f] = JSON.parse(raw);
+        } catch {
+          out[f] = [raw];
+        }
+        break;
+      default:
+        out[f] = raw;
+    }
+  }
+  return e;
+}
+
+/** One stream of a Loki `query_range` answer (resultType "streams"). */
+export interface LokiStream {
+  stream: Record<string, string>;
+  /** [ts ns, line] or, with `X-Loki-Response-Encoding-Flags: categorize-labels`, [ts, line, {structuredMetadata, parsed}] */
+  values: Array<[string, string] | [string, string, LokiEntryMetadata]>;
+}
+export interface LokiEntryMetadata {
+  structuredMetadata?: Record<string, string>;
+  parsed?: Record<string, string>;
+}
+
+export interface DecodedStreams {
+  /** Events sorted by time, then id. */
+  events: CasefileEvent[];
+  /** Entries that were not Casefile events. */
+  errors: DecodeError[];
+}
+
+/**
+ * Decode Loki's streams into events sorted by (time, id). Works with both
+ * response encodings: plain (metadata merged into the stream labels) and
+ * categorize-labels (metadata per entry).
+ */
+export function decodeStreams(result: LokiStream[]): DecodedStreams {
+  const events: CasefileEvent[] = [];
+  const errors: DecodeError[] = [];
+  for (const s of result) {
+    for (const v of s.values) {
+      const meta = v[2];
+      const labels = meta ? { ...s.stream, ...meta.structuredMetadata, ...meta.parsed } : s.stream;
+      try {
+        events.push(eventFromLabels(labels, v[0], v[1]));
+      } catch (err) {
+        if (err instanceof DecodeError) errors.push(err);
+        else throw err;
+      }
+    }
+  }
+  events.sort(compareEvents);
+  return { events, errors };
+}
+
+/** Order by time (ns), then id: a total order, so pages can resume at an edge. */
+export function compareEvents(a: CasefileEvent, b: CasefileEvent): number {
+  if (a.timeNs !== b.timeNs) {
+    return a.timeNs.length !== b.timeNs.length ? a.timeNs.length - b.timeNs.length : a.timeNs < b.timeNs ? -1 : 1;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

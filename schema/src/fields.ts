@@ -1,0 +1,202 @@
+/**
+ * Every field an event can carry, with its OpenTelemetry attribute name.
+ *
+ * This table is the single source of truth for names: the collector maps events
+ * to OTLP log attributes with it, the decoder maps Loki's structured metadata
+ * back with it, the CSV writer takes its columns from it, and docs/events.md is
+ * generated from it. Attribute names follow the OpenTelemetry semantic
+ * conventions where one exists; Casefile's own live under `casefile.*`.
+ *
+ * Loki turns an attribute name into a label name by replacing every character
+ * that is not [a-zA-Z0-9_] with `_` (`process.pid` -> `process_pid`).
+ */
+
+/** How a field's value is typed in TypeScript and encoded in OTLP. */
+export type FieldKind = 'string' | 'int' | 'bool' | 'string[]';
+
+export interface FieldSpec {
+  /** OpenTelemetry attribute name. */
+  attr: string;
+  kind: FieldKind;
+  doc: string;
+  /** Part of the event's scope (who/where) rather than what happened. */
+  scope?: boolean;
+  /**
+   * Sent as an OTel resource attribute (of the producing collector) instead of
+   * a log attribute; Loki indexes it as a stream label.
+   */
+  resource?: boolean;
+}
+
+export const FIELDS = {
+  // --- scope: where the event happened -----------------------------------
+  host: { attr: 'host.name', kind: 'string', scope: true, resource: true, doc: 'Host (node) name.' },
+  hostId: { attr: 'host.id', kind: 'string', scope: true, resource: true, doc: 'Stable host id (machine-id).' },
+  containerId: { attr: 'container.id', kind: 'string', scope: true, doc: 'Full container id.' },
+  containerName: { attr: 'container.name', kind: 'string', scope: true, doc: 'Container name.' },
+  containerRuntime: {
+    attr: 'container.runtime',
+    kind: 'string',
+    scope: true,
+    doc: 'Container runtime (docker, podman, containerd, cri-o).',
+  },
+  imageName: { attr: 'container.image.name', kind: 'string', scope: true, doc: 'Image name with tag.' },
+  imageDigest: {
+    attr: 'container.image.id',
+    kind: 'string',
+    scope: true,
+    doc: 'Image id or repo digest (sha256:...).',
+  },
+  namespace: { attr: 'k8s.namespace.name', kind: 'string', scope: true, doc: 'Kubernetes namespace.' },
+  pod: { attr: 'k8s.pod.name', kind: 'string', scope: true, doc: 'Kubernetes pod name.' },
+  podUid: { attr: 'k8s.pod.uid', kind: 'string', scope: true, doc: 'Kubernetes pod uid.' },
+
+  // --- process ----------------------------------------------------------
+  pid: { attr: 'process.pid', kind: 'int', doc: 'Process id (host pid namespace).' },
+  ppid: { attr: 'process.parent_pid', kind: 'int', doc: 'Parent process id.' },
+  processKey: {
+    attr: 'casefile.process.key',
+    kind: 'string',
+    doc: 'Stable process identity that survives pid reuse: `<boot id>:<pid>:<start time ticks>`.',
+  },
+  parentProcessKey: {
+    attr: 'casefile.process.parent_key',
+    kind: 'string',
+    doc: "The parent's `casefile.process.key`, to rebuild the process tree.",
+  },
+  executable: { attr: 'process.executable.path', kind: 'string', doc: 'Absolute path of the executable.' },
+  processName: { attr: 'process.executable.name', kind: 'string', doc: 'Executable name (comm).' },
+  commandLine: {
+    attr: 'process.command_line',
+    kind: 'string',
+    doc: 'Full command line, arguments joined by spaces, secrets redacted.',
+  },
+  args: {
+    attr: 'process.command_args',
+    kind: 'string[]',
+    doc: 'Arguments including argv[0], secrets redacted. Sent as a JSON array string (Loki flattens arrays).',
+  },
+  cwd: { attr: 'process.working_directory', kind: 'string', doc: 'Working directory.' },
+  uid: { attr: 'process.user.id', kind: 'int', doc: 'Real user id.' },
+  user: { attr: 'process.user.name', kind: 'string', doc: 'User name resolved from /etc/passwd.' },
+  exitCode: { attr: 'process.exit.code', kind: 'int', doc: 'Exit code.' },
+  parentExecutable: {
+    attr: 'casefile.process.parent_executable',
+    kind: 'string',
+    doc: "The parent's executable path.",
+  },
+
+  // --- network ----------------------------------------------------------
+  transport: { attr: 'network.transport', kind: 'string', doc: 'tcp or udp.' },
+  networkType: { attr: 'network.type', kind: 'string', doc: 'ipv4 or ipv6.' },
+  listenAddress: { attr: 'server.address', kind: 'string', doc: 'Local address a listener is bound to.' },
+  listenPort: { attr: 'server.port', kind: 'int', doc: 'Local port a listener is bound to.' },
+  destAddress: { attr: 'destination.address', kind: 'string', doc: 'Destination of an outbound connection.' },
+  destPort: { attr: 'destination.port', kind: 'int', doc: 'Destination port of an outbound connection.' },
+  destDomain: {
+    attr: 'casefile.destination.domain',
+    kind: 'string',
+    doc: 'Domain the destination address was resolved from, when DNS was seen.',
+  },
+  sourceAddress: { attr: 'source.address', kind: 'string', doc: 'Client address (logins).' },
+  sourcePort: { attr: 'source.port', kind: 'int', doc: 'Client port (logins).' },
+
+  // --- host activity ----------------------------------------------------
+  activity: {
+    attr: 'casefile.host.activity',
+    kind: 'string',
+    doc: 'Kind of host activity: ssh_login, ssh_failed, sudo, package_install, user_change, group_change, docker_command, kubectl_command, interactive_shell.',
+  },
+  loginUser: { attr: 'user.name', kind: 'string', doc: 'User that logged in, ran sudo, or pinned a snapshot.' },
+  targetUser: { attr: 'casefile.target_user', kind: 'string', doc: 'User sudo ran the command as.' },
+  authMethod: { attr: 'casefile.auth.method', kind: 'string', doc: 'SSH auth method (publickey, password).' },
+
+  // --- container lifecycle ----------------------------------------------
+  labels: {
+    attr: 'container.labels',
+    kind: 'string',
+    doc: 'Container labels as a JSON object string.',
+  },
+  reason: { attr: 'casefile.reason', kind: 'string', doc: 'Why: container stop/die reason, signal, model change.' },
+
+  // --- runtime models ---------------------------------------------------
+  modelId: { attr: 'casefile.model.id', kind: 'string', doc: 'Runtime model id (image digest, name or host).' },
+  modelState: { attr: 'casefile.model.state', kind: 'string', doc: 'learning or active.' },
+  behaviorKind: {
+    attr: 'casefile.model.behavior.kind',
+    kind: 'string',
+    doc: 'What was learned: process, listen or connect.',
+  },
+  behavior: {
+    attr: 'casefile.model.behavior.value',
+    kind: 'string',
+    doc: 'The learned behaviour (an executable with its parent, a port, a destination).',
+  },
+  model: {
+    attr: 'casefile.model.document',
+    kind: 'string',
+    doc: 'The whole model as a JSON string (model.state events).',
+  },
+
+  // --- runtime audits ---------------------------------------------------
+  attackType: {
+    attr: 'casefile.audit.attack_type',
+    kind: 'string',
+    doc: 'Attack type, e.g. unexpected_process, drift, crypto_miner, reverse_shell.',
+  },
+  severity: { attr: 'casefile.audit.severity', kind: 'string', doc: 'low, medium, high or critical.' },
+  ruleId: { attr: 'casefile.audit.rule_id', kind: 'string', doc: 'Id of the rule that fired.' },
+  action: { attr: 'casefile.audit.action', kind: 'string', doc: 'Action taken: alert, prevent or block.' },
+  mitreTechnique: {
+    attr: 'casefile.audit.mitre_technique',
+    kind: 'string',
+    doc: 'MITRE ATT&CK technique id, e.g. T1059.',
+  },
+  suppressed: {
+    attr: 'casefile.audit.suppressed',
+    kind: 'int',
+    doc: 'Audits of the same kind suppressed by rate limiting since the last one emitted.',
+  },
+  auditId: { attr: 'casefile.audit.id', kind: 'string', doc: 'Event id of the audit an action answers.' },
+
+  // --- snapshots --------------------------------------------------------
+  snapshotId: { attr: 'casefile.snapshot.id', kind: 'string', doc: 'Snapshot id.' },
+  snapshotTitle: { attr: 'casefile.snapshot.title', kind: 'string', doc: 'Snapshot title.' },
+  eventCount: { attr: 'casefile.snapshot.event_count', kind: 'int', doc: 'Events pinned in the snapshot.' },
+
+  // --- data quality -----------------------------------------------------
+  source: { attr: 'casefile.source', kind: 'string', doc: 'Collector source that saw it: ebpf, procfs, runtime, authlog.' },
+  truncated: {
+    attr: 'casefile.truncated',
+    kind: 'string',
+    doc: 'Fields cut to the size limit, as `field:original_bytes` joined by commas.',
+  },
+  rawBase64: {
+    attr: 'casefile.raw',
+    kind: 'string',
+    doc: 'Fields whose bytes were not valid UTF-8, as a JSON object {field: base64 of the original bytes}.',
+  },
+} as const satisfies Record<string, FieldSpec>;
+
+export type FieldName = keyof typeof FIELDS;
+
+type KindType<K extends FieldKind> = K extends 'int'
+  ? number
+  : K extends 'bool'
+    ? boolean
+    : K extends 'string[]'
+      ? string[]
+      : string;
+
+/** The optional, typed fields of an event, derived from {@link FIELDS}. */
+export type EventFields = {
+  -readonly [F in FieldName]?: KindType<(typeof FIELDS)[F]['kind']>;
+};
+
+export const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
+export const SCOPE_FIELDS = FIELD_NAMES.filter((f) => (FIELDS[f] as FieldSpec).scope);
+
+/** Loki's label name for an OTLP attribute: `process.pid` -> `process_pid`. */
+export function lokiName(attr: string): string {
+  return attr.replace(/[^a-zA-Z0-9_]/g, '_');
+}
