@@ -30,13 +30,18 @@ function findTests(dir, out = []) {
 const nodeTest = (files) => ['node', ['--import', 'tsx', '--test', '--test-reporter=tap', ...files]];
 
 const SUITES = {
-  unit: () => nodeTest(['schema/test', 'collector/test', 'server/test'].flatMap((d) => findTests(join(ROOT, d)))),
+  unit: () =>
+    nodeTest(['schema/test', 'collector/test', 'server/test'].flatMap((d) => findTests(join(ROOT, d)))),
   contract: () => ['node', ['--import', 'tsx', 'test/contract/contract.ts']],
   integration: () => nodeTest(findTests(join(ROOT, 'test')).filter((f) => !f.startsWith('test/contract/'))),
   plugin: () =>
-    existsSync(join(ROOT, 'grafana-plugin/jest.config.js')) ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'test:ci']] : null,
+    existsSync(join(ROOT, 'grafana-plugin/jest.config.js'))
+      ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'test:ci']]
+      : null,
   e2e: () =>
-    existsSync(join(ROOT, 'grafana-plugin/tests')) ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'e2e']] : null,
+    existsSync(join(ROOT, 'grafana-plugin/tests'))
+      ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'e2e']]
+      : null,
 };
 
 /** Pass/fail counts from node:test TAP (`# pass N`) or Jest (`Tests: N failed, N passed`). */
@@ -70,7 +75,9 @@ function run(name, cmd, args) {
       const c = count(out);
       // A suite that crashed before reporting counts as one failure.
       if (code !== 0 && c.fail === 0) c.fail = 1;
-      console.log(`=== ${name}: ${c.pass} passed, ${c.fail} failed in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+      console.log(
+        `=== ${name}: ${c.pass} passed, ${c.fail} failed in ${((Date.now() - started) / 1000).toFixed(0)}s`
+      );
       resolve(c);
     });
   });

@@ -31,7 +31,8 @@ export function eventFromLabels(labels: Record<string, string>, timeNs: string, 
   const id = labels[EVENT_ID_LABEL];
   const type = labels[EVENT_TYPE_LABEL];
   if (!id) throw new DecodeError(`entry at ${timeNs} has no ${EVENT_ID_LABEL}`, labels);
-  if (!type || !isEventType(type)) throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, labels);
+  if (!type || !isEventType(type))
+    throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, labels);
   const e: CasefileEvent = { id, type, timeNs, message: line };
   const out = e as unknown as Record<string, unknown>;
   for (const [label, raw] of Object.entries(labels)) {
@@ -103,7 +104,11 @@ export function decodeStreams(result: LokiStream[]): DecodedStreams {
 /** Order by time (ns), then id: a total order, so pages can resume at an edge. */
 export function compareEvents(a: CasefileEvent, b: CasefileEvent): number {
   if (a.timeNs !== b.timeNs) {
-    return a.timeNs.length !== b.timeNs.length ? a.timeNs.length - b.timeNs.length : a.timeNs < b.timeNs ? -1 : 1;
+    return a.timeNs.length !== b.timeNs.length
+      ? a.timeNs.length - b.timeNs.length
+      : a.timeNs < b.timeNs
+        ? -1
+        : 1;
   }
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -46,19 +46,46 @@ export const EVENT_TYPES = {
     title: 'Listening port opened',
     color: '#FF9830',
     required: ['listenPort'],
-    fields: ['listenAddress', 'transport', 'networkType', 'pid', 'processKey', 'executable', 'processName', 'source'],
+    fields: [
+      'listenAddress',
+      'transport',
+      'networkType',
+      'pid',
+      'processKey',
+      'executable',
+      'processName',
+      'source',
+    ],
   },
   'port.close': {
     title: 'Listening port closed',
     color: '#C4162A',
     required: ['listenPort'],
-    fields: ['listenAddress', 'transport', 'networkType', 'pid', 'processKey', 'executable', 'processName', 'source'],
+    fields: [
+      'listenAddress',
+      'transport',
+      'networkType',
+      'pid',
+      'processKey',
+      'executable',
+      'processName',
+      'source',
+    ],
   },
   'network.connect': {
     title: 'Outbound connection',
     color: '#8F3BB8',
     required: ['destAddress', 'destPort'],
-    fields: ['destDomain', 'transport', 'networkType', 'pid', 'processKey', 'executable', 'processName', 'source'],
+    fields: [
+      'destDomain',
+      'transport',
+      'networkType',
+      'pid',
+      'processKey',
+      'executable',
+      'processName',
+      'source',
+    ],
   },
   'host.login': {
     title: 'Host login',
@@ -70,7 +97,18 @@ export const EVENT_TYPES = {
     title: 'Host activity',
     color: '#F2CC0C',
     required: ['activity'],
-    fields: ['loginUser', 'targetUser', 'pid', 'processKey', 'executable', 'commandLine', 'uid', 'user', 'cwd', 'source'],
+    fields: [
+      'loginUser',
+      'targetUser',
+      'pid',
+      'processKey',
+      'executable',
+      'commandLine',
+      'uid',
+      'user',
+      'cwd',
+      'source',
+    ],
   },
   'model.learned': {
     title: 'Runtime model learned',
@@ -131,5 +169,7 @@ export function isEventType(s: string): s is EventType {
 
 /** OTel severity per type: audits and actions are warnings, the rest info. */
 export function severityOf(type: EventType): { number: number; text: string } {
-  return type === 'runtime.audit' || type === 'runtime.action' ? { number: 13, text: 'WARN' } : { number: 9, text: 'INFO' };
+  return type === 'runtime.audit' || type === 'runtime.action'
+    ? { number: 13, text: 'WARN' }
+    : { number: 9, text: 'INFO' };
 }

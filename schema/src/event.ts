@@ -54,7 +54,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 function checkString(field: string, v: unknown): void {
   if (typeof v !== 'string') throw new EventValidationError(field, `expected a string, got ${typeof v}`);
-  if (LONE_SURROGATE.test(v)) throw new EventValidationError(field, 'contains a lone UTF-16 surrogate (not valid UTF-8)');
+  if (LONE_SURROGATE.test(v))
+    throw new EventValidationError(field, 'contains a lone UTF-16 surrogate (not valid UTF-8)');
 }
 
 /**
@@ -65,18 +66,22 @@ function checkString(field: string, v: unknown): void {
 export function validateEvent<E extends CasefileEvent>(e: E): E {
   checkString('id', e.id);
   if (!e.id) throw new EventValidationError('id', 'is empty');
-  if (typeof e.type !== 'string' || !isEventType(e.type)) throw new EventValidationError('type', `unknown event type ${JSON.stringify(e.type)}`);
-  if (typeof e.timeNs !== 'string' || !/^\d{1,20}$/.test(e.timeNs)) throw new EventValidationError('timeNs', 'expected nanoseconds as a decimal string');
+  if (typeof e.type !== 'string' || !isEventType(e.type))
+    throw new EventValidationError('type', `unknown event type ${JSON.stringify(e.type)}`);
+  if (typeof e.timeNs !== 'string' || !/^\d{1,20}$/.test(e.timeNs))
+    throw new EventValidationError('timeNs', 'expected nanoseconds as a decimal string');
   checkString('message', e.message);
   for (const f of EVENT_TYPES[e.type].required) {
-    if (e[f] === undefined || e[f] === null || e[f] === '') throw new EventValidationError(f, `is required for ${e.type}`);
+    if (e[f] === undefined || e[f] === null || e[f] === '')
+      throw new EventValidationError(f, `is required for ${e.type}`);
   }
   for (const f of FIELD_NAMES) {
     const v = e[f];
     if (v === undefined) continue;
     switch ((FIELDS[f] as FieldSpec).kind) {
       case 'int':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new EventValidationError(f, 'expected an integer');
+        if (typeof v !== 'number' || !Number.isSafeInteger(v))
+          throw new EventValidationError(f, 'expected an integer');
         break;
       case 'bool':
         if (typeof v !== 'boolean') throw new EventValidationError(f, 'expected a boolean');
@@ -88,7 +93,10 @@ export function validateEvent<E extends CasefileEvent>(e: E): E {
       default:
         checkString(f, v);
         if ((v as string).includes('\uFFFD')) {
-          throw new EventValidationError(f, 'contains U+FFFD, which Loki turns into a space; build events with makeEvent()');
+          throw new EventValidationError(
+            f,
+            'contains U+FFFD, which Loki turns into a space; build events with makeEvent()'
+          );
         }
     }
   }

@@ -31,7 +31,13 @@ export interface FieldSpec {
 export const FIELDS = {
   // --- scope: where the event happened -----------------------------------
   host: { attr: 'host.name', kind: 'string', scope: true, resource: true, doc: 'Host (node) name.' },
-  hostId: { attr: 'host.id', kind: 'string', scope: true, resource: true, doc: 'Stable host id (machine-id).' },
+  hostId: {
+    attr: 'host.id',
+    kind: 'string',
+    scope: true,
+    resource: true,
+    doc: 'Stable host id (machine-id).',
+  },
   containerId: { attr: 'container.id', kind: 'string', scope: true, doc: 'Full container id.' },
   containerName: { attr: 'container.name', kind: 'string', scope: true, doc: 'Container name.' },
   containerRuntime: {
@@ -107,7 +113,11 @@ export const FIELDS = {
     kind: 'string',
     doc: 'Kind of host activity: ssh_login, ssh_failed, sudo, package_install, user_change, group_change, docker_command, kubectl_command, interactive_shell.',
   },
-  loginUser: { attr: 'user.name', kind: 'string', doc: 'User that logged in, ran sudo, or pinned a snapshot.' },
+  loginUser: {
+    attr: 'user.name',
+    kind: 'string',
+    doc: 'User that logged in, ran sudo, or pinned a snapshot.',
+  },
   targetUser: { attr: 'casefile.target_user', kind: 'string', doc: 'User sudo ran the command as.' },
   authMethod: { attr: 'casefile.auth.method', kind: 'string', doc: 'SSH auth method (publickey, password).' },
 
@@ -117,10 +127,18 @@ export const FIELDS = {
     kind: 'string',
     doc: 'Container labels as a JSON object string.',
   },
-  reason: { attr: 'casefile.reason', kind: 'string', doc: 'Why: container stop/die reason, signal, model change.' },
+  reason: {
+    attr: 'casefile.reason',
+    kind: 'string',
+    doc: 'Why: container stop/die reason, signal, model change.',
+  },
 
   // --- runtime models ---------------------------------------------------
-  modelId: { attr: 'casefile.model.id', kind: 'string', doc: 'Runtime model id (image digest, name or host).' },
+  modelId: {
+    attr: 'casefile.model.id',
+    kind: 'string',
+    doc: 'Runtime model id (image digest, name or host).',
+  },
   modelState: { attr: 'casefile.model.state', kind: 'string', doc: 'learning or active.' },
   behaviorKind: {
     attr: 'casefile.model.behavior.kind',
@@ -165,7 +183,11 @@ export const FIELDS = {
   eventCount: { attr: 'casefile.snapshot.event_count', kind: 'int', doc: 'Events pinned in the snapshot.' },
 
   // --- data quality -----------------------------------------------------
-  source: { attr: 'casefile.source', kind: 'string', doc: 'Collector source that saw it: ebpf, procfs, runtime, authlog.' },
+  source: {
+    attr: 'casefile.source',
+    kind: 'string',
+    doc: 'Collector source that saw it: ebpf, procfs, runtime, authlog.',
+  },
   truncated: {
     attr: 'casefile.truncated',
     kind: 'string',

@@ -19,7 +19,15 @@ export interface Scope {
   namespace?: string;
   pod?: string;
 }
-export const SCOPE_KEYS = ['host', 'containerId', 'containerName', 'imageName', 'imageDigest', 'namespace', 'pod'] as const;
+export const SCOPE_KEYS = [
+  'host',
+  'containerId',
+  'containerName',
+  'imageName',
+  'imageDigest',
+  'namespace',
+  'pod',
+] as const;
 export type ScopeKey = (typeof SCOPE_KEYS)[number];
 
 export interface EventFilter {
@@ -105,7 +113,12 @@ function searchFilter(search?: string): string[] {
  *   // => '{service_namespace="casefile"} |~ "(?i)nc -l" | container_name="web" | casefile_event_type="process.start"'
  */
 export function eventsQuery(f: EventFilter = {}): string {
-  return [streamSelector(f.scope), ...searchFilter(f.search), ...scopeFilters(f.scope), ...typeFilter(f.types)].join(' ');
+  return [
+    streamSelector(f.scope),
+    ...searchFilter(f.search),
+    ...scopeFilters(f.scope),
+    ...typeFilter(f.types),
+  ].join(' ');
 }
 
 /**
@@ -142,5 +155,11 @@ export function stepFor(rangeMs: number, points = 120): string {
   const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
   const want = rangeMs / 1000 / points;
   const s = steps.find((x) => x >= want) ?? Math.ceil(want / 86400) * 86400;
-  return s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
+  return s % 86400 === 0
+    ? `${s / 86400}d`
+    : s % 3600 === 0
+      ? `${s / 3600}h`
+      : s % 60 === 0
+        ? `${s / 60}m`
+        : `${s}s`;
 }

@@ -35,8 +35,14 @@ export const STREAM_LABELS = [
 
 /** Labels that are deliberately NOT stream labels, and why. */
 export const NOT_STREAM_LABELS = [
-  { label: lokiName(EVENT_TYPE_ATTR), why: 'A log attribute; Loki only indexes resource attributes. Filtered as metadata.' },
-  { label: lokiName(FIELDS.containerId.attr), why: 'Unbounded: a new value for every container ever started.' },
+  {
+    label: lokiName(EVENT_TYPE_ATTR),
+    why: 'A log attribute; Loki only indexes resource attributes. Filtered as metadata.',
+  },
+  {
+    label: lokiName(FIELDS.containerId.attr),
+    why: 'Unbounded: a new value for every container ever started.',
+  },
   { label: lokiName(FIELDS.pod.attr), why: 'Unbounded: pods churn.' },
   { label: lokiName(EVENT_ID_ATTR), why: 'Unique per event.' },
 ] as const;

@@ -71,7 +71,11 @@ function buildEvent(type: EventType, t: number): CasefileEvent {
     e.commandLine = '/bin/sh -c ' + 'A'.repeat(1 << 20);
     // Invalid UTF-8 from the kernel: replaced in the string, kept byte for byte in `rawBase64`.
     const raw: Record<string, string> = {};
-    e.executable = decodeBytes('executable', Uint8Array.from([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]), raw);
+    e.executable = decodeBytes(
+      'executable',
+      Uint8Array.from([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]),
+      raw
+    );
     e.rawBase64 = JSON.stringify(raw);
   }
   return makeEvent(e as unknown as CasefileEvent);
@@ -88,13 +92,19 @@ async function main() {
       console.log(`ok ${n} - ${name}`);
     } catch (err) {
       failed++;
-      console.log(`not ok ${n} - ${name}\n  ${String((err as Error).message).split('\n').join('\n  ')}`);
+      console.log(
+        `not ok ${n} - ${name}\n  ${String((err as Error).message)
+          .split('\n')
+          .join('\n  ')}`
+      );
     }
   };
   try {
     const provider = new LoggerProvider({
       resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-contract', host: HOST })),
-      processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${loki.url}/otlp/v1/logs` }) })],
+      processors: [
+        new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${loki.url}/otlp/v1/logs` }) }),
+      ],
     });
     logs.setGlobalLoggerProvider(provider);
     const logger = provider.getLogger('casefile-contract');
@@ -122,8 +132,16 @@ async function main() {
     }
     // Per-type and search queries built by schema, with hostile input.
     for (const e of sent) {
-      const byType = await client.readAll({ scope: { host: HOST, containerName: e.containerName }, types: [e.type] }, window);
-      check(`${e.type}: type + hostile scope filter finds exactly it`, () => deepStrictEqual(byType.map((x) => x.id), [e.id]));
+      const byType = await client.readAll(
+        { scope: { host: HOST, containerName: e.containerName }, types: [e.type] },
+        window
+      );
+      check(`${e.type}: type + hostile scope filter finds exactly it`, () =>
+        deepStrictEqual(
+          byType.map((x) => x.id),
+          [e.id]
+        )
+      );
     }
     for (const needle of HOSTILE.slice(0, 7)) {
       const hits = await client.readAll({ scope: { host: HOST }, search: needle.toUpperCase() }, window);
@@ -141,9 +159,14 @@ async function main() {
     check('invalid UTF-8 kept byte for byte in casefile.raw', () => {
       const back = got.find((g) => g.id === ps.id)!;
       const raw = JSON.parse(back.rawBase64!);
-      deepStrictEqual([...Buffer.from(raw.executable, 'base64')], [0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]);
+      deepStrictEqual(
+        [...Buffer.from(raw.executable, 'base64')],
+        [0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]
+      );
     });
-    const labels = (await client.get<{ data: string[] }>('/loki/api/v1/labels', { start: window.fromNs, end: window.toNs })).data;
+    const labels = (
+      await client.get<{ data: string[] }>('/loki/api/v1/labels', { start: window.fromNs, end: window.toNs })
+    ).data;
     check('stream labels are exactly the documented low-cardinality set', () =>
       deepStrictEqual([...labels].sort(), STREAM_LABELS.map((l) => l.label).sort())
     );

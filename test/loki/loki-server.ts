@@ -90,7 +90,10 @@ export async function startLoki(opts: LokiOptions = {}): Promise<Loki> {
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   let exited: string | undefined;
-  child.once('exit', (code, sig) => (exited = `Loki exited (${code ?? sig}); see ${join(dataDir, 'loki.log')}`));
+  child.once(
+    'exit',
+    (code, sig) => (exited = `Loki exited (${code ?? sig}); see ${join(dataDir, 'loki.log')}`)
+  );
   const url = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
