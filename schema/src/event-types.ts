@@ -87,6 +87,12 @@ export const EVENT_TYPES = {
       'source',
     ],
   },
+  'process.syscall': {
+    title: 'Security-relevant syscall',
+    color: '#B877D9',
+    required: ['pid', 'syscall'],
+    fields: ['ppid', 'processKey', 'executable', 'processName', 'uid', 'filePath', 'targetPid', 'syscallArg', 'source'],
+  },
   'host.login': {
     title: 'Host login',
     color: '#FADE2A',
@@ -141,6 +147,8 @@ export const EVENT_TYPES = {
       'destAddress',
       'destPort',
       'destDomain',
+      'filePath',
+      'syscall',
     ],
   },
   'runtime.action': {

@@ -107,6 +107,20 @@ export const FIELDS = {
   sourceAddress: { attr: 'source.address', kind: 'string', doc: 'Client address (logins).' },
   sourcePort: { attr: 'source.port', kind: 'int', doc: 'Client port (logins).' },
 
+  // --- security-relevant syscalls (runtime audits) --------------------
+  syscall: {
+    attr: 'casefile.syscall.name',
+    kind: 'string',
+    doc: 'Syscall seen: openat, memfd_create, ptrace, unshare, setuid, bpf, symlinkat, linkat.',
+  },
+  filePath: { attr: 'file.path', kind: 'string', doc: 'File a syscall touched (opened, linked), or a memfd name.' },
+  targetPid: { attr: 'casefile.syscall.target_pid', kind: 'int', doc: 'Process a syscall acted on (ptrace).' },
+  syscallArg: {
+    attr: 'casefile.syscall.arg',
+    kind: 'string',
+    doc: 'The syscall argument that matters, decoded: open flags, ptrace request, unshare flags, uid, bpf command.',
+  },
+
   // --- host activity ----------------------------------------------------
   activity: {
     attr: 'casefile.host.activity',
