@@ -1,0 +1,66 @@
+/**
+ * The OpenAPI 3.1 document, built from the routes' own JSON Schemas as
+ * fastify registers them (onRoute), so it cannot drift from what is validated.
+ */
+import type { FastifyInstance, RouteOptions } from 'fastify';
+
+interface Op {
+  method: string;
+  url: string;
+  schema: Record<string, any>;
+}
+
+/** Collect routes as they are registered; call before registering them. */
+export function collectRoutes(app: FastifyInstance): Op[] {
+  const ops: Op[] = [];
+  app.addHook('onRoute', (r: RouteOptions) => {
+    if (!r.url.startsWith('/api/') && r.url !== '/healthz' && r.url !== '/metrics') return;
+    for (const m of [r.method].flat()) if (m !== 'HEAD') ops.push({ method: m.toLowerCase(), url: r.url, schema: (r.schema ?? {}) as Record<string, any> });
+  });
+  return ops;
+}
+
+function parameters(s: Record<string, any>) {
+  const out: object[] = [];
+  for (const [where, schema] of [
+    ['path', s.params],
+    ['query', s.querystring],
+  ] as const) {
+    for (const [name, p] of Object.entries<any>(schema?.properties ?? {})) {
+      out.push({ name, in: where, required: where === 'path' || (schema.required ?? []).includes(name), schema: p, description: p.description });
+    }
+  }
+  return out;
+}
+
+export function openApiDocument(ops: readonly Op[], version: string) {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const o of ops) {
+    const path = o.url.replace(/:(\w+)/g, '{$1}');
+    const pub = path === '/healthz' || path === '/metrics';
+    const responses: Record<string, object> = {};
+    for (const [code, schema] of Object.entries<any>(o.schema.response ?? { 200: {} })) {
+      responses[code] = { description: code.startsWith('2') ? 'OK' : 'Error {error, message}', content: { 'application/json': { schema } } };
+    }
+    paths[path] ??= {};
+    paths[path][o.method] = {
+      summary: o.schema.summary,
+      parameters: parameters(o.schema),
+      ...(o.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: o.schema.body } } } } : {}),
+      responses,
+      security: pub ? [] : [{ bearer: [] }],
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Casefile server',
+      version,
+      description:
+        'Forensics API: snapshots pinned from Loki, CSV and forensic-package export, Grafana alert webhook. ' +
+        'Send Authorization: Bearer <token>; X-Grafana-User names the acting user.',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * JSON Schemas of the API: fastify validates requests with them and the
+ * OpenAPI document (openapi.ts) is built from the same objects, so the two
+ * never disagree.
+ */
+import { EVENT_TYPE_NAMES, SCOPE_KEYS } from '@casefile/schema';
+
+const str = (maxLength: number, extra: object = {}) => ({ type: 'string', maxLength, ...extra });
+
+export const timeParam = {
+  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', maxLength: 40 }],
+  description: 'Milliseconds since the epoch, or an RFC 3339 time (nanosecond fraction kept).',
+};
+
+export const scopeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Each set field narrows the scope (host, container, image, Kubernetes namespace/pod).',
+  properties: Object.fromEntries(SCOPE_KEYS.map((k) => [k, str(512)])),
+};
+
+export const eventTypeSchema = { type: 'string', enum: EVENT_TYPE_NAMES };
+
+export const pinBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'scope', 'from', 'to'],
+  properties: {
+    title: str(200, { minLength: 1 }),
+    note: str(10_000),
+    scope: scopeSchema,
+    from: timeParam,
+    to: timeParam,
+    types: { type: 'array', items: eventTypeSchema, maxItems: 64, description: 'Event types to keep; all when absent.' },
+    search: str(1000, { description: 'Case-insensitive substring of the message.' }),
+  },
+};
+
+export const snapshotSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    title: { type: 'string' },
+    note: { type: 'string' },
+    scope: scopeSchema,
+    from: { type: 'string', description: 'RFC 3339 with nanoseconds' },
+    to: { type: 'string' },
+    fromNs: { type: 'string', description: 'ns since epoch, inclusive' },
+    toNs: { type: 'string', description: 'ns since epoch, exclusive' },
+    types: { type: 'array', items: { type: 'string' } },
+    search: { type: 'string' },
+    query: { type: 'string', description: 'The LogQL the events were read with' },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    eventCount: { type: 'integer' },
+    contentSha256: { type: 'string', description: 'SHA-256 of events.jsonl' },
+    lokiVersion: { type: 'string' },
+    source: { type: 'string', enum: ['api', 'grafana-alert'] },
+    locked: { type: 'boolean' },
+  },
+};
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: str(64, { pattern: '^[0-9a-fA-F-]{1,64}$' }) },
+};
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+  },
+};
+
+const typesParam = {
+  type: 'string',
+  maxLength: 2000,
+  description: 'Comma-separated event types, e.g. process.start,network.connect',
+};
+
+export const eventsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+    types: typesParam,
+    search: str(1000),
+  },
+};
+
+export const liveExportQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to'],
+  properties: {
+    ...scopeSchema.properties,
+    from: timeParam,
+    to: timeParam,
+    types: typesParam,
+    search: str(1000),
+  },
+};
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+};
+
+/** Grafana's webhook contact point payload (the parts Casefile reads). */
+export const grafanaWebhookBody = {
+  type: 'object',
+  required: ['alerts'],
+  properties: {
+    receiver: { type: 'string' },
+    status: { type: 'string' },
+    alerts: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        required: ['status', 'labels', 'startsAt'],
+        properties: {
+          status: { type: 'string', enum: ['firing', 'resolved'] },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          annotations: { type: 'object', additionalProperties: { type: 'string' } },
+          startsAt: { type: 'string', maxLength: 40 },
+          endsAt: { type: 'string' },
+          fingerprint: { type: 'string', maxLength: 200 },
+          generatorURL: { type: 'string' },
+        },
+      },
+    },
+  },
+};

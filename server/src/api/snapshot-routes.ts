@@ -1,0 +1,152 @@
+/** Snapshot routes: pin, list, get, events, delete, lock/unlock. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { nsToIso, type EventType, type Scope } from '@casefile/schema';
+import type { SnapshotMeta } from '../store/store';
+import type { AppDeps } from './app';
+import { ApiError } from './errors';
+import { actor } from './auth';
+import { errorSchema, eventsQuery, idParams, pageQuery, pinBody, snapshotSchema } from './schemas';
+import { parseWindow } from './time';
+
+/** The API form of a snapshot: the stored meta plus RFC 3339 window ends. */
+export function snapshotJson(s: SnapshotMeta) {
+  const { alertKey: _internal, ...rest } = s;
+  return { ...rest, from: nsToIso(s.fromNs), to: nsToIso(s.toNs) };
+}
+
+/** Comma-separated types -> list (unknown names are a 400). */
+export function parseTypes(v: string | undefined, known: readonly string[]): EventType[] | undefined {
+  if (v === undefined || v === '') return undefined;
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((t) => !known.includes(t));
+  if (bad.length) throw new ApiError(400, 'bad_request', `unknown event type(s): ${bad.join(', ')}`);
+  return list as EventType[];
+}
+
+const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
+
+export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: readonly string[]): void {
+  const { store } = deps;
+  const mustGet = async (id: string) => {
+    const s = await store.getSnapshot(id);
+    if (!s) throw new ApiError(404, 'not_found', `no snapshot ${id}`);
+    return s;
+  };
+  const who = (req: FastifyRequest) => actor(req, req.tokenName);
+
+  app.post<{ Body: { title: string; note?: string; scope: Scope; from: string | number; to: string | number; types?: EventType[]; search?: string } }>(
+    '/api/v1/snapshots',
+    {
+      schema: {
+        summary: 'Pin a snapshot: copy every event of a scope and window out of Loki, atomically',
+        body: pinBody,
+        response: {
+          201: { type: 'object', properties: { snapshot: snapshotSchema, evicted: { type: 'array', items: { type: 'string' } } } },
+          ...errors,
+          409: errorSchema,
+          413: errorSchema,
+          502: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const { snapshot, evicted } = await deps.snapshots.pin(
+        { title: b.title, note: b.note, scope: b.scope, ...parseWindow(b.from, b.to), types: b.types, search: b.search },
+        { by: who(req) }
+      );
+      reply.code(201);
+      return { snapshot: snapshotJson(snapshot), evicted };
+    }
+  );
+
+  app.get<{ Querystring: { limit: number; offset: number } }>(
+    '/api/v1/snapshots',
+    {
+      schema: {
+        summary: 'List snapshots, newest first',
+        querystring: pageQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: snapshotSchema }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { limit, offset } = req.query;
+      const page = await store.listSnapshots(limit, offset);
+      return { items: page.items.map(snapshotJson), total: page.total, limit, offset };
+    }
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/snapshots/:id',
+    { schema: { summary: 'One snapshot', params: idParams, response: { 200: snapshotSchema, ...errors } } },
+    async (req) => snapshotJson(await mustGet(req.params.id))
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit: number; offset: number; types?: string; search?: string } }>(
+    '/api/v1/snapshots/:id/events',
+    {
+      schema: {
+        summary: "A snapshot's events in (time, id) order, paged, filterable by type and message text",
+        params: idParams,
+        querystring: eventsQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              total: { type: 'integer' },
+              limit: { type: 'integer' },
+              offset: { type: 'integer' },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      await mustGet(req.params.id);
+      const { limit, offset, search } = req.query;
+      const types = parseTypes(req.query.types, knownTypes);
+      const page = await store.events(req.params.id, { limit, offset, types, search: search || undefined });
+      return { items: page.items, total: page.total, limit, offset };
+    }
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/snapshots/:id',
+    { schema: { summary: 'Delete a snapshot (locked ones too: deleting is explicit)', params: idParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (req, reply) => {
+      if (!(await store.deleteSnapshot(req.params.id))) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
+      req.log.info({ snapshot: req.params.id, by: who(req) }, 'snapshot deleted');
+      reply.code(204).send();
+    }
+  );
+
+  for (const [verb, locked] of [
+    ['lock', true],
+    ['unlock', false],
+  ] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/api/v1/snapshots/:id/${verb}`,
+      {
+        schema: {
+          summary: locked ? 'Lock a snapshot: it is never evicted' : 'Unlock a snapshot: it may be evicted again',
+          params: idParams,
+          response: { 200: snapshotSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const s = await store.setLocked(req.params.id, locked);
+        if (!s) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
+        req.log.info({ snapshot: s.id, by: who(req), locked }, `snapshot ${verb}ed`);
+        return snapshotJson(s);
+      }
+    );
+  }
+}

@@ -1,0 +1,61 @@
+/** Prometheus metrics of the server, on their own registry (served at /metrics). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'casefile_server_http_requests_total',
+    help: 'HTTP requests by route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'casefile_server_http_request_duration_seconds',
+    help: 'HTTP request duration by route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60],
+    registers: [this.registry],
+  });
+  readonly pins = new Counter({
+    name: 'casefile_server_pins_total',
+    help: 'Snapshot pins by result (ok, cap_reached, loki_error, too_large, duplicate, error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly pinnedEvents = new Counter({
+    name: 'casefile_server_pinned_events_total',
+    help: 'Events copied from Loki into snapshots.',
+    registers: [this.registry],
+  });
+  readonly evictions = new Counter({
+    name: 'casefile_server_evictions_total',
+    help: 'Snapshots evicted to stay under the cap.',
+    registers: [this.registry],
+  });
+  readonly lokiPages = new Counter({
+    name: 'casefile_server_loki_pages_total',
+    help: 'Pages read from Loki (pins and live exports).',
+    registers: [this.registry],
+  });
+  readonly exportRows = new Counter({
+    name: 'casefile_server_export_rows_total',
+    help: 'Rows written by exports, by kind (snapshot_csv, package, live_csv).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly pinnedEmits = new Counter({
+    name: 'casefile_server_pinned_event_emits_total',
+    help: 'snapshot.pinned events sent to Loki over OTLP, by result (ok, error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshots = new Gauge({
+    name: 'casefile_server_snapshots',
+    help: 'Snapshots stored.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'casefile_server_' });
+  }
+}

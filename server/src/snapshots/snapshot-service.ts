@@ -1,0 +1,122 @@
+/**
+ * Pinning: read every event of a scope and window from Loki (through the one
+ * LokiClient), then store snapshot + events in ONE transaction. Nothing is
+ * written until Loki has answered completely, so a Loki failure mid-read
+ * leaves nothing behind.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { eventsQuery, type EventType, type Scope } from '@casefile/schema';
+import type { LokiClient } from '../loki/loki-client';
+import type { PinnedEmitter } from '../observability/pinned-emitter';
+import type { ServerMetrics } from '../observability/metrics';
+import { CapReachedError, type EventRow, type SnapshotMeta, type SnapshotStore } from '../store/store';
+
+export interface PinRequest {
+  title: string;
+  note?: string;
+  scope: Scope;
+  fromNs: string;
+  toNs: string;
+  types?: EventType[];
+  search?: string;
+}
+
+export interface PinOrigin {
+  /** Who pinned: the Grafana user, else the token's name. */
+  by: string;
+  /** Default 'api'. */
+  source?: string;
+  /** Alert dedupe key (webhook pins). */
+  alertKey?: string;
+}
+
+/** The window holds more events than maxSnapshotEvents. */
+export class SnapshotTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the window holds more than ${limit} events (maxSnapshotEvents); narrow the scope, types or time range`);
+    this.name = 'SnapshotTooLargeError';
+  }
+}
+
+export interface SnapshotServiceOptions {
+  /** Snapshots kept (cap). */
+  maxSnapshots: number;
+  maxSnapshotEvents: number;
+}
+
+export class SnapshotService {
+  constructor(
+    readonly store: SnapshotStore,
+    private readonly loki: LokiClient,
+    private readonly opts: SnapshotServiceOptions,
+    private readonly emitter: PinnedEmitter,
+    private readonly metrics: ServerMetrics
+  ) {}
+
+  /** Pin a snapshot; returns it with the ids evicted to make room. */
+  async pin(req: PinRequest, origin: PinOrigin): Promise<{ snapshot: SnapshotMeta; evicted: string[] }> {
+    try {
+      const out = await this.pinOnce(req, origin);
+      this.metrics.pins.inc({ result: 'ok' });
+      this.metrics.pinnedEvents.inc(out.snapshot.eventCount);
+      this.metrics.evictions.inc(out.evicted.length);
+      this.emitter.emit(out.snapshot);
+      return out;
+    } catch (err) {
+      const name = (err as Error).name;
+      const result =
+        name === 'CapReachedError'
+          ? 'cap_reached'
+          : name === 'LokiError'
+            ? 'loki_error'
+            : name === 'SnapshotTooLargeError'
+              ? 'too_large'
+              : name === 'DuplicateAlertError'
+                ? 'duplicate'
+                : 'error';
+      this.metrics.pins.inc({ result });
+      throw err;
+    }
+  }
+
+  private async pinOnce(req: PinRequest, origin: PinOrigin) {
+    // Refuse early when nothing could be evicted; the transaction checks again.
+    const c = await this.store.counts();
+    if (c.snapshots >= this.opts.maxSnapshots && c.locked >= c.snapshots) throw new CapReachedError(this.opts.maxSnapshots);
+    const filter = { scope: req.scope, types: req.types, search: req.search };
+    const lokiVersion = await this.loki.version();
+    const rows: EventRow[] = [];
+    const hash = createHash('sha256');
+    for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
+      this.metrics.lokiPages.inc();
+      if (rows.length + page.length > this.opts.maxSnapshotEvents) throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
+      for (const e of page) {
+        const json = JSON.stringify(e);
+        hash.update(json + '\n');
+        rows.push({ id: e.id, type: e.type, timeNs: e.timeNs, message: e.message, json });
+      }
+    }
+    const snapshot: SnapshotMeta = {
+      id: randomUUID(),
+      title: req.title,
+      note: req.note ?? '',
+      scope: req.scope,
+      fromNs: req.fromNs,
+      toNs: req.toNs,
+      types: req.types,
+      search: req.search || undefined,
+      query: eventsQuery(filter),
+      createdBy: origin.by,
+      createdAt: new Date().toISOString(),
+      eventCount: rows.length,
+      contentSha256: hash.digest('hex'),
+      lokiVersion,
+      source: origin.source ?? 'api',
+      alertKey: origin.alertKey,
+      locked: false,
+    };
+    const { evicted } = await this.store.createSnapshot(snapshot, rows, this.opts.maxSnapshots);
+    this.metrics.snapshots.set((await this.store.counts()).snapshots);
+    return { snapshot, evicted };
+  }
+}

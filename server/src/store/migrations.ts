@@ -1,0 +1,61 @@
+/**
+ * Versioned schema migrations, one list for both stores (SQL differs only in
+ * types). Applied in order at start; `schema_migrations` records each version,
+ * so a migration runs once. Append new versions; never edit an applied one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const snapshotsTable = (int: string, big: string) => `
+CREATE TABLE snapshots (
+  id TEXT PRIMARY KEY,
+  seq ${big} NOT NULL UNIQUE,
+  title TEXT NOT NULL,
+  note TEXT NOT NULL,
+  scope_json TEXT NOT NULL,
+  from_ns TEXT NOT NULL,
+  to_ns TEXT NOT NULL,
+  types_json TEXT,
+  search TEXT,
+  query TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  event_count ${int} NOT NULL,
+  content_sha256 TEXT NOT NULL,
+  loki_version TEXT NOT NULL,
+  source TEXT NOT NULL,
+  alert_key TEXT,
+  locked ${int} NOT NULL DEFAULT 0
+);
+CREATE INDEX snapshots_evict ON snapshots (locked, seq);
+CREATE TABLE events (
+  snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  pos ${int} NOT NULL,
+  time_ns ${big} NOT NULL,
+  type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  message_lc TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, pos)
+);
+CREATE INDEX events_type ON events (snapshot_id, type, pos);
+CREATE INDEX events_time ON events (snapshot_id, time_ns);
+CREATE INDEX events_event_id ON events (snapshot_id, event_id);
+CREATE TABLE alert_pins (
+  alert_key TEXT PRIMARY KEY,
+  snapshot_id TEXT NOT NULL,
+  pinned_at TEXT NOT NULL
+);`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'snapshots, events, alert pins',
+    sqlite: snapshotsTable('INTEGER', 'INTEGER'),
+    postgres: snapshotsTable('INTEGER', 'BIGINT'),
+  },
+];

@@ -1,0 +1,47 @@
+/** Start the real server for a test: free port, temp data dir, known tokens, silent logs. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../../test/loki/loki-server';
+import { loadConfig, type ServerConfig } from '../../src/config/config';
+import { createLogger } from '../../src/observability/logger';
+import { startServer, type RunningServer } from '../../src/server';
+
+export const TOKEN = 'test-token-0123456789';
+export const TOKEN_NAME = 'automation';
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer & { config: ServerConfig }> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      port: await freePort(),
+      dataDir: mkdtempSync(join(tmpdir(), 'casefile-server-')),
+      tokens: [{ name: TOKEN_NAME, token: TOKEN }],
+      logLevel: 'warn',
+      ...overrides,
+    },
+  });
+  const s = await startServer(config, createLogger(process.env.CASEFILE_TEST_LOG ?? 'silent'));
+  return { ...s, config };
+}
+
+/** fetch against the server with the token (unless `token: null`). */
+export async function api(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> } = {}
+): Promise<{ status: number; json: any; text: string; headers: Headers; buffer: Buffer }> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(base + path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const buffer = Buffer.from(await r.arrayBuffer());
+  const text = buffer.toString('utf8');
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, json, text, headers: r.headers, buffer };
+}
