@@ -88,6 +88,11 @@ export class EngineClient {
     }
   }
 
+  /** `GET /version`: the engine's name (e.g. "Podman Engine", "Engine") and version. */
+  version(): Promise<{ Version?: string; Components?: Array<{ Name?: string; Version?: string }> }> {
+    return this.json('/version');
+  }
+
   /** Running containers (or all, with `all`). */
   listContainers(opts: { all?: boolean } = {}): Promise<ContainerSummary[]> {
     return this.json(`/containers/json${opts.all ? '?all=1' : ''}`);

@@ -1,0 +1,162 @@
+/**
+ * Container runtime source: the Docker-compatible Engine API on a unix
+ * socket (Docker, or Podman's `podman system service`). Emits container
+ * start (with image name, digest, labels, pod) and stop/die, and keeps the
+ * shared {@link ContainerDirectory} current for the enricher.
+ */
+import { existsSync } from 'node:fs';
+import type { NewEvent } from '@casefile/schema';
+import type { Logger } from 'pino';
+import type { Availability, Emit, Source } from '../pipeline/types';
+import { containerDirectory, type ContainerDirectory, type ContainerInfo } from './container-directory';
+import type { EngineEvent } from './engine-client';
+
+/** Engine event time in ns (timeNano, else time in seconds); undefined when absent. */
+function eventTimeNs(ev: EngineEvent): string | undefined {
+  if (typeof ev.timeNano === 'number' && ev.timeNano > 0) return (BigInt(Math.round(ev.timeNano / 1000)) * 1000n).toString();
+  if (typeof ev.time === 'number' && ev.time > 0) return (BigInt(ev.time) * 1_000_000_000n).toString();
+  return undefined;
+}
+
+function scopeOf(info: ContainerInfo | undefined, ev: EngineEvent) {
+  const attrs = ev.Actor?.Attributes ?? {};
+  return {
+    containerId: info?.containerId ?? ev.Actor?.ID ?? ev.id ?? '',
+    containerName: info?.containerName ?? attrs.name,
+    imageName: info?.imageName ?? attrs.image,
+    imageDigest: info?.imageDigest,
+    pod: info?.pod ?? attrs['io.kubernetes.pod.name'],
+    namespace: info?.namespace ?? attrs['io.kubernetes.pod.namespace'],
+  };
+}
+
+/**
+ * Map one Engine API event to a Casefile event: `start` -> container.start,
+ * `die` / `stop` -> container.stop; anything else -> null.
+ * @example mapEngineEvent({ Type: 'container', Action: 'die', Actor: { ID: 'abc', Attributes: { exitCode: '137' } } }, undefined)
+ *   // => { type: 'container.stop', containerId: 'abc', exitCode: 137, reason: 'die', ... }
+ */
+export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined, runtime?: string): NewEvent | null {
+  if ((ev.Type ?? 'container') !== 'container') return null;
+  const action = ev.Action ?? ev.status;
+  const scope = scopeOf(info, ev);
+  if (!scope.containerId) return null;
+  const name = scope.containerName ?? scope.containerId.slice(0, 12);
+  const common = { source: 'runtime', ...(eventTimeNs(ev) ? { timeNs: eventTimeNs(ev) } : {}), ...(runtime ? { containerRuntime: runtime } : {}) };
+  const strip = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+  if (action === 'start') {
+    return strip({
+      ...common,
+      type: 'container.start',
+      message: `container started: ${name} (${scope.imageName ?? 'unknown image'})`,
+      ...scope,
+      labels: JSON.stringify(info?.labels ?? {}),
+      pid: info?.pid,
+    }) as NewEvent;
+  }
+  if (action === 'die' || action === 'stop') {
+    const code = Number(ev.Actor?.Attributes?.exitCode ?? ev.Actor?.Attributes?.containerExitCode);
+    return strip({
+      ...common,
+      type: 'container.stop',
+      message: `container stopped: ${name}${Number.isFinite(code) ? ` (exit ${code})` : ''}`,
+      ...scope,
+      exitCode: Number.isFinite(code) ? code : undefined,
+      reason: action,
+    }) as NewEvent;
+  }
+  return null;
+}
+
+export class RuntimeSource implements Source {
+  readonly name = 'runtime' as const;
+  private readonly dir: ContainerDirectory;
+  private closeStream?: () => void;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  private lastEventSec?: number;
+  private runtimeName?: string;
+  /** Containers whose stop was emitted (Docker sends die then stop: one event). */
+  private readonly ended = new Set<string>();
+  private readonly seen = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  private counters = { engine_events: 0, events: 0, reconnects: 0, inspect_failures: 0 };
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly logger: Logger
+  ) {
+    this.dir = containerDirectory(socketPath);
+  }
+
+  async available(): Promise<Availability> {
+    if (!existsSync(this.socketPath)) return { ok: false, reason: `no Engine API socket at ${this.socketPath}` };
+    if (!(await this.dir.client.ping())) return { ok: false, reason: `Engine API at ${this.socketPath} does not answer /_ping` };
+    return { ok: true };
+  }
+
+  async start(emit: Emit): Promise<void> {
+    const v = await this.dir.client.version().catch(() => undefined);
+    this.runtimeName = v?.Components?.some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
+    this.lastEventSec = Math.floor(Date.now() / 1000);
+    for (const c of await this.dir.client.listContainers()) await this.dir.lookup(c.Id);
+    this.follow(emit);
+  }
+
+  private follow(emit: Emit): void {
+    if (this.stopped) return;
+    this.closeStream = this.dir.client.events(
+      (ev) => {
+        // A reconnect replays from the last event's second: skip what was handled.
+        const key = `${ev.Actor?.ID ?? ev.id}:${ev.Action ?? ev.status}:${ev.timeNano ?? ev.time}`;
+        if (this.seen.has(key)) return;
+        this.seen.add(key);
+        if (this.seen.size > 4096) this.seen.delete(this.seen.values().next().value!);
+        this.counters.engine_events++;
+        if (typeof ev.time === 'number') this.lastEventSec = ev.time;
+        // One at a time, in order: a start's inspect must finish before that container's die is mapped.
+        this.queue = this.queue.then(() => this.handle(ev, emit));
+      },
+      (err) => {
+        if (this.stopped) return;
+        this.counters.reconnects++;
+        this.logger.warn({ source: 'runtime', err: err?.message }, 'Engine API event stream ended; reconnecting');
+        this.retry = setTimeout(() => this.follow(emit), 1000);
+        this.retry.unref();
+      },
+      { sinceSec: this.lastEventSec }
+    );
+  }
+
+  private async handle(ev: EngineEvent, emit: Emit): Promise<void> {
+    const id = ev.Actor?.ID ?? ev.id;
+    const action = ev.Action ?? ev.status;
+    if (!id || (ev.Type ?? 'container') !== 'container') return;
+    let info = this.dir.get(id);
+    if (action === 'start') {
+      this.ended.delete(id);
+      info = (await this.dir.lookup(id)) ?? info;
+      if (!info) this.counters.inspect_failures++;
+    } else if (action === 'die' || action === 'stop') {
+      if (this.ended.has(id)) return;
+      this.ended.add(id);
+      if (this.ended.size > 4096) this.ended.delete(this.ended.values().next().value!);
+    }
+    const e = mapEngineEvent(ev, info, this.runtimeName);
+    if (e) {
+      this.counters.events++;
+      emit(e);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.closeStream?.();
+    await this.queue;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters };
+  }
+}
