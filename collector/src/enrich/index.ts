@@ -1,20 +1,102 @@
 /**
- * Enrichment: every event gets its scope (host, container, image, pod) and
- * uid -> user name before it reaches the models and the queue.
+ * Enrichment: every event gets its scope (host; container id, name, image
+ * name and digest, pod and namespace) and uid -> user name, then exec events
+ * on the host are classified as host activity (an extra host.activity event).
  */
+import { existsSync } from 'node:fs';
+import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
 import type { Stage } from '../pipeline/types';
+import { containerDirectory, type ContainerDirectory } from '../sources/container-directory';
+import { hostActivityFor } from './classify';
+import { PidScope } from './scope';
+import { UserResolver } from './users';
 
-/** The enrichment Stage. Pass-through until the scope resolvers land. */
+export interface EnricherOptions {
+  host: { name: string; id?: string };
+  /** Engine API socket whose container directory is read (config sources.runtimeSocket). */
+  runtimeSocket?: string;
+  /** Emit host.activity events for classified host execs. Default true. */
+  classify?: boolean;
+  procRoot?: string;
+}
+
+/** The enrichment Stage for a collector config. */
 export function createEnricher(config: CollectorConfig, logger: Logger): Stage {
-  void logger;
-  const host = config.host;
-  void host;
-  return {
-    name: 'enrich',
-    process(e, emit) {
-      emit(e);
-    },
-  };
+  return new Enricher({ host: config.host, runtimeSocket: config.sources.runtimeSocket }, logger);
+}
+
+export class Enricher implements Stage {
+  readonly name = 'enrich';
+  private readonly scope: PidScope;
+  private readonly users = new UserResolver();
+  private readonly dir?: ContainerDirectory;
+  private readonly procRoot: string;
+  private counters = { enriched: 0, container_lookups: 0, host_activity: 0 };
+
+  constructor(
+    private readonly opts: EnricherOptions,
+    private readonly logger: Logger
+  ) {
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.scope = new PidScope(this.procRoot);
+    if (opts.runtimeSocket) this.dir = containerDirectory(opts.runtimeSocket);
+  }
+
+  process(e: CasefileEvent, emit: (e: CasefileEvent) => void): void {
+    const out = this.enrich(e);
+    emit(out);
+    if (this.opts.classify !== false) {
+      const act = hostActivityFor(out);
+      if (act) {
+        this.counters.host_activity++;
+        emit(makeEvent(act));
+      }
+    }
+  }
+
+  /** A copy of `e` with scope and user filled in (fields already set are kept). */
+  enrich(e: CasefileEvent): CasefileEvent {
+    const out: CasefileEvent = { ...e };
+    out.host ??= this.opts.host.name;
+    if (this.opts.host.id) out.hostId ??= this.opts.host.id;
+    if (!out.containerId) {
+      const c = this.scope.resolve(out);
+      if (c) {
+        out.containerId = c.containerId;
+        out.containerRuntime ??= c.runtime;
+        if (c.podUid) out.podUid ??= c.podUid;
+      }
+    }
+    let initPid: number | undefined;
+    if (out.containerId && this.dir) {
+      const info = this.dir.get(out.containerId);
+      if (info) {
+        initPid = info.pid;
+        if (info.containerName) out.containerName ??= info.containerName;
+        if (info.imageName) out.imageName ??= info.imageName;
+        if (info.imageDigest) out.imageDigest ??= info.imageDigest;
+        if (info.pod) out.pod ??= info.pod;
+        if (info.namespace) out.namespace ??= info.namespace;
+        if (info.podUid) out.podUid ??= info.podUid;
+      } else if (existsSync(this.dir.client.socketPath)) {
+        // Known from the next event on; this one carries the id (and runtime) only.
+        this.counters.container_lookups++;
+        void this.dir.lookup(out.containerId);
+      }
+    }
+    if (out.uid !== undefined && !out.user) {
+      const user = out.containerId
+        ? this.users.lookup(out.containerId, [out.pid, initPid].filter((p) => p !== undefined).map((p) => `${this.procRoot}/${p}/root/etc/passwd`), out.uid)
+        : this.users.lookup('host', ['/etc/passwd'], out.uid);
+      if (user) out.user = user;
+    }
+    this.counters.enriched++;
+    return out;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters };
+  }
 }

@@ -14,6 +14,7 @@ import type { Availability, Emit, Source } from '../pipeline/types';
 import { bootId, readStat } from './process-identity';
 import { parseBpftraceLine, toRecord } from './bpftrace/record';
 import { probeParser, type ProbeContext } from './bpftrace/parsers';
+import './bpftrace/syscall-parsers'; // runtime-audit syscall probes (probes/syscalls.bt)
 
 /** Directory of the built-in probe fragments (*.bt), concatenated in name order. */
 export const PROBES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'bpftrace', 'probes');
