@@ -43,7 +43,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
-    disableRequestLogging: false,
     // Unknown properties are refused with a 400, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }) as unknown as FastifyInstance; // the pino Logger type is narrower than FastifyBaseLogger
