@@ -1,28 +1,16 @@
 /**
- * Runtime models and audits as one pipeline stage. Minimal first version:
- * passes every event through; learning and audits follow.
+ * Runtime models and audits, as one pipeline stage. The pipeline wires it as
+ *   createModelStage(config, logger, createRuntimeActions(engineClient))
  */
 import type { Logger } from 'pino';
 import type { Stage } from '../pipeline/types';
+import type { RuntimeActions } from './actions';
+import { ModelStage, type ModelStageConfig, type ModelStageOptions } from './model-stage';
 
-/** The part of the collector's config this stage reads. */
-export interface ModelStageConfig {
-  stateDir: string;
-  models: { learningPeriodMs: number; policyFile?: string };
-}
+export { createRuntimeActions, type RuntimeActions, type ContainerStopper } from './actions';
+export { ModelStage, type ModelStageConfig, type ModelStageOptions } from './model-stage';
 
-/** Side effects for prevent (kill a process) and block (stop a container). */
-export interface RuntimeActions {
-  killProcess(pid: number): Promise<void>;
-  stopContainer(containerId: string): Promise<void>;
-}
-
-/** Build the runtime-models stage. */
-export function createModelStage(_config: ModelStageConfig, _logger: Logger, _actions: RuntimeActions): Stage {
-  return {
-    name: 'models',
-    process(e, emit) {
-      emit(e);
-    },
-  };
+/** Build the runtime-models stage (see {@link ModelStage}). */
+export function createModelStage(config: ModelStageConfig, logger: Logger, actions: RuntimeActions, opts?: ModelStageOptions): Stage {
+  return new ModelStage(config, logger, actions, opts);
 }

@@ -1,0 +1,117 @@
+/**
+ * Known-bad indicators: pure lookups on what an exec, connect or syscall event
+ * carries. No I/O here; the /proc checks live in proc-checks.ts.
+ */
+import type { RuleKey } from './rules';
+
+const MINERS = new Set([
+  'xmrig', 'xmr-stak', 'xmr-stak-cpu', 'minerd', 'cpuminer', 'cpuminer-multi', 'ccminer', 'cgminer', 'bfgminer',
+  'ethminer', 'nbminer', 't-rex', 'lolminer', 'phoenixminer', 'nanominer', 'teamredminer', 'gminer', 'srbminer',
+  'srbminer-multi', 'xmrminer', 'kdevtmpfsi', 'kinsing', 'moneroocean', 'cryptonight', 'nicehash', 'randomx',
+]);
+/** Arguments only miners use: pool URLs, donation and algorithm flags. */
+const MINER_ARGS = /stratum\d?\+(tcp|ssl|tls):\/\/|--donate-level|--randomx|--coin[= ]monero|-a\s+(cryptonight|rx\/0|randomx)|--cpu-max-threads-hint|nicehash\.com|\bxmr\b.*\bpool\b/i;
+/** Mining pool domains (suffix match). */
+const POOL_DOMAINS = [
+  'minexmr.com', 'supportxmr.com', 'nanopool.org', 'moneroocean.stream', 'hashvault.pro', 'f2pool.com', 'ethermine.org',
+  '2miners.com', 'herominers.com', 'c3pool.com', 'xmrpool.eu', 'nicehash.com', 'minergate.com', 'unmineable.com', 'mining-pool',
+];
+/** Ports pools listen on (Kubescape R1009 uses 3333 and 45700; the rest are common stratum ports). */
+const POOL_PORTS = new Set([3333, 3334, 3357, 5555, 7777, 8888, 9999, 14433, 14444, 45560, 45700]);
+const SCANNERS = new Set(['nmap', 'masscan', 'zmap', 'rustscan', 'unicornscan', 'naabu', 'hping3', 'nping', 'zgrab', 'zgrab2']);
+const LATERAL = new Set([
+  'sshpass', 'psexec', 'psexec.py', 'wmiexec.py', 'smbexec.py', 'atexec.py', 'crackmapexec', 'netexec', 'nxc', 'evil-winrm',
+  'smbclient', 'xfreerdp', 'rdesktop', 'chisel', 'ligolo', 'proxychains', 'proxychains4', 'impacket-psexec', 'hydra', 'medusa',
+]);
+const REMOTE_ADMIN_PORTS = new Set([22, 23, 445, 3389, 5985, 5986]);
+const PACKAGE_MANAGERS = new Set([
+  'apt', 'apt-get', 'aptitude', 'dpkg', 'yum', 'dnf', 'microdnf', 'rpm', 'apk', 'zypper', 'pacman', 'emerge', 'pip', 'pip3', 'gem', 'conda',
+]);
+const KUBE_CLIENTS = new Set(['kubectl', 'oc', 'helm', 'crictl', 'kubeadm']);
+const MODULE_LOADERS = new Set(['insmod', 'modprobe']);
+export const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'mksh', 'fish', 'tcsh', 'csh', 'busybox']);
+const NET_TOOLS = '(nc|ncat|netcat|nc\\.traditional|nc\\.openbsd|socat|telnet|openssl)';
+/** Command lines of the classic reverse-shell one-liners. */
+const REVERSE_SHELL_CMD = new RegExp(
+  [
+    '/dev/(tcp|udp)/',
+    `\\b${NET_TOOLS}\\b[^|;&]*\\s(-e|-c|--exec|--sh-exec)\\s*\\S*(sh|bash)\\b`,
+    '\\bsocat\\b.*\\bexec:',
+    `\\b(sh|bash|dash|ash|zsh)\\s+-i\\b[^;]*\\|\\s*(\\S*/)?${NET_TOOLS}\\b`,
+    `\\b${NET_TOOLS}\\b[^;]*\\|\\s*(\\S*/)?(sh|bash|dash|ash|zsh)\\b`,
+    'pty\\.spawn|socket\\.socket.*connect|fsockopen|TCPSocket\\.(new|open)',
+  ].join('|')
+);
+const SENSITIVE_PREFIXES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/root/.ssh/', '/etc/ssh/ssh_host_', '/etc/kubernetes/', '/etc/ssl/private/'];
+const SA_TOKEN = /^\/(var\/)?run\/secrets\/(kubernetes\.io|eks\.amazonaws\.com)\/serviceaccount\//;
+const PROC_ENVIRON = /^\/proc\/(\d+|self|thread-self)\/(task\/\d+\/)?environ$/;
+const HOME_SSH = /^\/home\/[^/]+\/\.ssh\//;
+
+/** Basename of a path; `/usr/bin/xmrig` -> `xmrig`. */
+export function baseName(p: string | undefined): string {
+  if (!p) return '';
+  const i = p.lastIndexOf('/');
+  return (i < 0 ? p : p.slice(i + 1)).toLowerCase();
+}
+
+/** What an exec's name and arguments alone reveal. `names` are exe basename, comm and argv[0] basename. */
+export function execIndicators(names: readonly string[], commandLine: string, inContainer: boolean): RuleKey[] {
+  const out: RuleKey[] = [];
+  const has = (set: Set<string>) => names.some((n) => set.has(n));
+  if (has(MINERS) || MINER_ARGS.test(commandLine)) out.push('minerProcess');
+  if (has(SCANNERS) || isNetcatScan(names, commandLine)) out.push('scannerTool');
+  if (has(LATERAL)) out.push('lateralTool');
+  if (REVERSE_SHELL_CMD.test(commandLine)) out.push('reverseShell');
+  if (/\bLD_PRELOAD=/.test(commandLine)) out.push('ldPreload');
+  if (inContainer) {
+    if (has(PACKAGE_MANAGERS) && !isPackageQuery(commandLine)) out.push('packageManager');
+    if (has(KUBE_CLIENTS)) out.push('kubectl');
+    if (has(MODULE_LOADERS)) out.push('kernelModule');
+  }
+  return out;
+}
+
+/** `nc -z host 1-1000` is a scan. */
+function isNetcatScan(names: readonly string[], commandLine: string): boolean {
+  return names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat') && /\s-[a-y]*z[a-y]*\b/.test(commandLine);
+}
+
+/** Version and help queries of a package manager are harmless. */
+function isPackageQuery(commandLine: string): boolean {
+  return /\s(--version|-v|--help|-h|list|show|search|info|-q[a-z]*)(\s|$)/.test(commandLine);
+}
+
+/** What an outbound connection reveals. */
+export function connectIndicators(port: number, domain: string | undefined, inContainer: boolean): RuleKey[] {
+  const out: RuleKey[] = [];
+  const d = domain?.toLowerCase();
+  if (d && POOL_DOMAINS.some((p) => d === p || d.endsWith('.' + p) || d.includes(p))) out.push('minerDomain');
+  if (inContainer && POOL_PORTS.has(port)) out.push('minerPort');
+  if (inContainer && REMOTE_ADMIN_PORTS.has(port)) out.push('sshConnection');
+  return out;
+}
+
+/** Which rule an open of `path` by process `pid` falls under, if any. */
+export function sensitiveFileRule(path: string, pid: number): RuleKey | undefined {
+  if (SA_TOKEN.test(path)) return 'serviceAccountToken';
+  const env = PROC_ENVIRON.exec(path);
+  if (env) return env[1] === 'self' || env[1] === 'thread-self' || Number(env[1]) === pid ? undefined : 'procEnviron';
+  if (path === '/etc/ld.so.preload') return 'ldPreload';
+  if (SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || HOME_SSH.test(path)) return 'sensitiveFile';
+  return undefined;
+}
+
+/** Sensitive targets of symlinkat/linkat (R1010/R1012). */
+export function isSensitivePath(path: string): boolean {
+  return SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || SA_TOKEN.test(path) || path === '/etc/passwd';
+}
+
+/** Executables in temp directories (R1000). */
+export function isTempPath(exe: string): boolean {
+  return /^\/(tmp|var\/tmp|dev\/shm|run\/shm)\//.test(exe);
+}
+
+/** Fileless: an exec of a memfd, or of a /proc/self/fd or /dev/fd descriptor. */
+export function isFilelessPath(exe: string): boolean {
+  return exe.startsWith('/memfd:') || /^\/(proc\/(self|\d+)\/fd|dev\/fd)\/\d+$/.test(exe);
+}

@@ -1,0 +1,68 @@
+/**
+ * Checks that need the live process from /proc: its executable's times (drift),
+ * its stdio (reverse shells), its environment (LD_PRELOAD) and its mounts.
+ * Synchronous and cheap (a stat or readlink each); a process that is already
+ * gone answers `undefined` and the caller falls back to what the event says.
+ */
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+
+/** Change time (ms) of the file a process runs, or of `rootPid`'s view of `exe` when the process is gone. */
+export function exeChangedMs(pid: number | undefined, exe: string, rootPid?: number): number | undefined {
+  const tryStat = (p: string) => {
+    try {
+      const st = statSync(p);
+      return Math.max(st.ctimeMs, st.mtimeMs);
+    } catch {
+      return undefined;
+    }
+  };
+  return (pid ? tryStat(`/proc/${pid}/exe`) : undefined) ?? (rootPid && exe.startsWith('/') ? tryStat(`/proc/${rootPid}/root${exe}`) : undefined);
+}
+
+/** Where /proc/<pid>/exe points (`/memfd:x (deleted)`, `/tmp/a (deleted)`), or undefined. */
+export function exeLink(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether stdin or stdout of the process is a socket (a shell talking to the network). */
+export function stdioIsSocket(pid: number): boolean {
+  for (const fd of [0, 1]) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** Whether the process's environment sets LD_PRELOAD. */
+export function hasLdPreload(pid: number): boolean {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    return env.indexOf('LD_PRELOAD=') === 0 || env.indexOf('\0LD_PRELOAD=') >= 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points of a process's mount namespace that are bind mounts from the host (volumes). */
+export function volumeMounts(pid: number): string[] | undefined {
+  try {
+    const out: string[] = [];
+    for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
+      // mountinfo: id parent major:minor root mountpoint ...; a bind mount has a root other than "/".
+      const f = line.split(' ');
+      if (f.length > 5 && f[3] !== '/' && !f[4].startsWith('/proc') && !f[4].startsWith('/sys') && !f[4].startsWith('/dev') && !f[4].startsWith('/etc/')) {
+        out.push(f[4]);
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The runtime-models stage: learns a model per image (per host for host
+ * processes), audits deviations, drift and known-bad activity, applies the
+ * policy's action, and emits model.learned / model.state / runtime.audit /
+ * runtime.action events next to the events it passes through.
+ *
+ * Everything happens inside process() (synchronous, as the pipeline requires);
+ * a 1 s timer only persists changed models and picks up admin commands.
+ */
+import { hostname } from 'node:os';
+import { makeEvent, nsToMs, SCOPE_FIELDS, type CasefileEvent, type NewEvent } from '@casefile/schema';
+import type { Logger } from 'pino';
+import type { Stage } from '../pipeline/types';
+import { detectConnect, detectExec, detectSyscall, ScanTracker, type ContainerInfo, type Finding } from '../audit/detectors';
+import { AuditRateLimiter } from '../audit/rate-limit';
+import { RULES, type RuleSpec } from '../audit/rules';
+import { exeLink, volumeMounts } from '../audit/proc-checks';
+import { loadPolicy, type Policy, type ScopeOf } from '../policy/policy';
+import type { RuntimeActions } from './actions';
+import { connectBehavior, listenBehavior, processBehavior, RuntimeModel, type BehaviorKind } from './model';
+import { loadModels, saveModel, takeCommands, type ModelCommand } from './store';
+
+/** The part of the collector's config this stage reads. */
+export interface ModelStageConfig {
+  stateDir: string;
+  models: {
+    /** Learning period of a new, reset or extended model (default 1 h). */
+    learningPeriodMs: number;
+    /** Policy YAML; none = alert on every rule. */
+    policyFile?: string;
+    /** model.state is re-emitted at least this often per model (default 10 min). */
+    stateIntervalMs?: number;
+    /** Model ids (or `*`) to reset at start-up. */
+    reset?: string[];
+    /** Model ids (or `*`) to extend (learn again for a learning period) at start-up. */
+    extend?: string[];
+  };
+}
+
+export interface ModelStageOptions {
+  /** Clock (ms); tests and benchmarks drive it. Default Date.now. */
+  now?: () => number;
+  /** Policy object instead of config.models.policyFile. */
+  policy?: Policy;
+}
+
+type Emit = (e: CasefileEvent) => void;
+
+export class ModelStage implements Stage {
+  readonly name = 'models';
+  private readonly models = new Map<string, RuntimeModel>();
+  private readonly containers = new Map<string, ContainerInfo>();
+  private readonly dirty = new Set<string>();
+  /** Models whose model.state is due (changed, transitioned, or interval). */
+  private readonly stateDue = new Map<string, string>();
+  private readonly lastState = new Map<string, { ms: number; state: string }>();
+  private readonly limiter: AuditRateLimiter;
+  private readonly scans = new ScanTracker();
+  private readonly policy: Policy;
+  private readonly learningMs: number;
+  private readonly stateIntervalMs: number;
+  private readonly now: () => number;
+  private readonly host = hostname();
+  private readonly timer: NodeJS.Timeout;
+  /** processKey (or pid) -> executable, to name parents and the actors of syscall events. */
+  private readonly exes = new Map<string, string>();
+  private nextCheckMs = 0;
+  private deferred: NewEvent[] = [];
+  readonly counters = { audits: 0, suppressed: 0, actions: 0, actionErrors: 0, learned: 0 };
+
+  constructor(
+    private readonly config: ModelStageConfig,
+    private readonly logger: Logger,
+    private readonly actions: RuntimeActions,
+    opts: ModelStageOptions = {}
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.learningMs = config.models.learningPeriodMs;
+    this.stateIntervalMs = config.models.stateIntervalMs ?? 600_000;
+    this.policy = opts.policy ?? loadPolicy(config.models.policyFile);
+    this.limiter = new AuditRateLimiter(this.policy.rateLimit.burst, this.policy.rateLimit.everyMs);
+    for (const m of loadModels(config.stateDir)) this.models.set(m.id, m);
+    for (const id of config.models.reset ?? []) this.apply({ op: 'reset', model: id });
+    for (const id of config.models.extend ?? []) this.apply({ op: 'extend', model: id });
+    this.tick();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+    logger.info({ models: this.models.size, learningPeriodMs: this.learningMs, policy: config.models.policyFile ?? null }, 'runtime models loaded');
+  }
+
+  /** Persist changed models and apply queued admin commands. */
+  private tick(): void {
+    for (const c of takeCommands(this.config.stateDir)) this.apply(c);
+    for (const id of this.dirty) {
+      const m = this.models.get(id);
+      if (m) {
+        try {
+          saveModel(this.config.stateDir, m.toDocument(this.now()));
+        } catch (err) {
+          this.logger.error({ err, model: id }, 'cannot persist runtime model');
+          continue;
+        }
+      }
+      this.dirty.delete(id);
+    }
+  }
+
+  private apply(c: ModelCommand): void {
+    const now = this.now();
+    const targets = c.model === '*' ? [...this.models.values()] : [this.models.get(c.model)].filter((m): m is RuntimeModel => !!m);
+    if (targets.length === 0) this.logger.warn({ command: c }, 'model command for an unknown model ignored');
+    for (const m of targets) {
+      if (c.op === 'reset') m.reset(now, this.learningMs);
+      else m.extend(now, c.durationMs ?? this.learningMs);
+      this.dirty.add(m.id);
+      this.stateDue.set(m.id, c.op === 'reset' ? 'reset' : 'extended');
+      this.logger.info({ model: m.id, op: c.op }, 'runtime model command applied');
+    }
+  }
+
+  process(e: CasefileEvent, emit: Emit): void {
+    emit(e);
+    const now = this.now();
+    switch (e.type) {
+      case 'container.start':
+        if (e.containerId) this.containers.set(e.containerId, { startMs: nsToMs(e.timeNs), rootPid: e.pid });
+        break;
+      case 'container.stop':
+        if (e.containerId) this.containers.delete(e.containerId);
+        break;
+      case 'process.start':
+        this.onExec(e, now, emit);
+        break;
+      case 'process.exit':
+        this.exes.delete(e.processKey ?? String(e.pid));
+        break;
+      case 'port.listen':
+        if (e.listenPort) this.onBehavior(e, 'listen', [listenBehavior(e.listenPort, e.transport)], [e.listenPort], now, emit);
+        break;
+      case 'network.connect':
+        this.onConnect(e, now, emit);
+        break;
+      case 'process.syscall': {
+        const exe = e.executable ?? this.exes.get(e.processKey ?? String(e.pid));
+        this.raise(exe ? { ...e, executable: exe } : e, detectSyscall(e, !!e.containerId), now, emit);
+        break;
+      }
+    }
+    if (now >= this.nextCheckMs) this.checkStates(now);
+    if (this.stateDue.size > 0 || this.deferred.length > 0) this.flush(now, emit);
+  }
+
+  private container(e: CasefileEvent, now: number): ContainerInfo | undefined {
+    if (!e.containerId) return undefined;
+    let c = this.containers.get(e.containerId);
+    if (!c) {
+      // Started before we saw it: drift is judged from the first time we saw it.
+      c = { startMs: now, rootPid: e.pid };
+      this.containers.set(e.containerId, c);
+    }
+    if (c.mounts === undefined && e.pid) c.mounts = volumeMounts(e.pid);
+    return c;
+  }
+
+  private onExec(e: CasefileEvent, now: number, emit: Emit): void {
+    const c = this.container(e, now);
+    const exe = e.executable ?? '';
+    if (this.exes.size >= MAX_TRACKED_PROCESSES) this.exes.delete(this.exes.keys().next().value!);
+    this.exes.set(e.processKey ?? String(e.pid), exe);
+    const parent = e.parentExecutable ?? (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ?? (e.ppid ? exeLink(e.ppid) : undefined);
+    this.onBehavior(e, 'process', [processBehavior(exe, normalizeParent(parent))], [exe], now, emit);
+    this.raise(e, detectExec(e, c), now, emit);
+  }
+
+  private onConnect(e: CasefileEvent, now: number, emit: Emit): void {
+    if (!e.destAddress || e.destPort === undefined) return;
+    const keys = [connectBehavior(e.destAddress, e.destPort, e.destDomain)];
+    if (e.destDomain) keys.push(connectBehavior(e.destAddress, e.destPort));
+    this.onBehavior(e, 'connect', keys, keys, now, emit);
+    const found = detectConnect(e, !!e.containerId);
+    if (this.scans.add(e.processKey ?? `${e.containerId ?? ''}:${e.pid}`, e.destPort, now)) {
+      found.push({ rule: 'scanBehaviour', detail: `${e.executable ?? e.pid} connected to many ports of ${e.destAddress}` });
+    }
+    this.raise(e, found, now, emit);
+  }
+
+  /** Learn or check one behaviour; `keys[0]` is what is learned, any key known counts as known. */
+  private onBehavior(e: CasefileEvent, kind: BehaviorKind, keys: string[], policyValues: (string | number)[], now: number, emit: Emit): void {
+    const m = this.modelFor(e, now);
+    const scope = scopeOf(e);
+    const pkind = kind === 'process' ? 'process' : kind === 'listen' ? 'port' : 'destination';
+    const verdict = this.policy.verdict(pkind, policyValues, scope);
+    if (verdict === 'deny') {
+      const rule = kind === 'process' ? 'deniedProcess' : kind === 'listen' ? 'deniedPort' : 'deniedDestination';
+      this.raise(e, [{ rule, detail: String(keys[0]) }], now, emit, m.id);
+      return;
+    }
+    if (keys.some((k) => m.has(kind, k))) return;
+    if (m.state(now) === 'learning') {
+      m.learn(kind, keys[0], now);
+      this.dirty.add(m.id);
+      this.stateDue.set(m.id, 'learned');
+      this.counters.learned++;
+      emit(
+        makeEvent({
+          ...scopeFields(e),
+          type: 'model.learned',
+          timeNs: e.timeNs,
+          message: `Model ${m.id} learned ${kind} ${keys[0]} at ${new Date(nsToMs(e.timeNs)).toISOString()}`,
+          modelId: m.id,
+          modelState: 'learning',
+          behaviorKind: kind,
+          behavior: keys[0],
+          pid: e.pid,
+          processKey: e.processKey,
+          executable: e.executable,
+        })
+      );
+      return;
+    }
+    if (verdict === 'allow') return;
+    const rule = kind === 'process' ? 'unexpectedProcess' : kind === 'listen' ? 'unexpectedPort' : 'unexpectedOutbound';
+    this.raise(e, [{ rule, detail: `${keys[0]} is not in model ${m.id}` }], now, emit, m.id);
+  }
+
+  private modelFor(e: CasefileEvent, now: number): RuntimeModel {
+    const id = e.containerId ? (e.imageDigest ?? e.imageName ?? `container:${e.containerId}`) : `host:${e.host ?? this.host}`;
+    let m = this.models.get(id);
+    if (!m) {
+      m = RuntimeModel.create(id, e.containerId ? 'image' : 'host', now, this.learningMs);
+      this.models.set(id, m);
+      this.dirty.add(id);
+      this.stateDue.set(id, 'created');
+    }
+    return m;
+  }
+
+  /** Turn findings into audits and actions. */
+  private raise(e: CasefileEvent, findings: Finding[], now: number, emit: Emit, modelId?: string): void {
+    if (findings.length === 0) return;
+    const scope = scopeOf(e);
+    for (const fd of findings) {
+      const rule: RuleSpec = RULES[fd.rule];
+      if (!e.containerId && !rule.hosts) continue;
+      if (this.policy.disabled(rule, scope)) continue;
+      let action = this.policy.actionFor(rule, scope);
+      if (action === 'block' && !e.containerId) action = 'prevent'; // a host process has no container to stop
+      if ((action === 'prevent' && !e.pid) || (action === 'block' && !e.containerId)) action = 'alert';
+      let suppressed = 0;
+      if (action === 'alert') {
+        const s = this.limiter.take(`${e.containerId ?? e.host ?? this.host}|${rule.attackType}`, now);
+        if (s === undefined) {
+          this.counters.suppressed++;
+          continue;
+        }
+        suppressed = s;
+      }
+      this.counters.audits++;
+      const where = e.containerName ?? (e.containerId ? e.containerId.slice(0, 12) : `host ${e.host ?? this.host}`);
+      const audit = makeEvent({
+        ...scopeFields(e),
+        type: 'runtime.audit',
+        message: `${rule.title}: ${fd.detail} in ${where}${suppressed ? ` (${suppressed} similar suppressed)` : ''}`,
+        attackType: rule.attackType,
+        severity: rule.severity,
+        ruleId: rule.id,
+        action,
+        mitreTechnique: rule.mitre,
+        modelId,
+        suppressed: suppressed || undefined,
+        pid: e.pid,
+        ppid: e.ppid,
+        processKey: e.processKey,
+        executable: e.executable,
+        commandLine: e.commandLine,
+        uid: e.uid,
+        user: e.user,
+        listenPort: e.listenPort,
+        destAddress: e.destAddress,
+        destPort: e.destPort,
+        destDomain: e.destDomain,
+        filePath: e.filePath,
+        syscall: e.syscall,
+      });
+      emit(audit);
+      if (action !== 'alert') emit(this.act(action, audit, e));
+    }
+  }
+
+  /** Take a prevent/block action; the event says what was done. */
+  private act(action: 'prevent' | 'block', audit: CasefileEvent, e: CasefileEvent): CasefileEvent {
+    this.counters.actions++;
+    let reason: string;
+    if (action === 'prevent') {
+      try {
+        this.actions.killProcess(e.pid!);
+        reason = `killed pid ${e.pid}`;
+      } catch (err) {
+        this.counters.actionErrors++;
+        reason = `could not kill pid ${e.pid}: ${(err as Error).message}`;
+      }
+    } else {
+      const id = e.containerId!;
+      reason = `stopping container ${id.slice(0, 12)} through the runtime API`;
+      this.actions.stopContainer(id).catch((err: Error) => {
+        this.counters.actionErrors++;
+        this.logger.error({ err, containerId: id }, 'block: cannot stop container');
+        this.deferred.push({ ...scopeFields(e), type: 'runtime.action', message: `Block failed for ${id.slice(0, 12)}: ${err.message}`, action, auditId: audit.id, ruleId: audit.ruleId, reason: `stop failed: ${err.message}` });
+      });
+    }
+    return makeEvent({
+      ...scopeFields(e),
+      type: 'runtime.action',
+      message: `${action === 'prevent' ? 'Prevent' : 'Block'} (${audit.ruleId} ${audit.attackType}): ${reason}`,
+      action,
+      auditId: audit.id,
+      ruleId: audit.ruleId,
+      pid: e.pid,
+      processKey: e.processKey,
+      executable: e.executable,
+      reason,
+    });
+  }
+
+  /** Mark models whose state changed (learning -> active) or whose interval passed. */
+  private checkStates(now: number): void {
+    this.nextCheckMs = now + 1000;
+    for (const m of this.models.values()) {
+      const last = this.lastState.get(m.id);
+      const st = m.state(now);
+      if (!last) this.stateDue.set(m.id, this.stateDue.get(m.id) ?? 'loaded');
+      else if (last.state !== st) this.stateDue.set(m.id, st === 'active' ? 'learning period ended' : 'learning');
+      else if (now - last.ms >= this.stateIntervalMs) this.stateDue.set(m.id, 'interval');
+    }
+  }
+
+  private flush(now: number, emit: Emit): void {
+    for (const [id, reason] of this.stateDue) {
+      const m = this.models.get(id);
+      if (!m) continue;
+      const doc = m.toDocument(now);
+      this.lastState.set(id, { ms: now, state: doc.state });
+      emit(
+        makeEvent({
+          type: 'model.state',
+          message: `Model ${id} is ${doc.state} with ${m.size()} behaviours (${reason})`,
+          modelId: id,
+          modelState: doc.state,
+          model: JSON.stringify(doc),
+          reason,
+        })
+      );
+    }
+    this.stateDue.clear();
+    const d = this.deferred;
+    this.deferred = [];
+    for (const ev of d) emit(makeEvent(ev));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.tick();
+  }
+}
+
+/** Processes remembered for parent names (oldest forgotten first). */
+const MAX_TRACKED_PROCESSES = 65_536;
+
+/**
+ * The runtime's own processes start a container's first process, and which
+ * one is the parent at exec time is a race (runc, its init, conmon, a shim):
+ * they all count as one parent.
+ */
+const RUNTIME_PARENTS = /^(runc|crun|conmon|containerd-shim.*|docker-init|runc:\[\d:INIT\]|youki|podman)$/;
+function normalizeParent(exe: string | undefined): string | undefined {
+  if (!exe) return undefined;
+  const base = exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, '');
+  return RUNTIME_PARENTS.test(base) ? '<container runtime>' : exe;
+}
+
+function scopeOf(e: CasefileEvent): ScopeOf {
+  return { imageName: e.imageName, imageDigest: e.imageDigest, containerName: e.containerName, namespace: e.namespace, host: e.host };
+}
+
+function scopeFields(e: CasefileEvent): Partial<CasefileEvent> {
+  const out: Record<string, unknown> = {};
+  for (const f of SCOPE_FIELDS) if (e[f] !== undefined) out[f] = e[f];
+  return out as Partial<CasefileEvent>;
+}

@@ -1,0 +1,99 @@
+/**
+ * One runtime model: what an image (or a host) normally does. During its
+ * learning period every new behaviour is added with the time it was learned;
+ * afterwards the model is active and anything outside it is a deviation.
+ */
+
+export type BehaviorKind = 'process' | 'listen' | 'connect';
+export const BEHAVIOR_KINDS: readonly BehaviorKind[] = ['process', 'listen', 'connect'];
+export type ModelState = 'learning' | 'active';
+
+/** The persisted and `model.state` form. */
+export interface ModelDocument {
+  id: string;
+  /** image (by digest or name) or host. */
+  scope: 'image' | 'host';
+  state: ModelState;
+  createdMs: number;
+  learningUntilMs: number;
+  /** Per kind: behaviour -> time learned (ms since the epoch). */
+  behaviors: Record<BehaviorKind, Record<string, number>>;
+}
+
+export class RuntimeModel {
+  readonly id: string;
+  readonly scope: 'image' | 'host';
+  readonly createdMs: number;
+  learningUntilMs: number;
+  private readonly learned: Record<BehaviorKind, Map<string, number>>;
+
+  constructor(doc: ModelDocument) {
+    this.id = doc.id;
+    this.scope = doc.scope;
+    this.createdMs = doc.createdMs;
+    this.learningUntilMs = doc.learningUntilMs;
+    this.learned = {
+      process: new Map(Object.entries(doc.behaviors.process ?? {})),
+      listen: new Map(Object.entries(doc.behaviors.listen ?? {})),
+      connect: new Map(Object.entries(doc.behaviors.connect ?? {})),
+    };
+  }
+
+  /** A fresh model learning from `nowMs` for `learningMs`. */
+  static create(id: string, scope: 'image' | 'host', nowMs: number, learningMs: number): RuntimeModel {
+    return new RuntimeModel({ id, scope, state: 'learning', createdMs: nowMs, learningUntilMs: nowMs + learningMs, behaviors: { process: {}, listen: {}, connect: {} } });
+  }
+
+  state(nowMs: number): ModelState {
+    return nowMs < this.learningUntilMs ? 'learning' : 'active';
+  }
+
+  has(kind: BehaviorKind, value: string): boolean {
+    return this.learned[kind].has(value);
+  }
+
+  /** Add a behaviour; false when it was already known. */
+  learn(kind: BehaviorKind, value: string, nowMs: number): boolean {
+    const m = this.learned[kind];
+    if (m.has(value)) return false;
+    m.set(value, nowMs);
+    return true;
+  }
+
+  size(): number {
+    return this.learned.process.size + this.learned.listen.size + this.learned.connect.size;
+  }
+
+  /** Learn again for `learningMs` from now, keeping what is known. */
+  extend(nowMs: number, learningMs: number): void {
+    this.learningUntilMs = Math.max(this.learningUntilMs, nowMs + learningMs);
+  }
+
+  /** Forget everything and learn from scratch. */
+  reset(nowMs: number, learningMs: number): void {
+    for (const k of BEHAVIOR_KINDS) this.learned[k].clear();
+    this.learningUntilMs = nowMs + learningMs;
+  }
+
+  toDocument(nowMs: number): ModelDocument {
+    const behaviors = { process: {}, listen: {}, connect: {} } as ModelDocument['behaviors'];
+    for (const k of BEHAVIOR_KINDS) behaviors[k] = Object.fromEntries(this.learned[k]);
+    return { id: this.id, scope: this.scope, state: this.state(nowMs), createdMs: this.createdMs, learningUntilMs: this.learningUntilMs, behaviors };
+  }
+}
+
+/**
+ * Behaviour keys. A process is its executable with its parent's.
+ *
+ * @example processBehavior('/bin/sleep', '/bin/sh') // => '/bin/sleep <- /bin/sh'
+ * @example connectBehavior('10.0.0.5', 443, 'api.example.com') // => 'api.example.com:443'
+ */
+export function processBehavior(exe: string, parentExe: string | undefined): string {
+  return `${exe} <- ${parentExe ?? '?'}`;
+}
+export function listenBehavior(port: number, transport = 'tcp'): string {
+  return `${transport}/${port}`;
+}
+export function connectBehavior(address: string, port: number, domain?: string): string {
+  return `${domain || address}:${port}`;
+}
