@@ -1,0 +1,1 @@
+module.exports = { uri: 'public/plugins/casefile-forensics-app/module.js' };

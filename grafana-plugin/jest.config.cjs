@@ -1,0 +1,27 @@
+/**
+ * Jest like create-plugin's `.config/jest.config.js`: jsdom, SWC transform,
+ * CSS mapped to identity-obj-proxy. Component tests sit beside the code in
+ * src/ and timeline-ui/src/; the browser tests (tests/) run under node --test.
+ */
+const path = require('path');
+
+module.exports = {
+  rootDir: __dirname,
+  roots: ['<rootDir>/src', '<rootDir>/timeline-ui/src'],
+  testEnvironment: 'jsdom',
+  testMatch: ['**/*.test.{ts,tsx}'],
+  setupFilesAfterEnv: [path.join(__dirname, '.config/jest-setup.cjs')],
+  moduleNameMapper: {
+    '\\.(css|scss|sass)$': 'identity-obj-proxy',
+    '^amd-module$': path.join(__dirname, '.config/amd-module.cjs'),
+  },
+  transform: {
+    '^.+\\.(t|j)sx?$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' } },
+    ],
+  },
+  // @grafana/* ship CommonJS builds; only ESM-only dependencies need transforming.
+  transformIgnorePatterns: ['node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid)/)'],
+  testTimeout: 20000,
+};

@@ -1,0 +1,29 @@
+import './publicPath';
+import React, { Suspense, lazy } from 'react';
+import { AppPlugin, type AppRootProps } from '@grafana/data';
+import { LoadingPlaceholder } from '@grafana/ui';
+import type { AppConfigProps } from './components/AppConfig/AppConfig';
+import type { AppSettings } from './settings';
+
+// Only wiring here: the pages and the config page load lazily.
+const LazyApp = lazy(() => import('./components/App/App').then((m) => ({ default: m.App })));
+const LazyAppConfig = lazy(() => import('./components/AppConfig/AppConfig').then((m) => ({ default: m.AppConfig })));
+
+const App = (props: AppRootProps<AppSettings>) => (
+  <Suspense fallback={<LoadingPlaceholder text="Loading Casefile…" />}>
+    <LazyApp {...props} />
+  </Suspense>
+);
+
+const AppConfig = (props: AppConfigProps) => (
+  <Suspense fallback={<LoadingPlaceholder text="" />}>
+    <LazyAppConfig {...props} />
+  </Suspense>
+);
+
+export const plugin = new AppPlugin<AppSettings>().setRootPage(App).addConfigPage({
+  title: 'Configuration',
+  icon: 'cog',
+  body: AppConfig,
+  id: 'configuration',
+});

@@ -1,0 +1,95 @@
+import React, { useEffect, useMemo, useState } from 'react';
+import { useParams } from 'react-router-dom';
+import { PluginPage, locationService } from '@grafana/runtime';
+import { Alert, Button, LinkButton, Stack } from '@grafana/ui';
+import { nsToMs, stepFor, type CasefileEvent, type EventType } from '@casefile/schema';
+import { ForensicView, bucketEvents, testIds } from '@casefile/timeline-ui';
+import { MAX_GRID_EVENTS, ROUTES, prefixRoute } from '../../constants';
+import { absoluteUrl } from '../../queries/http';
+import { durationMs } from '../../queries/loki';
+import { getSnapshot, snapshotCsvUrl, snapshotEvents, snapshotPackageUrl, type Snapshot } from '../../queries/server';
+
+/** One snapshot opened as the same timeline, fed by the server instead of Loki. */
+export function SnapshotDetail() {
+  const { id = '' } = useParams();
+  const [snap, setSnap] = useState<Snapshot>();
+  const [events, setEvents] = useState<CasefileEvent[]>([]);
+  const [error, setError] = useState<string>();
+  const [loading, setLoading] = useState(true);
+  const [hidden, setHidden] = useState<ReadonlySet<EventType>>(new Set());
+  const [selected, setSelected] = useState<CasefileEvent>();
+
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    Promise.all([getSnapshot(id), snapshotEvents(id, MAX_GRID_EVENTS)]).then(
+      ([s, evs]) => {
+        if (!live) return;
+        setSnap(s);
+        setEvents(evs);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (!live) return;
+        setError(e.message);
+        setLoading(false);
+      }
+    );
+    return () => {
+      live = false;
+    };
+  }, [id]);
+
+  const buckets = useMemo(() => {
+    const from = snap ? nsToMs(snap.fromNs) : 0;
+    const to = snap ? Math.max(from + 1, nsToMs(snap.toNs)) : 1;
+    return bucketEvents(events, from, to, durationMs(stepFor(to - from)));
+  }, [snap, events]);
+
+  return (
+    <PluginPage>
+      <div data-testid={testIds.snapshots.detail}>
+        <Stack direction="row" alignItems="center" wrap="wrap">
+          <Button variant="secondary" fill="text" icon="arrow-left" onClick={() => locationService.push(prefixRoute(ROUTES.Snapshots))}>
+            All snapshots
+          </Button>
+          {snap && (
+            <>
+              <h3>{snap.title}</h3>
+              <span>
+                {snap.from} → {snap.to} · {snap.eventCount.toLocaleString('en-US')} events · pinned by {snap.createdBy ?? 'unknown'} at {snap.createdAt}
+              </span>
+              <LinkButton size="sm" variant="secondary" icon="download-alt" href={absoluteUrl(snapshotCsvUrl(snap.id))} download data-testid={testIds.snapshots.exportCsv}>
+                Export CSV
+              </LinkButton>
+              <LinkButton size="sm" variant="secondary" icon="archive-alt" href={absoluteUrl(snapshotPackageUrl(snap.id))} download data-testid={testIds.snapshots.downloadPackage}>
+                Forensic package
+              </LinkButton>
+            </>
+          )}
+        </Stack>
+        {snap?.query && <pre>{snap.query}</pre>}
+        {error && !snap ? (
+          <Alert severity="error" title="Could not open the snapshot">
+            {error}
+          </Alert>
+        ) : (
+          <ForensicView
+            buckets={buckets}
+            events={events}
+            hidden={hidden}
+            onToggle={(t) => {
+              const next = new Set(hidden);
+              next.has(t) ? next.delete(t) : next.add(t);
+              setHidden(next);
+            }}
+            selected={selected}
+            onSelect={setSelected}
+            loading={loading}
+            error={error}
+          />
+        )}
+      </div>
+    </PluginPage>
+  );
+}

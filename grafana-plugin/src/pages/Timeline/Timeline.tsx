@@ -1,0 +1,196 @@
+import React, { useEffect, useMemo, useState } from 'react';
+import { useLocation } from 'react-router-dom';
+import { css } from '@emotion/css';
+import { GrafanaTheme2, rangeUtil, type TimeRange } from '@grafana/data';
+import { PluginPage, locationService } from '@grafana/runtime';
+import { Alert, Button, Icon, Input, LinkButton, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
+import { EVENT_TYPE_NAMES, eventsQuery, nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
+import { ForensicView, testIds, totalsByType } from '@casefile/timeline-ui';
+import { LED_UP_TO_MINUTES, ROUTES, prefixRoute } from '../../constants';
+import { ScopePickers } from '../../components/ScopePickers/ScopePickers';
+import { PinSnapshot } from '../../components/PinSnapshot/PinSnapshot';
+import { useSettings } from '../../settings';
+import { exploreUrl } from '../../queries/explore';
+import { absoluteUrl } from '../../queries/http';
+import { readEventById } from '../../queries/loki';
+import { liveCsvUrl } from '../../queries/server';
+import { parseState, stateParams, type TimelineState } from './urlState';
+import { useTimelineData } from './useTimelineData';
+
+/** The forensic timeline over Loki: scope, time range, type toggles, search, grid, details, pin and export. */
+export function Timeline() {
+  const { lokiUid } = useSettings();
+  const location = useLocation();
+  const state = useMemo(() => parseState(location.search), [location.search]);
+  if (!lokiUid) {
+    return (
+      <PluginPage>
+        <Alert severity="warning" title="No Loki data source configured" data-testid={testIds.timeline.notice}>
+          Pick the Loki data source that holds Casefile's events on the app's Configuration page.
+        </Alert>
+      </PluginPage>
+    );
+  }
+  return (
+    <PluginPage>
+      <TimelineView lokiUid={lokiUid} state={state} />
+    </PluginPage>
+  );
+}
+
+function update(s: Partial<TimelineState>, replace = false) {
+  locationService.partial(stateParams(s), replace);
+}
+
+function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineState }) {
+  const styles = useStyles2(getStyles);
+  const range: TimeRange = useMemo(() => rangeUtil.convertRawToRange({ from: state.from, to: state.to }), [state.from, state.to]);
+  const fromMs = range.from.valueOf();
+  const toMs = range.to.valueOf();
+  // Hidden types apply at once (in memory); the Loki query follows.
+  const [hidden, setHidden] = useState(state.hidden);
+  useEffect(() => setHidden(state.hidden), [state.hidden]);
+  const data = useTimelineData({ uid: lokiUid, scope: state.scope, search: state.search, hidden: state.hidden, fromMs, toMs });
+  const [selected, setSelected] = useState<CasefileEvent>();
+
+  // A link may name an event: open it once it is loaded (or read it by id).
+  useEffect(() => {
+    if (!state.event || selected?.id === state.event) return;
+    const hit = data.events.find((e) => e.id === state.event);
+    if (hit) return setSelected(hit);
+    let live = true;
+    readEventById(lokiUid, state.event, fromMs, toMs).then((e) => live && e && setSelected(e), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [state.event, data.events, lokiUid, fromMs, toMs, selected?.id]);
+
+  const toggle = (t: EventType) => {
+    const next = new Set(hidden);
+    next.has(t) ? next.delete(t) : next.add(t);
+    setHidden(next);
+    update({ hidden: next }, true);
+  };
+  const shownTypes = hidden.size ? EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)) : undefined;
+  const expr = eventsQuery({ scope: state.scope, types: shownTypes, search: state.search || undefined });
+  const totals = totalsByType(data.buckets);
+  const total = EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)).reduce((a, t) => a + totals[t], 0);
+
+  const ledUpTo = (e: CasefileEvent) => {
+    const t = nsToMs(e.timeNs);
+    setSelected(undefined);
+    update({
+      from: String(t - LED_UP_TO_MINUTES * 60_000),
+      to: String(t + 1000),
+      scope: e.containerId ? { ...state.scope, containerId: e.containerId } : state.scope,
+      hidden: new Set(),
+      event: e.id,
+    });
+  };
+
+  return (
+    <div data-testid={testIds.timeline.page}>
+      <Stack direction="row" wrap="wrap" alignItems="center" justifyContent="space-between">
+        <ScopePickers lokiUid={lokiUid} scope={state.scope} fromMs={fromMs} toMs={toMs} onChange={(scope) => update({ scope, event: undefined })} />
+        <TimeRangePicker
+          value={range}
+          onChange={(r) => update({ from: String(r.raw.from.valueOf()), to: String(r.raw.to.valueOf()) })}
+          onMoveBackward={() => shift(-1)}
+          onMoveForward={() => shift(1)}
+          onZoom={() => update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })}
+          timeZone="utc"
+          onChangeTimeZone={() => undefined}
+        />
+      </Stack>
+      <Stack direction="row" alignItems="center" wrap="wrap">
+        <SearchBox value={state.search} onCommit={(q) => update({ search: q, event: undefined })} />
+        <LinkButton variant="secondary" icon="compass" href={exploreUrl(lokiUid, expr, fromMs, toMs)} data-testid={testIds.timeline.explore} target="_blank">
+          Open in Explore
+        </LinkButton>
+        <LinkButton
+          variant="secondary"
+          icon="download-alt"
+          href={absoluteUrl(liveCsvUrl(state.scope, fromMs, toMs, shownTypes, state.search || undefined))}
+          download
+          disabled={hidden.size === EVENT_TYPE_NAMES.length}
+          data-testid={testIds.timeline.exportCsv}
+        >
+          Export CSV
+        </LinkButton>
+        <PinSnapshot scope={state.scope} fromMs={fromMs} toMs={toMs} types={shownTypes} search={state.search || undefined} />
+      </Stack>
+      <ForensicView
+        buckets={data.buckets}
+        events={data.events}
+        hidden={hidden}
+        onToggle={toggle}
+        selected={selected}
+        onSelect={(e) => {
+          setSelected(e);
+          if (!e && state.event) update({ event: undefined }, true);
+        }}
+        onZoom={(f, t) => update({ from: String(f), to: String(t) })}
+        onEndReached={data.loadMore}
+        loading={data.loading}
+        error={data.error}
+        gridStatus={
+          <span>
+            {data.events.length.toLocaleString('en-US')} loaded of {total.toLocaleString('en-US')} events in range
+            {data.more ? ' — scroll for more' : ''}
+            {data.loading ? ' — loading…' : ''}
+          </span>
+        }
+        detailActions={(e) => (
+          <>
+            <Button size="sm" icon="history" onClick={() => ledUpTo(e)} data-testid={testIds.view.ledUpTo}>
+              What led up to this
+            </Button>
+            {e.imageName && (
+              <Button
+                size="sm"
+                variant="secondary"
+                icon="cube"
+                onClick={() => locationService.push(`${prefixRoute(ROUTES.Models)}?image=${encodeURIComponent(e.imageName!)}`)}
+              >
+                Runtime model of {e.imageName}
+              </Button>
+            )}
+          </>
+        )}
+      />
+      <div className={styles.hint}>Drag across the timeline to zoom into a range; click a bar to zoom into it.</div>
+    </div>
+  );
+
+  function shift(dir: 1 | -1) {
+    const d = (toMs - fromMs) / 2;
+    update({ from: String(fromMs + dir * d), to: String(toMs + dir * d) });
+  }
+}
+
+/** The search box: commits on Enter or after a pause in typing; the search itself runs in Loki (escaped by schema). */
+function SearchBox({ value, onCommit }: { value: string; onCommit: (q: string) => void }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  useEffect(() => {
+    if (text === value) return;
+    const t = setTimeout(() => onCommit(text), 500);
+    return () => clearTimeout(t);
+  }, [text, value, onCommit]);
+  return (
+    <Input
+      width={40}
+      prefix={<Icon name="search" />}
+      placeholder="Search messages"
+      value={text}
+      onChange={(e) => setText(e.currentTarget.value)}
+      onKeyDown={(e) => e.key === 'Enter' && onCommit(text)}
+      data-testid={testIds.timeline.search}
+      aria-label="Search messages"
+    />
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  hint: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize }),
+});

@@ -1,0 +1,58 @@
+import { SCOPE_KEYS, isEventType, type EventType, type Scope } from '@casefile/schema';
+
+/** The timeline's state, kept in the URL so a link (an audit, a snapshot, Explore) reproduces the view. */
+export interface TimelineState {
+  /** Grafana raw time: 'now-1h' or ms since the epoch. */
+  from: string;
+  to: string;
+  scope: Scope;
+  search: string;
+  hidden: Set<EventType>;
+  /** Id of the event whose details are open. */
+  event?: string;
+}
+
+export const DEFAULT_FROM = 'now-1h';
+export const DEFAULT_TO = 'now';
+
+/**
+ * Read the state from a query string.
+ *
+ * @example parseState('?from=now-6h&containerName=web&hide=process.exit').scope // => { containerName: 'web' }
+ */
+export function parseState(search: string): TimelineState {
+  const p = new URLSearchParams(search);
+  const scope: Scope = {};
+  for (const k of SCOPE_KEYS) {
+    const v = p.get(k);
+    if (v) scope[k] = v;
+  }
+  const hidden = new Set<EventType>((p.get('hide') ?? '').split(',').filter(isEventType));
+  return {
+    from: p.get('from') || DEFAULT_FROM,
+    to: p.get('to') || DEFAULT_TO,
+    scope,
+    search: p.get('q') ?? '',
+    hidden,
+    event: p.get('event') || undefined,
+  };
+}
+
+/** The query-object form for locationService.partial (null removes a key). */
+export function stateParams(s: Partial<TimelineState>): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  if (s.from !== undefined) out.from = s.from;
+  if (s.to !== undefined) out.to = s.to;
+  if (s.scope) for (const k of SCOPE_KEYS) out[k] = s.scope[k] || null;
+  if (s.search !== undefined) out.q = s.search || null;
+  if (s.hidden) out.hide = s.hidden.size ? [...s.hidden].join(',') : null;
+  if ('event' in s) out.event = s.event ?? null;
+  return out;
+}
+
+/** A timeline URL's query string for a state (links from other pages). */
+export function stateQuery(s: Partial<TimelineState>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(stateParams(s))) if (v !== null) p.set(k, v);
+  return p.toString();
+}

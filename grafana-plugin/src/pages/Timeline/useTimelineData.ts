@@ -1,0 +1,103 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { EVENT_TYPE_NAMES, msToNs, type CasefileEvent, type EventType, type Scope } from '@casefile/schema';
+import { bucketEvents, type Buckets } from '@casefile/timeline-ui';
+import { MAX_GRID_EVENTS } from '../../constants';
+import { countByType, idsAtEdge, readEventPage } from '../../queries/loki';
+
+export interface TimelineData {
+  buckets: Buckets;
+  events: CasefileEvent[];
+  /** More events in range than loaded so far. */
+  more: boolean;
+  loading: boolean;
+  error?: string;
+  loadMore: () => void;
+}
+
+interface Query {
+  uid?: string;
+  scope: Scope;
+  search: string;
+  hidden: ReadonlySet<EventType>;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Loads the timeline from Loki: counts per type (a metric query) and the
+ * first page of events; more pages on demand. A change of the hidden types
+ * re-queries the events with the type filter in the background, while the
+ * grid already filters in memory.
+ */
+export function useTimelineData(q: Query): TimelineData {
+  const { uid, scope, search, hidden, fromMs, toMs } = q;
+  const [buckets, setBuckets] = useState<Buckets>(() => bucketEvents([], fromMs, toMs, Math.max(1, toMs - fromMs)));
+  const [events, setEvents] = useState<CasefileEvent[]>([]);
+  const [next, setNext] = useState<string | undefined>();
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string>();
+  const gen = useRef(0);
+  const scopeKey = JSON.stringify(scope);
+  const hiddenKey = [...hidden].sort().join(',');
+  const types = hidden.size ? EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)) : undefined;
+  const filter = { scope, search: search || undefined, types };
+
+  useEffect(() => {
+    if (!uid) return;
+    let live = true;
+    countByType(uid, { scope, search: search || undefined }, fromMs, toMs).then(
+      (b) => live && setBuckets(b),
+      (e: Error) => live && setError(e.message)
+    );
+    return () => {
+      live = false;
+    };
+    // scopeKey stands for scope
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [uid, scopeKey, search, fromMs, toMs]);
+
+  useEffect(() => {
+    if (!uid) return;
+    const my = ++gen.current;
+    setLoading(true);
+    setError(undefined);
+    readEventPage(uid, filter, msToNs(fromMs), msToNs(toMs)).then(
+      (page) => {
+        if (my !== gen.current) return;
+        setEvents(page.events);
+        setNext(page.nextFromNs);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (my !== gen.current) return;
+        setError(e.message);
+        setEvents([]);
+        setNext(undefined);
+        setLoading(false);
+      }
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [uid, scopeKey, search, hiddenKey, fromMs, toMs]);
+
+  const loadMore = useCallback(() => {
+    if (!uid || !next || loading || events.length >= MAX_GRID_EVENTS) return;
+    const my = gen.current;
+    setLoading(true);
+    readEventPage(uid, filter, next, msToNs(toMs), idsAtEdge(events)).then(
+      (page) => {
+        if (my !== gen.current) return;
+        setEvents((prev) => prev.concat(page.events));
+        setNext(page.nextFromNs);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (my !== gen.current) return;
+        setError(e.message);
+        setLoading(false);
+      }
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [uid, next, loading, events, toMs, scopeKey, search, hiddenKey]);
+
+  return { buckets, events, more: Boolean(next), loading, error, loadMore };
+}

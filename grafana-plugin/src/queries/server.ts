@@ -1,0 +1,93 @@
+import type { CasefileEvent, EventType, Scope } from '@casefile/schema';
+import { PLUGIN_ID } from '../constants';
+import { request } from './http';
+
+/**
+ * The Casefile server, reached only through the app's plugin routes
+ * (`api/plugin-proxy/<id>/api/v1/...`): Grafana adds the token from
+ * secureJsonData and checks the user's role (GET Viewer; POST and DELETE Editor).
+ */
+export const SERVER_BASE = `api/plugin-proxy/${PLUGIN_ID}/api/v1`;
+
+/** A pinned snapshot as the server lists it. */
+export interface Snapshot {
+  id: string;
+  title: string;
+  note?: string;
+  scope: Scope;
+  from: string;
+  to: string;
+  fromNs: string;
+  toNs: string;
+  types?: EventType[];
+  search?: string;
+  query?: string;
+  createdBy?: string;
+  createdAt: string;
+  eventCount: number;
+  contentSha256?: string;
+  source?: string;
+  locked: boolean;
+}
+
+export interface PinRequest {
+  title: string;
+  scope: Scope;
+  /** ms since the epoch */
+  from: number;
+  to: number;
+  types?: EventType[];
+  search?: string;
+}
+
+export async function listSnapshots(limit = 200): Promise<{ items: Snapshot[]; total: number }> {
+  return request('GET', `${SERVER_BASE}/snapshots`, { params: { limit } });
+}
+
+export async function getSnapshot(id: string): Promise<Snapshot> {
+  return request('GET', `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}`);
+}
+
+/** Every event of a snapshot, in (time, id) order, 5,000 per request. */
+export async function snapshotEvents(id: string, cap: number): Promise<CasefileEvent[]> {
+  const out: CasefileEvent[] = [];
+  for (;;) {
+    const page = await request<{ items: CasefileEvent[]; total: number }>('GET', `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/events`, {
+      params: { limit: 5000, offset: out.length },
+    });
+    out.push(...page.items);
+    if (page.items.length === 0 || out.length >= page.total || out.length >= cap) return out;
+  }
+}
+
+export async function pinSnapshot(req: PinRequest): Promise<Snapshot> {
+  const ans = await request<{ snapshot: Snapshot; evicted: string[] }>('POST', `${SERVER_BASE}/snapshots`, { data: req });
+  return ans.snapshot;
+}
+
+export async function setLocked(id: string, locked: boolean): Promise<Snapshot> {
+  return request('POST', `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/${locked ? 'lock' : 'unlock'}`);
+}
+
+export async function deleteSnapshot(id: string): Promise<void> {
+  await request('DELETE', `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}`);
+}
+
+/** Download links (same origin: the browser sends Grafana's session cookie, the proxy adds the token). */
+export function snapshotCsvUrl(id: string): string {
+  return `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/export.csv`;
+}
+export function snapshotPackageUrl(id: string): string {
+  return `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/package`;
+}
+
+/** The live CSV of a filter and range, streamed by the server from Loki. */
+export function liveCsvUrl(scope: Scope, fromMs: number, toMs: number, types?: readonly EventType[], search?: string): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(scope)) if (v) p.set(k, v);
+  p.set('from', String(Math.round(fromMs)));
+  p.set('to', String(Math.round(toMs)));
+  if (types) p.set('types', types.join(','));
+  if (search) p.set('search', search);
+  return `${SERVER_BASE}/export.csv?${p.toString()}`;
+}

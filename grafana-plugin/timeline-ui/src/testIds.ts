@@ -1,0 +1,66 @@
+/**
+ * Every data-testid of the app and the panel, in one place (as create-plugin's
+ * `components/testIds.ts`). Dependency-free so the browser tests can import it.
+ */
+export const testIds = {
+  appConfig: {
+    container: 'data-testid cf-config',
+    datasource: 'data-testid cf-config-datasource',
+    serverUrl: 'data-testid cf-config-server-url',
+    token: 'data-testid cf-config-token',
+    snapshotCap: 'data-testid cf-config-snapshot-cap',
+    save: 'data-testid cf-config-save',
+    test: 'data-testid cf-config-test',
+    status: 'data-testid cf-config-status',
+  },
+  timeline: {
+    page: 'data-testid cf-timeline-page',
+    scope: (key: string) => `data-testid cf-scope-${key}`,
+    search: 'data-testid cf-search',
+    explore: 'data-testid cf-explore-link',
+    pin: 'data-testid cf-pin',
+    pinTitle: 'data-testid cf-pin-title',
+    pinConfirm: 'data-testid cf-pin-confirm',
+    exportCsv: 'data-testid cf-export-csv',
+    notice: 'data-testid cf-notice',
+  },
+  view: {
+    container: 'data-testid cf-view',
+    chart: 'data-testid cf-chart',
+    chartBucket: 'data-testid cf-chart-bucket',
+    chartBrush: 'data-testid cf-chart-brush',
+    chartMax: 'data-testid cf-chart-max',
+    toggle: (type: string) => `data-testid cf-toggle-${type}`,
+    toggleCount: (type: string) => `data-testid cf-toggle-count-${type}`,
+    grid: 'data-testid cf-grid',
+    gridRow: 'data-testid cf-grid-row',
+    gridStatus: 'data-testid cf-grid-status',
+    details: 'data-testid cf-details',
+    detailsField: (name: string) => `data-testid cf-details-${name}`,
+    ledUpTo: 'data-testid cf-led-up-to',
+    error: 'data-testid cf-error',
+    loading: 'data-testid cf-loading',
+  },
+  models: {
+    page: 'data-testid cf-models-page',
+    model: 'data-testid cf-model',
+    state: 'data-testid cf-model-state',
+    behaviour: 'data-testid cf-model-behaviour',
+    audit: 'data-testid cf-model-audit',
+    auditLink: 'data-testid cf-model-audit-link',
+  },
+  snapshots: {
+    page: 'data-testid cf-snapshots-page',
+    row: 'data-testid cf-snapshot-row',
+    open: 'data-testid cf-snapshot-open',
+    exportCsv: 'data-testid cf-snapshot-csv',
+    downloadPackage: 'data-testid cf-snapshot-package',
+    lock: 'data-testid cf-snapshot-lock',
+    delete: 'data-testid cf-snapshot-delete',
+    confirmDelete: 'data-testid cf-snapshot-confirm-delete',
+    detail: 'data-testid cf-snapshot-detail',
+  },
+  panel: {
+    container: 'data-testid cf-panel',
+  },
+} as const;
