@@ -43,7 +43,8 @@ push="$(awk '$1=="github.com/grafana/loki/pkg/push" && $2 ~ /^v/ {print $2; exit
 echo "require github.com/grafana/loki/pkg/push $push" >> go.mod
 printf 'package tools\n\nimport _ "github.com/grafana/loki/v3/cmd/loki"\n' > tools.go
 echo "build-loki: resolving dependencies" >&2
-go mod tidy >&2 2>&1 || go get "github.com/grafana/loki/v3/cmd/loki@$version" >&2
+# `go get` of the one package, not `go mod tidy`: tidy would also fetch every test dependency.
+go get "github.com/grafana/loki/v3/cmd/loki@$version" >&2
 echo "build-loki: compiling cmd/loki (several minutes cold)" >&2
 mkdir -p "$cache"
 go build -trimpath -ldflags "-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version=${version#v}" -o "$bin.tmp" github.com/grafana/loki/v3/cmd/loki
