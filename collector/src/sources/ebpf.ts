@@ -86,6 +86,7 @@ export class EbpfSource implements Source {
     const ctx: ProbeContext = {
       bootId: boot,
       wallNs: (t) => (offsetNs + BigInt(Math.round(t))).toString(),
+      argvCap: this.opts.strlen ?? 128,
       readCmdline: (pid, ticks) => {
         try {
           const buf = readFileSync(`/proc/${pid}/cmdline`);
@@ -143,8 +144,8 @@ export class EbpfSource implements Source {
     this.logger.info({ source: 'ebpf', probes: this.counters.probes_attached }, 'bpftrace probes attached');
   }
 
-  /** Handle one output line; true when it announced attached probes. */
-  private handleLine(line: string, ctx: ProbeContext, emit: Emit): boolean {
+  /** Handle one bpftrace output line (latin1-decoded); true when it announced attached probes. */
+  handleLine(line: string, ctx: ProbeContext, emit: Emit): boolean {
     this.counters.lines++;
     const l = parseBpftraceLine(line);
     switch (l.type) {

@@ -5,7 +5,7 @@
  */
 import { decodeBytes, truncationMarker, type NewEvent } from '@casefile/schema';
 import { nsToTicks, processKey } from '../process-identity';
-import type { ProbeRecord } from './record';
+import { argvAmbiguous, type ProbeRecord } from './record';
 
 /** What a mapper may need beyond the record; injected so mappers stay pure in tests. */
 export interface ProbeContext {
@@ -18,6 +18,8 @@ export interface ProbeContext {
    * copy was cut.
    */
   readCmdline(pid: number, startTicks: number): Uint8Array | null;
+  /** Bytes of argv the probe copies (BPFTRACE_STRLEN). Default 128. */
+  argvCap?: number;
 }
 
 export interface ProbeParser {
@@ -71,13 +73,17 @@ export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
   const pid = rec.num.pid;
   const raw: Record<string, string> = {};
   const executable = decodeBytes('executable', rec.str.filename ?? new Uint8Array(), raw) || '?';
-  let argvBytes = rec.str.argv ?? new Uint8Array();
-  const fullLen = rec.num.len ?? argvBytes.length;
+  const captured = (rec.str.argv ?? new Uint8Array()) as Uint8Array & { escapes?: number };
+  let argvBytes: Uint8Array = captured;
+  const fullLen = rec.num.len ?? captured.length;
+  const copied = Math.min(fullLen, ctx.argvCap ?? 128);
+  // Cut by the kernel copy, or holding literal `\xNN` text: /proc/<pid>/cmdline is exact while the process lives.
+  const ambiguous = argvAmbiguous(captured.length, captured.escapes ?? 0, copied);
   let cut = false;
-  if (fullLen > argvBytes.length) {
+  if (fullLen > captured.length || ambiguous) {
     const full = ctx.readCmdline(pid, nsToTicks(rec.num.st));
-    if (full && full.length >= argvBytes.length) argvBytes = full;
-    else cut = true;
+    if (full && full.length >= copied) argvBytes = full;
+    else cut = fullLen > copied;
   }
   const parts = splitArgv(argvBytes);
   const throwaway: Record<string, string> = {};

@@ -15,8 +15,21 @@
  *
  * bpftrace writes raw bytes inside its JSON strings, so lines are decoded as
  * latin1 (one char per byte) and string fields turned back into bytes: invalid
- * UTF-8 survives to schema's decodeBytes().
+ * UTF-8 survives to schema's decodeBytes(). bpftrace 0.17 escapes a byte
+ * >= 0x80 in a `%s` field as `\uffffffNN` (a sign-extended char); that is
+ * repaired to `\u00NN` before JSON parsing ({@link repairBpftraceJson}).
  */
+
+// An unescaped backslash (even run of backslashes before it) followed by uffffffNN.
+const SIGN_EXTENDED = /(?<!\\)((?:\\\\)*)\\uffffff([0-9a-fA-F]{2})/g;
+
+/**
+ * Undo bpftrace's sign-extended escapes of high bytes in JSON strings.
+ * @example repairBpftraceJson('"a\\uffffffff"') // => '"a\\u00ff"'
+ */
+export function repairBpftraceJson(line: string): string {
+  return line.includes('\\uffffff') ? line.replace(SIGN_EXTENDED, '$1\\u00$2') : line;
+}
 
 /** One parsed probe record. */
 export interface ProbeRecord {
@@ -45,7 +58,7 @@ const SEP = '\x1f';
 export function parseBpftraceLine(line: string): BpftraceLine {
   let o: { type?: unknown; data?: unknown };
   try {
-    o = JSON.parse(line);
+    o = JSON.parse(repairBpftraceJson(line));
   } catch {
     return { type: 'malformed', reason: 'not JSON' };
   }
@@ -110,21 +123,32 @@ function latin1Bytes(s: string): Uint8Array {
 }
 
 /**
- * Undo bpftrace's `%r` escaping: `\\` -> `\`, `\xNN` -> byte NN.
- * @example unescapeR('a\\x00b\\\\') // => bytes 61 00 62 5c
+ * Undo bpftrace's `%r` escaping: `\xNN` -> byte NN. bpftrace 0.17 does NOT
+ * escape a backslash, so a literal `\x41` typed into an argument reads the
+ * same as an escaped byte; `escapes` counts the `\xNN` sequences so a caller
+ * that knows the true byte count can tell ({@link argvAmbiguous}).
+ * @example unescapeR('a\\x00b') // => bytes 61 00 62
  */
-export function unescapeR(s: string): Uint8Array {
+export function unescapeR(s: string): Uint8Array & { escapes?: number } {
   const out = new Uint8Array(s.length);
   let n = 0;
+  let escapes = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c && s[i + 1] === '\\') {
-      out[n++] = 0x5c;
-      i++;
-    } else if (c === 0x5c && s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) {
+    if (c === 0x5c && s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) {
       out[n++] = parseInt(s.slice(i + 2, i + 4), 16);
+      escapes++;
       i += 3;
     } else out[n++] = c & 0xff;
   }
-  return out.subarray(0, n);
+  return Object.assign(out.subarray(0, n), { escapes });
+}
+
+/**
+ * Whether a `%r` field decoded to `decoded` bytes (with `escapes` `\xNN`
+ * sequences) may hold literal `\xNN` text: the kernel copied `rawBytes`
+ * bytes, and every sequence that was literal text adds 3 to that count.
+ */
+export function argvAmbiguous(decodedBytes: number, escapes: number, rawBytes: number): boolean {
+  return escapes > 0 && decodedBytes !== rawBytes;
 }
