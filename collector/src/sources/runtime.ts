@@ -32,11 +32,11 @@ function scopeOf(info: ContainerInfo | undefined, ev: EngineEvent) {
 
 /**
  * Map one Engine API event to a Casefile event: `start` -> container.start,
- * `die` / `stop` -> container.stop; anything else -> null.
- * @example mapEngineEvent({ Type: 'container', Action: 'die', Actor: { ID: 'abc', Attributes: { exitCode: '137' } } }, undefined)
- *   // => { type: 'container.stop', containerId: 'abc', exitCode: 137, reason: 'die', ... }
+ * `die` -> container.stop; anything else -> null.
+ * @example mapEngineEvent({ Type: 'container', Action: 'die', Actor: { ID: 'abc', Attributes: { exitCode: '137' } } }, undefined, 'docker', true)
+ *   // => { type: 'container.stop', containerId: 'abc', exitCode: 137, reason: 'stopped', ... }
  */
-export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined, runtime?: string): NewEvent | null {
+export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined, runtime?: string, stopRequested = false): NewEvent | null {
   if ((ev.Type ?? 'container') !== 'container') return null;
   const action = ev.Action ?? ev.status;
   const scope = scopeOf(info, ev);
@@ -54,7 +54,9 @@ export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined,
       pid: info?.pid,
     }) as NewEvent;
   }
-  if (action === 'die' || action === 'stop') {
+  // `die` is the one event every runtime sends when the container's process ends, with the exit code
+  // (Docker: kill, die, stop; Podman: stop, die). `stopRequested` says whether someone stopped it.
+  if (action === 'die') {
     const code = Number(ev.Actor?.Attributes?.exitCode ?? ev.Actor?.Attributes?.containerExitCode);
     return strip({
       ...common,
@@ -62,7 +64,7 @@ export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined,
       message: `container stopped: ${name}${Number.isFinite(code) ? ` (exit ${code})` : ''}`,
       ...scope,
       exitCode: Number.isFinite(code) ? code : undefined,
-      reason: action,
+      reason: stopRequested ? 'stopped' : 'exited',
     }) as NewEvent;
   }
   return null;
@@ -76,8 +78,8 @@ export class RuntimeSource implements Source {
   private retry?: NodeJS.Timeout;
   private lastEventSec?: number;
   private runtimeName?: string;
-  /** Containers whose stop was emitted (Docker sends die then stop: one event). */
-  private readonly ended = new Set<string>();
+  /** Containers someone asked to stop (stop/kill seen before their die). */
+  private readonly stopRequested = new Set<string>();
   private readonly seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private counters = { engine_events: 0, events: 0, reconnects: 0, inspect_failures: 0 };
@@ -134,15 +136,15 @@ export class RuntimeSource implements Source {
     if (!id || (ev.Type ?? 'container') !== 'container') return;
     let info = this.dir.get(id);
     if (action === 'start') {
-      this.ended.delete(id);
+      this.stopRequested.delete(id);
       info = (await this.dir.lookup(id)) ?? info;
       if (!info) this.counters.inspect_failures++;
-    } else if (action === 'die' || action === 'stop') {
-      if (this.ended.has(id)) return;
-      this.ended.add(id);
-      if (this.ended.size > 4096) this.ended.delete(this.ended.values().next().value!);
+    } else if (action === 'stop' || action === 'kill') {
+      this.stopRequested.add(id);
+      if (this.stopRequested.size > 4096) this.stopRequested.delete(this.stopRequested.values().next().value!);
     }
-    const e = mapEngineEvent(ev, info, this.runtimeName);
+    const e = mapEngineEvent(ev, info, this.runtimeName, this.stopRequested.has(id));
+    if (action === 'die') this.stopRequested.delete(id);
     if (e) {
       this.counters.events++;
       emit(e);
