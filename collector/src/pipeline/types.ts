@@ -10,7 +10,8 @@ import type { CasefileEvent, NewEvent } from '@casefile/schema';
 /** Hand an event to the next step. Synchronous: the pipeline must keep up with 50k events/s. */
 export type Emit = (e: NewEvent | CasefileEvent) => void;
 
-export type SourceName = 'ebpf' | 'procfs' | 'runtime' | 'host';
+/** `synthetic` is the test and benchmark generator (hidden --synthetic-* flags), never in --sources. */
+export type SourceName = 'ebpf' | 'procfs' | 'runtime' | 'host' | 'synthetic';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 

@@ -1,0 +1,222 @@
+/**
+ * The collector: sources -> validation (makeEvent) -> enrich -> runtime models
+ * -> redaction -> validation -> durable queue -> OTLP exporter, plus --stdout,
+ * /metrics and /healthz. A bad event is counted and logged, never fatal; a
+ * throwing stage drops that one event (counted), never the collector.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeEvent, resourceAttributes, validateEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
+import type { Logger } from 'pino';
+import type { CollectorConfig } from '../config';
+import { createEnricher } from '../enrich';
+import { DiskQueue } from '../export/disk-queue';
+import { OtlpShipper } from '../export/otlp-shipper';
+import { createModelStage, createRuntimeActions } from '../models';
+import { CollectorMetrics } from '../observability/metrics';
+import { startHttpServer, type HttpServer } from '../observability/server';
+import { createRedactStage } from '../redact';
+import { EngineClient } from '../sources/engine-client';
+import { createSources } from '../sources';
+import { StdoutWriter } from './stdout-writer';
+import { SyntheticSource } from './synthetic-source';
+import type { Source, Stage } from './types';
+
+const VERSION = '0.1.0';
+
+export interface CollectorOptions {
+  /** Use these sources instead of createSources(config) (tests feeding hostile events). */
+  sources?: Source[];
+  /** Where --stdout writes. Default process.stdout. */
+  stdout?: NodeJS.WritableStream;
+}
+
+interface SourceState {
+  source: Source;
+  active: boolean;
+  reason?: string;
+}
+
+export class Collector {
+  readonly metrics: CollectorMetrics;
+  readonly queue?: DiskQueue;
+  readonly shipper?: OtlpShipper;
+  private readonly stages: Stage[];
+  private readonly chain: (e: CasefileEvent) => void;
+  private readonly redact?: ReturnType<typeof createRedactStage>;
+  private readonly stdout?: StdoutWriter;
+  private readonly eventsBySourceType = new Map<string, number>();
+  private readonly invalidBySource = new Map<string, number>();
+  private stageErrors = 0;
+  private sources: SourceState[] = [];
+  private http?: HttpServer;
+  private stopping?: Promise<void>;
+  private lastInvalidLog = 0;
+  /** The /metrics and /healthz address once started. */
+  address?: string;
+
+  constructor(
+    readonly config: CollectorConfig,
+    private readonly log: Logger,
+    private readonly opts: CollectorOptions = {}
+  ) {
+    if (config.otlp.endpoint) {
+      this.queue = new DiskQueue(join(config.stateDir, 'queue'), config.queue);
+    }
+    this.metrics = new CollectorMetrics({
+      eventsBySourceType: this.eventsBySourceType,
+      invalidBySource: this.invalidBySource,
+      dropped: () => ({ queue_full: this.queue?.dropped ?? 0, rejected: this.shipper?.rejected ?? 0, stage_error: this.stageErrors }),
+      queue: () => ({ depth: this.queue?.depth ?? 0, bytes: this.queue?.bytes ?? 0, appended: this.queue?.appended ?? 0 }),
+      sources: () => this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
+      redacted: () => this.redact?.redacted ?? 0,
+    });
+    if (this.queue && config.otlp.endpoint) {
+      const resource = {
+        ...config.otlp.resourceAttributes,
+        ...resourceAttributes({ serviceName: config.otlp.serviceName, serviceVersion: VERSION, host: config.host.name, hostId: config.host.id }),
+      };
+      this.shipper = new OtlpShipper(
+        this.queue,
+        { url: config.otlp.endpoint, headers: config.otlp.headers, timeoutMs: config.otlp.timeoutMs, compression: config.otlp.compression, resource, batchRecords: config.queue.batchRecords, batchBytes: config.queue.batchBytes },
+        this.metrics,
+        log.child({ component: 'export' })
+      );
+    }
+    if (config.stdout) this.stdout = new StdoutWriter(opts.stdout ?? process.stdout);
+    const actions = createRuntimeActions(config.sources.runtimeSocket ? new EngineClient(config.sources.runtimeSocket) : undefined);
+    this.stages = [createEnricher(config, log.child({ component: 'enrich' })), createModelStage(config, log.child({ component: 'models' }), actions)];
+    if (config.redact.enabled) {
+      this.redact = createRedactStage();
+      this.stages.push(this.redact);
+    } else log.warn('redaction is off (--no-redact): command lines leave the node as they are');
+    this.chain = this.compose();
+  }
+
+  /** The chain after validation, composed once: each stage hands to the next, the last to the sink. */
+  private compose(): (e: CasefileEvent) => void {
+    let next = (e: CasefileEvent) => this.sink(e);
+    for (const st of [...this.stages].reverse()) {
+      const to = next;
+      next = (e) => {
+        try {
+          st.process(e, to);
+        } catch (err) {
+          this.stageErrors++;
+          this.log.error({ err, stage: st.name, id: e.id, type: e.type }, 'stage failed on an event; event dropped');
+        }
+      };
+    }
+    return next;
+  }
+
+  /** The emit function handed to one source. */
+  emitter(source: string): (e: NewEvent | CasefileEvent) => void {
+    return (raw) => {
+      let e: CasefileEvent;
+      try {
+        e = makeEvent(raw as NewEvent);
+      } catch (err) {
+        this.invalid(source, err, raw);
+        return;
+      }
+      const k = `${source}\u0000${e.type}`;
+      this.eventsBySourceType.set(k, (this.eventsBySourceType.get(k) ?? 0) + 1);
+      this.chain(e);
+    };
+  }
+
+  private invalid(source: string, err: unknown, raw: unknown): void {
+    this.invalidBySource.set(source, (this.invalidBySource.get(source) ?? 0) + 1);
+    // At most one log line per second: a broken source must not flood stderr.
+    const now = Date.now();
+    if (now - this.lastInvalidLog < 1000) return;
+    this.lastInvalidLog = now;
+    const r = raw as { type?: unknown; id?: unknown } | undefined;
+    this.log.warn({ source, error: (err as Error).message, type: r?.type, id: r?.id, invalidTotal: this.invalidBySource.get(source) }, 'invalid event dropped');
+  }
+
+  /** After the stages: events they emitted are checked too, then printed and/or queued. */
+  private sink(e: CasefileEvent): void {
+    try {
+      validateEvent(e);
+    } catch (err) {
+      this.invalid('pipeline', err, e);
+      return;
+    }
+    const line = JSON.stringify(e);
+    this.stdout?.write(line);
+    if (this.queue) {
+      this.queue.append(line);
+      this.shipper!.notify();
+    }
+  }
+
+  /** Start the HTTP endpoints, the exporter and every available source. */
+  async start(): Promise<void> {
+    const { config, log } = this;
+    mkdirSync(config.stateDir, { recursive: true });
+    if (this.queue) log.info({ dir: this.queue.dir, queued: this.queue.depth, recoveredTornBytes: this.queue.recoveredTornBytes }, 'durable queue open');
+    this.http = await startHttpServer(config.listen, this.metrics.registry, () => this.health(), log);
+    this.address = this.http.address;
+    this.shipper?.start();
+    log.info({ endpoint: config.otlp.endpoint ?? null, stdout: config.stdout, redact: config.redact.enabled, host: config.host.name }, 'export');
+    const sources: Source[] = this.opts.sources ?? createSources(config, log.child({ component: 'sources' }));
+    if (config.synthetic) sources.push(new SyntheticSource(config.synthetic));
+    for (const name of config.sources.enabled) {
+      if (!this.opts.sources && !sources.some((s) => s.name === name)) log.warn({ source: name }, 'source is enabled but not built in');
+    }
+    for (const source of sources) {
+      const st: SourceState = { source, active: false };
+      this.sources.push(st);
+      try {
+        const a = await source.available();
+        if (!a.ok) {
+          st.reason = a.reason;
+          continue;
+        }
+        await source.start(this.emitter(source.name));
+        st.active = true;
+      } catch (err) {
+        st.reason = `failed to start: ${(err as Error).message}`;
+      }
+    }
+    log.info(
+      {
+        active: this.sources.filter((s) => s.active).map((s) => s.source.name),
+        inactive: Object.fromEntries(this.sources.filter((s) => !s.active).map((s) => [s.source.name, s.reason])),
+      },
+      'sources'
+    );
+  }
+
+  /** Status for /healthz. */
+  health(): { status: string; [k: string]: unknown } {
+    return {
+      status: this.stopping ? 'stopping' : this.shipper?.lastError ? 'degraded' : 'ok',
+      sources: Object.fromEntries(this.sources.map((s) => [s.source.name, s.active ? 'active' : `inactive: ${s.reason}`])),
+      queue: this.queue ? { depth: this.queue.depth, bytes: this.queue.bytes, dropped: this.queue.dropped } : null,
+      export: this.shipper
+        ? { endpoint: this.config.otlp.endpoint, lastSuccess: this.shipper.lastSuccessMs ? new Date(this.shipper.lastSuccessMs).toISOString() : null, lastError: this.shipper.lastError ?? null }
+        : null,
+    };
+  }
+
+  /**
+   * Graceful stop: sources, stages, stdout, then drain the queue for up to
+   * shutdownTimeoutMs and close it (what is left is delivered next start). Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const s of this.sources) await s.source.stop().catch((err) => this.log.warn({ err, source: s.source.name }, 'source stop failed'));
+      for (const st of this.stages) await st.stop?.().catch((err) => this.log.warn({ err, stage: st.name }, 'stage stop failed'));
+      await this.stdout?.close();
+      this.queue?.flush();
+      await this.shipper?.stop(this.config.shutdownTimeoutMs);
+      this.queue?.close();
+      await this.http?.close();
+      this.log.info({ queued: this.queue?.depth ?? 0 }, 'stopped');
+    })();
+    return this.stopping;
+  }
+}
