@@ -3,7 +3,7 @@
  * log exporter: this replaces the SDK's BatchLogRecordProcessor (which drops
  * bursts silently, MACHINE.md). One request in flight; a batch is acknowledged
  * in the queue only after the endpoint accepted it, and retried with
- * exponential backoff (250 ms doubling to 30 s, with jitter) while the endpoint
+ * exponential backoff (250 ms doubling to 5 s, with jitter) while the endpoint
  * is down or slow. A batch the endpoint refuses for good (4xx other than
  * 408/429) is split in halves to isolate the bad record, which is dropped and
  * counted; nothing else is ever skipped.
@@ -34,7 +34,7 @@ export interface ShipperOptions {
 type Outcome = { ok: true } | { ok: false; permanent: boolean; error: string };
 
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 30_000;
+const BACKOFF_MAX_MS = 5_000;
 
 export class OtlpShipper {
   private readonly exporter: OTLPLogExporter;
