@@ -1,15 +1,15 @@
 /** The pure webhook mapping, on the payload shape of Grafana's webhook contact point documentation. */
 import { test } from 'node:test';
 import { deepEqual, equal, throws } from 'node:assert/strict';
-import { alertPins, scopeFromLabels } from '../src/hooks/grafana-alerts';
+import { alertPins, scopeFromLabels, type GrafanaWebhookPayload } from '../src/hooks/grafana-alerts';
 
-const PAYLOAD = {
+const PAYLOAD: GrafanaWebhookPayload & Record<string, unknown> = {
   receiver: 'My Super Webhook',
   status: 'firing',
   orgId: 1,
   alerts: [
     {
-      status: 'firing' as const,
+      status: 'firing',
       labels: { alertname: 'Unexpected process', k8s_pod_name: 'payments-api-7d9', 'k8s.namespace.name': 'payments', team: 'blue' },
       annotations: { description: 'nc started', summary: 'Unexpected process in payments-api' },
       startsAt: '2021-10-12T09:51:03.157076+02:00',
@@ -19,7 +19,7 @@ const PAYLOAD = {
       values: { B: 44.2, C: 1 },
     },
     {
-      status: 'resolved' as const,
+      status: 'resolved',
       labels: { alertname: 'Old', container_name: 'x' },
       annotations: {},
       startsAt: '2021-10-12T09:56:03Z',

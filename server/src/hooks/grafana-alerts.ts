@@ -20,7 +20,10 @@ export interface GrafanaAlert {
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   startsAt: string;
+  endsAt?: string;
   fingerprint?: string;
+  /** Grafana sends more (generatorURL, silenceURL, values, ...); Casefile does not need them. */
+  [more: string]: unknown;
 }
 
 export interface GrafanaWebhookPayload {
