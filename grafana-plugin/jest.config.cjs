@@ -16,12 +16,12 @@ module.exports = {
     '^amd-module$': path.join(__dirname, '.config/amd-module.cjs'),
   },
   transform: {
-    '^.+\\.(t|j)sx?$': [
+    '^.+\\.(t|j)sx?$|^.+\\.mjs$': [
       '@swc/jest',
       { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' } },
     ],
   },
   // @grafana/* ship CommonJS builds; only ESM-only dependencies need transforming.
-  transformIgnorePatterns: ['node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid)/)'],
+  transformIgnorePatterns: ['node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid|@react-hookz|react-calendar|get-user-locale|memoize|mimic-function|@wojtekmaj|@ver0)/)'],
   testTimeout: 20000,
 };

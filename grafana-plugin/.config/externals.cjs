@@ -22,8 +22,9 @@ const SHARED = [
   'redux',
   'rxjs',
   'i18next',
+  // Grafana maps 'react-router' to react-router-dom-v5-compat (v6 API) but 'react-router-dom' to v5:
+  // a v6 plugin bundles react-router-dom and keeps only react-router external (GRAFANA-NOTES.md).
   'react-router',
-  'react-router-dom',
   'd3',
   'angular',
 ];

@@ -2,6 +2,18 @@
 require('@testing-library/jest-dom');
 const { TextEncoder, TextDecoder } = require('util');
 Object.assign(global, { TextEncoder, TextDecoder });
+// react-dom/server (imported by @grafana/ui) schedules with MessageChannel; Node's keeps Jest alive, so use timers.
+if (!global.MessageChannel) {
+  global.MessageChannel = class {
+    constructor() {
+      const mk = () => ({ onmessage: null, postMessage: undefined, close() {} });
+      this.port1 = mk();
+      this.port2 = mk();
+      this.port1.postMessage = (data) => setTimeout(() => this.port2.onmessage?.({ data }));
+      this.port2.postMessage = (data) => setTimeout(() => this.port1.onmessage?.({ data }));
+    }
+  };
+}
 if (!window.matchMedia) {
   Object.defineProperty(window, 'matchMedia', {
     writable: true,
