@@ -9,7 +9,7 @@ import { logs } from '@opentelemetry/api-logs';
 import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { EVENT_TYPES, makeEvent, msToNs, resourceAttributes, streamSelector, toLogRecord, type CasefileEvent, type EventType } from '@casefile/schema';
+import { EVENT_TYPES, FIELDS, makeEvent, msToNs, resourceAttributes, streamSelector, toLogRecord, type CasefileEvent, type EventType, type FieldName, type FieldSpec } from '@casefile/schema';
 
 /** Strings that have broken log pipelines, query languages, HTML and spreadsheets. */
 export const HOSTILE = [
@@ -23,14 +23,28 @@ export const HOSTILE = [
 
 const PER_FLUSH = 4096;
 
+/** Every required field of a type, filled by kind: types added to the schema later still validate. */
+function requiredFields(type: EventType, i: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of EVENT_TYPES[type].required as readonly FieldName[]) {
+    const kind = (FIELDS[f] as FieldSpec).kind;
+    out[f] = kind === 'int' ? 1000 + i : kind === 'bool' ? true : kind === 'string[]' ? [`${f}-${i}`] : `${f}-${i}`;
+  }
+  return out;
+}
+
 /** Fields an event of each type gets, so every type is valid and every detail is shown. */
 function fieldsFor(type: EventType, i: number, hostile: boolean): Record<string, unknown> {
+  return { ...requiredFields(type, i), ...knownFields(type, i, hostile) };
+}
+
+function knownFields(type: EventType, i: number, hostile: boolean): Record<string, unknown> {
   const h = (s: string) => (hostile ? `${s} ${HOSTILE[i % HOSTILE.length]}` : s);
   const pid = 1000 + (i % 5000);
   const common = { pid, processKey: `boot:${pid}:${i}`, executable: '/usr/bin/nc', processName: 'nc', source: 'ebpf' };
   switch (type) {
     case 'container.start':
-      return { containerId: 'c'.repeat(64), pid, labels: ['app=web'] };
+      return { containerId: 'c'.repeat(64), pid, labels: JSON.stringify({ app: 'web' }) };
     case 'container.stop':
       return { containerId: 'c'.repeat(64), exitCode: 137, reason: 'killed' };
     case 'process.start':
@@ -69,6 +83,8 @@ function fieldsFor(type: EventType, i: number, hostile: boolean): Record<string,
       return { action: 'kill', auditId: `audit-${i}`, ruleId: 'model.port', pid, reason: 'policy' };
     case 'snapshot.pinned':
       return { snapshotId: `snap-${i}`, loginUser: 'alice', snapshotTitle: 'earlier', eventCount: 3 };
+    default:
+      return {};
   }
 }
 
@@ -103,7 +119,13 @@ export function buildEvent(s: EventSpec, i: number): CasefileEvent {
 /** Send events through the OTel exporter to Loki, grouped by host; resolves once all were exported. */
 export async function sendEvents(lokiUrl: string, events: CasefileEvent[]): Promise<void> {
   const byHost = new Map<string, CasefileEvent[]>();
-  for (const e of events) byHost.set(e.host ?? 'unknown', [...(byHost.get(e.host ?? 'unknown') ?? []), e]);
+  // In time order, as a collector sends them: this Loki drops entries far behind a stream's newest.
+  const sorted = [...events].sort((a, b) => (BigInt(a.timeNs) < BigInt(b.timeNs) ? -1 : 1));
+  for (const e of sorted) {
+    const host = e.host ?? 'unknown';
+    if (!byHost.has(host)) byHost.set(host, []);
+    byHost.get(host)!.push(e);
+  }
   for (const [host, list] of byHost) {
     const provider = new LoggerProvider({
       resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-collector', host })),

@@ -70,10 +70,11 @@ async function bundleHostApp(): Promise<{ js: string; css: string }> {
     platform: 'browser',
     target: 'es2022',
     jsx: 'automatic',
-    minify: process.env.HOST_MINIFY !== '0',
+    minify: process.env.HOST_DEV !== '1',
     sourcemap: false,
     nodePaths: [join(PLUGIN_ROOT, 'node_modules'), resolve(PLUGIN_ROOT, '../node_modules')],
-    define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
+    // HOST_DEV=1: React's development build, for readable errors while debugging a page.
+    define: { 'process.env.NODE_ENV': process.env.HOST_DEV === '1' ? '"development"' : '"production"', global: 'globalThis' },
     logLevel: 'error',
     plugins: [
       {
