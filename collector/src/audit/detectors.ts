@@ -4,7 +4,7 @@
  */
 import type { CasefileEvent } from '@casefile/schema';
 import { baseName, connectIndicators, execIndicators, isFilelessPath, isSensitivePath, isTempPath, sensitiveFileRule, SHELLS } from './known-bad';
-import { exeChangedMs, exeLink, hasLdPreload, stdioIsSocket } from './proc-checks';
+import { exeChangedMs, exeLink, hasLdPreload, stdioIsTcpSocket } from './proc-checks';
 import type { RuleKey } from './rules';
 
 export interface Finding {
@@ -33,7 +33,7 @@ export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Find
   const link = e.pid ? exeLink(e.pid) : undefined;
   if (isFilelessPath(exe) || link?.startsWith('/memfd:')) out.push(f('fileless', `${exe} -> ${link ?? exe}`));
   else if (isTempPath(exe)) out.push(f('execFromTemp', exe));
-  if (c) {
+  if (c && !out.some((x) => x.rule === 'fileless')) {
     const changed = exeChangedMs(e.pid, exe, c.rootPid);
     if (changed !== undefined && changed > c.startMs) {
       out.push(f('driftBinary', `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`));
@@ -41,8 +41,8 @@ export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Find
     const m = c.mounts?.find((p) => exe.startsWith(p + '/'));
     if (m) out.push(f('execFromMount', `${exe} (volume ${m})`));
   }
-  if (e.pid && SHELLS.has(names[0] ?? '') && stdioIsSocket(e.pid) && !out.some((x) => x.rule === 'reverseShell')) {
-    out.push(f('reverseShell', `${exe} with a socket as stdin/stdout`));
+  if (e.pid && SHELLS.has(names[0] ?? '') && stdioIsTcpSocket(e.pid) && !out.some((x) => x.rule === 'reverseShell')) {
+    out.push(f('reverseShell', `${exe} with a TCP socket as stdin/stdout`));
   }
   if (e.pid && !out.some((x) => x.rule === 'ldPreload') && c && hasLdPreload(e.pid)) out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
   return out;

@@ -78,7 +78,7 @@ function isNetcatScan(names: readonly string[], commandLine: string): boolean {
 
 /** Version and help queries of a package manager are harmless. */
 function isPackageQuery(commandLine: string): boolean {
-  return /\s(--version|-v|--help|-h|list|show|search|info|-q[a-z]*)(\s|$)/.test(commandLine);
+  return /\s(--version|-v|--help|-h|list|show|search|info|policy|-q[a-z]*|-l|-L|-s|-S|--list|--status|--get-selections)(\s|$)/.test(commandLine);
 }
 
 /** What an outbound connection reveals. */

@@ -28,13 +28,31 @@ export function exeLink(pid: number): string | undefined {
   }
 }
 
-/** Whether stdin or stdout of the process is a socket (a shell talking to the network). */
-export function stdioIsSocket(pid: number): boolean {
+/**
+ * Whether stdin or stdout of the process is a TCP socket (a shell talking to
+ * the network). UNIX socketpairs are common stdio (Node's child_process uses
+ * them), so the socket's inode must be in the process's /proc/net/tcp{,6}.
+ */
+export function stdioIsTcpSocket(pid: number): boolean {
+  const inodes: string[] = [];
   for (const fd of [0, 1]) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) return true;
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.push(m[1]);
     } catch {
       return false;
+    }
+  }
+  if (inodes.length === 0) return false;
+  for (const table of ['tcp', 'tcp6']) {
+    try {
+      // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+      for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n')) {
+        const inode = line.trim().split(/\s+/)[9];
+        if (inode && inodes.includes(inode)) return true;
+      }
+    } catch {
+      /* no such table */
     }
   }
   return false;
