@@ -35,3 +35,15 @@ global.ResizeObserver = class {
   disconnect() {}
 };
 window.HTMLElement.prototype.scrollIntoView = function () {};
+// jsdom's crypto lacks randomUUID (schema's makeEvent uses it).
+if (!globalThis.crypto?.randomUUID) {
+  Object.defineProperty(globalThis, 'crypto', { value: require('crypto').webcrypto, configurable: true });
+}
+global.IntersectionObserver = class {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+  takeRecords() {
+    return [];
+  }
+};

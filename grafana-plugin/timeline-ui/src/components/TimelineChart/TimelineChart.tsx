@@ -88,13 +88,13 @@ export function TimelineChart({ buckets, hidden, onZoom, height = 140 }: Props) 
         preserveAspectRatio="none"
         role="img"
         aria-label="Event timeline"
-        onPointerDown={(e) => {
+        onMouseDown={(e) => {
           const a = frac(e.clientX);
           setBrush({ a, b: a });
         }}
-        onPointerMove={(e) => brush && setBrush({ a: brush.a, b: frac(e.clientX) })}
-        onPointerUp={(e) => onUp(e.clientX)}
-        onPointerLeave={() => setBrush(null)}
+        onMouseMove={(e) => brush && setBrush({ a: brush.a, b: frac(e.clientX) })}
+        onMouseUp={(e) => onUp(e.clientX)}
+        onMouseLeave={() => setBrush(null)}
       >
         <line x1={0} x2={W} y1={H - 0.5} y2={H - 0.5} className={styles.base} />
         {bars}
