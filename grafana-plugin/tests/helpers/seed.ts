@@ -76,7 +76,8 @@ function knownFields(type: EventType, i: number, hostile: boolean): Record<strin
         ppid: 1,
         commandLine: h('/usr/bin/nc -l -p 4444'),
         uid: 0,
-        user: 'root',
+        // A cell that starts with a formula: the CSV exports must neutralise it.
+        user: hostile ? HOSTILE[1] : 'root',
         listenPort: 4444,
       };
     case 'runtime.action':
