@@ -7,7 +7,7 @@ const path = require('path');
 
 module.exports = {
   rootDir: __dirname,
-  roots: ['<rootDir>/src', '<rootDir>/timeline-ui/src'],
+  roots: ['<rootDir>/src', '<rootDir>/timeline-ui/src', '<rootDir>/scripts'],
   testEnvironment: 'jsdom',
   testMatch: ['**/*.test.{ts,tsx}'],
   setupFilesAfterEnv: [path.join(__dirname, '.config/jest-setup.cjs')],
