@@ -1,0 +1,126 @@
+import React from 'react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { Route, Routes } from 'react-router-dom';
+import type { AppRootProps } from '@grafana/data';
+import { config, locationService } from '@grafana/runtime';
+import { EVENT_ID_LABEL, EVENT_TYPE_LABEL } from '@casefile/schema';
+import { testIds } from '@casefile/timeline-ui';
+import { App } from '../../components/App/App';
+import { HostRouter } from '../../test/HostRouter';
+import { standInBackendSrv, type Seen } from '../../test/backendSrvStandIn';
+import type { AppSettings } from '../../settings';
+
+const FROM = 1_700_000_000_000;
+const TO = FROM + 3_600_000;
+const ms = (m: number) => `${BigInt(FROM + m * 60_000) * 1_000_000n}`;
+
+const events: Array<[Record<string, string>, string, string]> = [
+  [{ [EVENT_ID_LABEL]: 'e1', [EVENT_TYPE_LABEL]: 'container.start', container_id: 'cid1', container_name: 'payments-api' }, ms(1), 'container payments-api started'],
+  [{ [EVENT_ID_LABEL]: 'e2', [EVENT_TYPE_LABEL]: 'process.start', process_pid: '10', process_executable_path: '/bin/sh', container_id: 'cid1', container_name: 'payments-api' }, ms(20), 'exec /bin/sh'],
+  [
+    {
+      [EVENT_ID_LABEL]: 'e3',
+      [EVENT_TYPE_LABEL]: 'runtime.audit',
+      casefile_audit_attack_type: 'unexpected_process',
+      casefile_audit_severity: 'high',
+      casefile_audit_rule_id: 'r1',
+      casefile_audit_action: 'alert',
+      container_id: 'cid1',
+      container_name: 'payments-api',
+    },
+    ms(30),
+    'unexpected process nc in payments-api',
+  ],
+];
+
+function loki(r: Seen) {
+  const q = String(r.params.query);
+  if (q.startsWith('sum by')) {
+    return {
+      data: {
+        status: 'success',
+        data: {
+          resultType: 'matrix',
+          result: [
+            { metric: { [EVENT_TYPE_LABEL]: 'process.start' }, values: [[(FROM + 21 * 60_000) / 1000, '1']] },
+            { metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' }, values: [[(FROM + 31 * 60_000) / 1000, '1']] },
+            { metric: { [EVENT_TYPE_LABEL]: 'container.start' }, values: [[(FROM + 2 * 60_000) / 1000, '1']] },
+          ],
+        },
+      },
+    };
+  }
+  // The stand-in applies the type filter the way Loki would, so the re-query is visible.
+  const m = /casefile_event_type=~?"([^"]+)"/.exec(q);
+  const keep = m ? new RegExp(`^(${m[1].replace(/\\\\/g, '\\')})$`) : /.*/;
+  const hits = events.filter(([l]) => keep.test(l[EVENT_TYPE_LABEL]));
+  return { data: { status: 'success', data: { resultType: 'streams', result: hits.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })) } } };
+}
+
+function renderApp() {
+  const meta = { id: 'casefile-forensics-app', jsonData: { lokiUid: 'loki-1' } } as unknown as AppRootProps<AppSettings>['meta'];
+  return render(
+    <HostRouter>
+      <Routes>
+        <Route path="/a/casefile-forensics-app/*" element={<App meta={meta} basename="/a/casefile-forensics-app" query={{}} path="" onNavChanged={() => {}} />} />
+      </Routes>
+    </HostRouter>
+  );
+}
+
+const rowTypes = () => screen.queryAllByTestId(testIds.view.gridRow).map((r) => r.getAttribute('data-event-type'));
+
+describe('Timeline page', () => {
+  beforeEach(() => {
+    config.bootData.user = { ...config.bootData.user, orgRole: 'Editor' } as typeof config.bootData.user;
+    act(() => locationService.push(`/a/casefile-forensics-app/timeline?from=${FROM}&to=${TO}`));
+  });
+
+  it('shows counts per type from Loki, the grid, and filters it by toggles and search', async () => {
+    const seen = standInBackendSrv(loki);
+    renderApp();
+    await waitFor(() => expect(rowTypes()).toEqual(['container.start', 'process.start', 'runtime.audit']));
+    expect(screen.getByTestId(testIds.view.toggleCount('runtime.audit'))).toHaveTextContent('1');
+    expect(screen.getAllByTestId(testIds.view.chartBucket)).toHaveLength(3);
+
+    fireEvent.click(screen.getByTestId(testIds.view.toggle('process.start')));
+    expect(rowTypes()).toEqual(['container.start', 'runtime.audit']);
+    expect(locationService.getSearchObject().hide).toBe('process.start');
+    await waitFor(() => expect(seen.some((r) => String(r.params.query).includes('casefile_event_type=~"container\\\\.start|'))).toBe(true));
+
+    const search = screen.getByTestId(testIds.timeline.search);
+    fireEvent.change(search, { target: { value: 'nc "x' } });
+    fireEvent.keyDown(search, { key: 'Enter' });
+    await waitFor(() => expect(seen.some((r) => String(r.params.query).includes('|~ "(?i)nc \\"x"'))).toBe(true));
+    expect(locationService.getSearchObject().q).toBe('nc "x');
+
+    const explore = screen.getByTestId(testIds.timeline.explore);
+    expect(decodeURIComponent(explore.getAttribute('href')!)).toContain('|~ \\"(?i)nc \\\\\\"x\\"');
+    const csv = screen.getByTestId(testIds.timeline.exportCsv);
+    const href = new URL(csv.getAttribute('href')!, 'http://grafana.local');
+    expect(href.pathname).toBe('/api/plugin-proxy/casefile-forensics-app/api/v1/export.csv');
+    expect(href.searchParams.get('search')).toBe('nc "x');
+    expect(href.searchParams.get('types')!.split(',')).not.toContain('process.start');
+    expect(href.searchParams.get('from')).toBe(String(FROM));
+  });
+
+  it('opens an event and jumps to what led up to it', async () => {
+    standInBackendSrv(loki);
+    renderApp();
+    await waitFor(() => expect(rowTypes()).toHaveLength(3));
+    fireEvent.click(screen.getAllByTestId(testIds.view.gridRow)[2]);
+    const details = await screen.findByTestId(testIds.view.details);
+    expect(within(details).getByTestId(testIds.view.detailsField('attackType'))).toHaveTextContent('unexpected_process');
+    fireEvent.click(within(details).getByTestId(testIds.view.ledUpTo));
+    const q = locationService.getSearchObject();
+    expect(Number(q.from)).toBe(FROM + 30 * 60_000 - 5 * 60_000);
+    expect(q.containerId).toBe('cid1');
+    expect(q.event).toBe('e3');
+  });
+
+  it('says so in words when Loki fails', async () => {
+    standInBackendSrv(() => ({ status: 502, data: { message: 'dial tcp 127.0.0.1:3100: connection refused' } }));
+    renderApp();
+    expect(await screen.findByTestId(testIds.view.error)).toHaveTextContent('502 dial tcp 127.0.0.1:3100: connection refused');
+  });
+});
