@@ -36,9 +36,13 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     basicAuth: config.lokiBasicAuth,
     bearerToken: config.lokiBearerToken,
     pageSize: config.lokiPageSize,
+    onRetry: (path, attempt, reason) => {
+      metrics.lokiRetries.inc();
+      logger.warn({ path, attempt, reason }, 'Loki request failed; retrying');
+    },
   });
   const emitter = new PinnedEmitter({ url: config.otlpUrl, tenant: config.lokiTenant }, metrics);
-  const snapshots = new SnapshotService(store, loki, config, emitter, metrics);
+  const snapshots = new SnapshotService(store, loki, config, emitter, metrics, logger);
   const app = buildApp({ config, store, loki, snapshots, metrics, logger, version: SERVER_VERSION });
   if (!config.tokens.length) logger.warn('no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:token)');
   const address = await app.listen({ host: config.host, port: config.port });

@@ -168,7 +168,7 @@ export function loadConfig(
 
 /** The config with secrets replaced, for the startup log. */
 export function redactedConfig(c: ServerConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...c };
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   for (const k of SECRET_KEYS) {
     if (c[k] === undefined) continue;
     out[k] = k === 'tokens' ? c.tokens.map((t) => ({ name: t.name, token: '[redacted]' })) : '[redacted]';

@@ -32,6 +32,8 @@ export interface LokiClientOptions {
   timeoutMs?: number;
   /** Slices of a window read ahead while the caller consumes one. Default 2. */
   prefetch?: number;
+  /** Called before each retry of a transient failure (for metrics and logs). */
+  onRetry?: (path: string, attempt: number, reason: string) => void;
 }
 
 interface Slice {
@@ -89,6 +91,7 @@ export class LokiClient {
             status
           );
         }
+        this.opts.onRetry?.(path, attempt, status ? `HTTP ${status}` : e.message);
         await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
       }
     }

@@ -1,4 +1,4 @@
-/** The server's pino logger: JSON lines, secrets redacted from request logs. */
+/** The server's pino logger: JSON lines; the Authorization header is redacted (config secrets are redacted by redactedConfig). */
 import pino, { type Logger } from 'pino';
 
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
@@ -6,7 +6,7 @@ export function createLogger(level = 'info', destination?: pino.DestinationStrea
     {
       name: 'casefile-server',
       level,
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.postgresDsn'], censor: '[redacted]' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     },
     destination
   );

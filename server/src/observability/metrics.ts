@@ -37,6 +37,11 @@ export class ServerMetrics {
     help: 'Pages read from Loki (pins and live exports).',
     registers: [this.registry],
   });
+  readonly lokiRetries = new Counter({
+    name: 'casefile_server_loki_retries_total',
+    help: 'Loki requests retried after a transient failure (network, 429, 5xx).',
+    registers: [this.registry],
+  });
   readonly exportRows = new Counter({
     name: 'casefile_server_export_rows_total',
     help: 'Rows written by exports, by kind (snapshot_csv, package, live_csv).',

@@ -9,6 +9,7 @@ import { eventsQuery, type EventType, type Scope } from '@casefile/schema';
 import type { LokiClient } from '../loki/loki-client';
 import type { PinnedEmitter } from '../observability/pinned-emitter';
 import type { ServerMetrics } from '../observability/metrics';
+import type { Logger } from 'pino';
 import { CapReachedError, type EventRow, type SnapshotMeta, type SnapshotStore } from '../store/store';
 
 export interface PinRequest {
@@ -50,7 +51,8 @@ export class SnapshotService {
     private readonly loki: LokiClient,
     private readonly opts: SnapshotServiceOptions,
     private readonly emitter: PinnedEmitter,
-    private readonly metrics: ServerMetrics
+    private readonly metrics: ServerMetrics,
+    private readonly log?: Logger
   ) {}
 
   /** Pin a snapshot; returns it with the ids evicted to make room. */
@@ -84,6 +86,7 @@ export class SnapshotService {
     const c = await this.store.counts();
     if (c.snapshots >= this.opts.maxSnapshots && c.locked >= c.snapshots) throw new CapReachedError(this.opts.maxSnapshots);
     const filter = { scope: req.scope, types: req.types, search: req.search };
+    const started = performance.now();
     const lokiVersion = await this.loki.version();
     const rows: EventRow[] = [];
     const hash = createHash('sha256');
@@ -115,7 +118,12 @@ export class SnapshotService {
       alertKey: origin.alertKey,
       locked: false,
     };
+    const read = performance.now();
     const { evicted } = await this.store.createSnapshot(snapshot, rows, this.opts.maxSnapshots);
+    this.log?.info(
+      { snapshot: snapshot.id, by: origin.by, events: rows.length, evicted, readMs: Math.round(read - started), storeMs: Math.round(performance.now() - read) },
+      'snapshot pinned'
+    );
     this.metrics.snapshots.set((await this.store.counts()).snapshots);
     return { snapshot, evicted };
   }

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench:server`: the server's numbers against a real Loki.
+ *
+ * 1. Seeds BENCH_EVENTS (default 1,000,000) events into a fresh Loki through
+ *    BENCH_SEEDERS (default 3) parallel OpenTelemetry exporter processes.
+ * 2. Runs the real server as a child process (`bin/casefile-server.js`), so
+ *    its RSS is its own; the live exports run on a fresh server process.
+ * 3. Measures, BENCH_REPEATS (default 3) times each, and reports medians:
+ *    pin_100k_events_s    POST /snapshots over a window of 100,000 events
+ *    csv_rows_per_sec     GET /snapshots/{id}/export.csv (from the store)
+ *    live_csv_rows_per_sec GET /export.csv over all events (from Loki)
+ *    export_rss_mb        peak server RSS during the live exports (VmHWM, reset before each; max of repeats)
+ * Also reports where the time goes (CPU seconds of Loki and of the server).
+ * The last line is one JSON object.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { countByTypeQuery, msToNs } from '@casefile/schema';
+import { freePort, startLoki } from '../../test/loki/loki-server';
+import { LokiClient } from '../src/loki/loki-client';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const SEEDERS = Number(process.env.BENCH_SEEDERS ?? 3);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const PIN_EVENTS = Math.min(100_000, EVENTS);
+const TOKEN = 'bench-token-0123456789';
+const SCOPE = { containerName: 'bench' };
+
+const log = (...a: unknown[]) => console.log('#', ...a);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** CPU seconds (user+system) of a process. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+/** The pid of the Loki this process started (its child running the loki binary). */
+function lokiPid(): number {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => /loki.*-config\.file/.test(l));
+  if (!line) throw new Error('cannot find the Loki child process');
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${args.join(' ')} exited ${code}`))));
+  });
+}
+
+/** Stream a GET, counting lines; returns rows (lines minus the header) and seconds. */
+async function streamCsv(url: string): Promise<{ rows: number; s: number }> {
+  const t = performance.now();
+  const r = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+  if (r.status !== 200) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+  let lines = 0;
+  for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return { rows: lines - 1, s: (performance.now() - t) / 1000 };
+}
+
+async function main() {
+  const loki = await startLoki();
+  let server: ChildProcess | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
+  try {
+    const lpid = lokiPid();
+    // Events 1 per spacing over ~45 minutes ending a minute ago (inside Loki's accepted range).
+    const spanMs = 45 * 60_000;
+    const spacingUs = Math.floor((spanMs * 1000) / EVENTS);
+    const startMs = Date.now() - spanMs - 60_000;
+    const endMs = startMs + Math.ceil((EVENTS * spacingUs) / 1000) + 1;
+    log(`seeding ${EVENTS} events with ${SEEDERS} OTLP exporter processes`);
+    let t = performance.now();
+    await Promise.all(
+      Array.from({ length: SEEDERS }, (_, w) =>
+        run('node', ['--import', 'tsx', 'server/bench/seed-worker.ts', loki.url, `bench-${w}`, String(w), String(SEEDERS), String(EVENTS), String(startMs), String(spacingUs)])
+      )
+    );
+    const seedS = (performance.now() - t) / 1000;
+    log(`seeded in ${round(seedS)} s (${Math.round(EVENTS / seedS)} events/s)`);
+    // Wait until Loki counts them all (a metric query, not a full read).
+    const client = new LokiClient({ url: loki.url });
+    const q = countByTypeQuery({ scope: SCOPE }, '1h');
+    for (const deadline = Date.now() + 120_000; ; ) {
+      const r = await client.get<{ data: { result: { value: [number, string] }[] } }>('/loki/api/v1/query', { query: q, time: msToNs(endMs + 1000) });
+      const n = r.data.result.reduce((a, x) => a + Number(x.value[1]), 0);
+      if (n >= EVENTS) break;
+      if (Date.now() > deadline) throw new Error(`Loki counts ${n} of ${EVENTS} events`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const startServer = async () => {
+      server = spawn('node', ['server/bin/casefile-server.js'], {
+        cwd: ROOT,
+        stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
+        env: {
+          ...process.env,
+          CASEFILE_SERVER_PORT: String(port),
+          CASEFILE_SERVER_DATA_DIR: dataDir,
+          CASEFILE_SERVER_LOKI_URL: loki.url,
+          CASEFILE_SERVER_TOKENS: `bench:${TOKEN}`,
+          CASEFILE_SERVER_OTLP_URL: 'off',
+          CASEFILE_SERVER_LOG_LEVEL: process.env.BENCH_SERVER_LOG ?? 'warn',
+        },
+      });
+      for (const deadline = Date.now() + 60_000; ; ) {
+        if ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok) break;
+        if (Date.now() > deadline) throw new Error('server did not start');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return server.pid!;
+    };
+    const stopServer = async () => {
+      const s = server!;
+      const done = new Promise((r) => s.once('exit', r));
+      s.kill('SIGTERM');
+      await done;
+    };
+    let spid = await startServer();
+
+    // Pin 100k.
+    const pinTimes: number[] = [];
+    let snapshotId = '';
+    const pinTo = startMs + Math.floor((PIN_EVENTS * spacingUs) / 1000);
+    for (let i = 0; i < REPEATS; i++) {
+      t = performance.now();
+      const r = await fetch(`${base}/api/v1/snapshots`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `bench ${i}`, scope: SCOPE, from: startMs, to: pinTo }),
+      });
+      const body = (await r.json()) as { snapshot: { id: string; eventCount: number } };
+      pinTimes.push((performance.now() - t) / 1000);
+      if (r.status !== 201) throw new Error(`pin: ${r.status} ${JSON.stringify(body)}`);
+      snapshotId = body.snapshot.id;
+      log(`pin ${i + 1}: ${body.snapshot.eventCount} events in ${round(pinTimes[i], 2)} s`);
+    }
+
+    // CSV from the snapshot.
+    const csvRates: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const { rows, s } = await streamCsv(`${base}/api/v1/snapshots/${snapshotId}/export.csv`);
+      csvRates.push(rows / s);
+      log(`snapshot csv ${i + 1}: ${rows} rows in ${round(s, 2)} s`);
+    }
+
+    // Live CSV from Loki, on a fresh server process (so the pins' heap is not counted), with its peak RSS and the CPU split.
+    await stopServer();
+    spid = await startServer();
+    const liveRates: number[] = [];
+    const peaks: number[] = [];
+    let lokiCpu = 0;
+    let serverCpu = 0;
+    let liveS = 0;
+    const rssBefore = statusKb(spid, 'VmRSS') / 1024;
+    for (let i = 0; i < REPEATS; i++) {
+      writeFileSync(`/proc/${spid}/clear_refs`, '5'); // reset VmHWM to the current RSS
+      const l0 = cpuSeconds(lpid);
+      const s0 = cpuSeconds(spid);
+      const { rows, s } = await streamCsv(`${base}/api/v1/export.csv?containerName=bench&from=${startMs}&to=${endMs}`);
+      lokiCpu += cpuSeconds(lpid) - l0;
+      serverCpu += cpuSeconds(spid) - s0;
+      liveS += s;
+      if (rows !== EVENTS) throw new Error(`live export: ${rows} rows, expected ${EVENTS}`);
+      liveRates.push(rows / s);
+      peaks.push(statusKb(spid, 'VmHWM') / 1024);
+      log(`live csv ${i + 1}: ${rows} rows in ${round(s, 1)} s, server peak RSS ${round(peaks[i])} MB`);
+    }
+    const result = {
+      events_seeded: EVENTS,
+      seed_events_per_sec: Math.round(EVENTS / seedS),
+      repeats: REPEATS,
+      pin_100k_events_s: round(median(pinTimes), 2),
+      pin_events: PIN_EVENTS,
+      csv_rows_per_sec: Math.round(median(csvRates)),
+      live_csv_rows_per_sec: Math.round(median(liveRates)),
+      export_rss_mb: round(Math.max(...peaks)),
+      server_rss_before_export_mb: round(rssBefore),
+      live_loki_cpu_share: round(lokiCpu / liveS, 2),
+      live_server_cpu_share: round(serverCpu / liveS, 2),
+      loki_version: loki.version,
+      cpus: availableParallelism(),
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    if (server && server.exitCode === null) {
+      const s = server as ChildProcess;
+      const done = new Promise((r) => s.once('exit', r));
+      s.kill('SIGTERM');
+      await done;
+    }
+    await loki.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
