@@ -107,6 +107,7 @@ async function main() {
         stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
         env: {
           ...process.env,
+          NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
           CASEFILE_SERVER_PORT: String(port),
           CASEFILE_SERVER_DATA_DIR: dataDir,
           CASEFILE_SERVER_LOKI_URL: loki.url,
