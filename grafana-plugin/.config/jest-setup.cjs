@@ -47,3 +47,5 @@ global.IntersectionObserver = class {
     return [];
   }
 };
+// A noisy 2-core CI machine: give findBy*/waitFor ten seconds before failing (they return as soon as they pass).
+require('@testing-library/react').configure({ asyncUtilTimeout: 10000 });

@@ -6,7 +6,7 @@ import { locationService } from '@grafana/runtime';
 export function HostRouter({ children }: React.PropsWithChildren) {
   const history = locationService.getHistory();
   const [location, setLocation] = useState(history.location);
-  useEffect(() => history.listen((l) => setLocation(l)), [history]);
+  useEffect(() => history.listen((l: typeof history.location) => setLocation(l)), [history]);
   return (
     <Router location={location} navigator={history as never}>
       {children}

@@ -16,6 +16,7 @@ export const testIds = {
   timeline: {
     page: 'data-testid cf-timeline-page',
     scope: (key: string) => `data-testid cf-scope-${key}`,
+    scopeChip: (key: string) => `data-testid cf-scope-chip-${key}`,
     search: 'data-testid cf-search',
     explore: 'data-testid cf-explore-link',
     pin: 'data-testid cf-pin',
@@ -57,7 +58,6 @@ export const testIds = {
     downloadPackage: 'data-testid cf-snapshot-package',
     lock: 'data-testid cf-snapshot-lock',
     delete: 'data-testid cf-snapshot-delete',
-    confirmDelete: 'data-testid cf-snapshot-confirm-delete',
     detail: 'data-testid cf-snapshot-detail',
   },
   panel: {

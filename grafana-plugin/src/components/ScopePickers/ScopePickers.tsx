@@ -1,8 +1,8 @@
 import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, SelectableValue } from '@grafana/data';
-import { InlineField, Select, useStyles2 } from '@grafana/ui';
-import type { Scope, ScopeKey } from '@casefile/schema';
+import { Button, InlineField, Select, useStyles2 } from '@grafana/ui';
+import { FIELDS, SCOPE_KEYS, type Scope, type ScopeKey } from '@casefile/schema';
 import { testIds } from '@casefile/timeline-ui';
 import { distinctValues } from '../../queries/loki';
 
@@ -30,6 +30,20 @@ export function ScopePickers({ lokiUid, scope, fromMs, toMs, onChange }: Props) 
     <div className={styles.row}>
       {PICKERS.map(({ key, label }) => (
         <ScopePicker key={key} k={key} label={label} lokiUid={lokiUid} scope={scope} fromMs={fromMs} toMs={toMs} onChange={onChange} />
+      ))}
+      {/* Scope set by a link (an event's container id, an image digest) but without a picker: shown, removable. */}
+      {SCOPE_KEYS.filter((k) => scope[k] && !PICKERS.some((p) => p.key === k)).map((k) => (
+        <Button
+          key={k}
+          size="sm"
+          variant="secondary"
+          icon="times"
+          onClick={() => onChange({ ...scope, [k]: undefined })}
+          tooltip={`Remove ${FIELDS[k].attr} from the scope`}
+          data-testid={testIds.timeline.scopeChip(k)}
+        >
+          {FIELDS[k].attr}={scope[k]!.length > 16 ? `${scope[k]!.slice(0, 12)}…` : scope[k]}
+        </Button>
       ))}
     </div>
   );

@@ -116,6 +116,10 @@ describe('Timeline page', () => {
     expect(Number(q.from)).toBe(FROM + 30 * 60_000 - 5 * 60_000);
     expect(q.containerId).toBe('cid1');
     expect(q.event).toBe('e3');
+    // The container scope the jump added is visible and removable.
+    const chip = await screen.findByTestId(testIds.timeline.scopeChip('containerId'));
+    fireEvent.click(chip);
+    expect(locationService.getSearchObject().containerId).toBeUndefined();
   });
 
   it('says so in words when Loki fails', async () => {

@@ -35,6 +35,7 @@ export function useTimelineData(q: Query): TimelineData {
   const [events, setEvents] = useState<CasefileEvent[]>([]);
   const [next, setNext] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
+  const [countError, setCountError] = useState<string>();
   const [error, setError] = useState<string>();
   const gen = useRef(0);
   const scopeKey = JSON.stringify(scope);
@@ -45,9 +46,10 @@ export function useTimelineData(q: Query): TimelineData {
   useEffect(() => {
     if (!uid) return;
     let live = true;
+    setCountError(undefined);
     countByType(uid, { scope, search: search || undefined }, fromMs, toMs).then(
       (b) => live && setBuckets(b),
-      (e: Error) => live && setError(e.message)
+      (e: Error) => live && setCountError(`Counting events per type failed: ${e.message}`)
     );
     return () => {
       live = false;
@@ -99,5 +101,6 @@ export function useTimelineData(q: Query): TimelineData {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [uid, next, loading, events, toMs, scopeKey, search, hiddenKey]);
 
-  return { buckets, events, more: Boolean(next), loading, error, loadMore };
+  const errors = [countError, error].filter(Boolean).join(' — ');
+  return { buckets, events, more: Boolean(next), loading, error: errors || undefined, loadMore };
 }
