@@ -19,7 +19,7 @@ const workers = Number(workersS);
 const total = Number(totalS);
 const startNs = BigInt(startMsS) * 1_000_000n;
 const spacingNs = BigInt(spacingUsS) * 1000n;
-const FLUSH_EVERY = 40_000;
+const FLUSH_EVERY = 20_000;
 
 let failed = 0;
 const exporter = new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs`, timeoutMillis: 120_000 });
@@ -32,7 +32,7 @@ exporter.export = (records, done) =>
 const provider = new LoggerProvider({
   resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-bench-seed', host })),
   processors: [
-    new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 5000, maxQueueSize: FLUSH_EVERY + 1, scheduledDelayMillis: 100 }),
+    new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 5000, maxQueueSize: FLUSH_EVERY + 1, scheduledDelayMillis: 100, exportTimeoutMillis: 300_000 }),
   ],
 });
 const logger = provider.getLogger('bench');

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import { equal, match, ok } from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { msToNs } from '@casefile/schema';
@@ -14,6 +15,15 @@ import { api, startTestServer } from './helpers/server';
 
 const HOST = 'node-outage';
 const N = 5000;
+
+/** The pid of the Loki this test started on `dataDir` (a child of this process). */
+function lokiPid(dataDir: string): number {
+  for (const line of execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n')) {
+    const pid = Number(line.trim());
+    if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`LOKI_DATA_DIR=${dataDir}\0`)) return pid;
+  }
+  throw new Error('cannot find the Loki process');
+}
 
 async function pagesRead(url: string): Promise<number> {
   const m = /^casefile_server_loki_pages_total (\d+)/m.exec((await api(url, '/metrics', { token: null })).text);
@@ -38,6 +48,8 @@ test('Loki stopped mid-pin leaves nothing half-pinned and answers a clear error'
     while ((await pagesRead(server.url)) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const pagesAtStop = await pagesRead(server.url);
     ok(pagesAtStop >= 3 && pagesAtStop < N / 10, `stopped Loki after ${pagesAtStop} of ${N / 10} pages`);
+    // SIGKILL: an abrupt outage, and no graceful shutdown during which Loki might still answer.
+    process.kill(lokiPid(dataDir), 'SIGKILL');
     await loki.stop({ keepData: true });
 
     const r = await pin;

@@ -22,7 +22,7 @@ export async function seedEvents(lokiUrl: string, host: string, events: readonly
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-test-seed', host })),
     processors: [
-      new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 2048, maxQueueSize: flushEvery + 1, scheduledDelayMillis: 200 }),
+      new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 2048, maxQueueSize: flushEvery + 1, scheduledDelayMillis: 200, exportTimeoutMillis: 120_000 }),
     ],
   });
   const logger = provider.getLogger('seed');
