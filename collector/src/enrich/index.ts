@@ -3,7 +3,7 @@
  * name and digest, pod and namespace) and uid -> user name, then exec events
  * on the host are classified as host activity (an extra host.activity event).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync, statSync } from 'node:fs';
 import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
@@ -22,6 +22,22 @@ export interface EnricherOptions {
   procRoot?: string;
 }
 
+function statOr(path: string): { dev: number; ino: number } | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readlinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The enrichment Stage for a collector config. */
 export function createEnricher(config: CollectorConfig, logger: Logger): Stage {
   return new Enricher({ host: config.host, runtimeSocket: config.sources.runtimeSocket }, logger);
@@ -34,6 +50,7 @@ export class Enricher implements Stage {
   private readonly dir?: ContainerDirectory;
   private readonly procRoot: string;
   private counters = { enriched: 0, container_lookups: 0, host_activity: 0 };
+  private hostMntNs?: string;
 
   constructor(
     private readonly opts: EnricherOptions,
@@ -87,13 +104,45 @@ export class Enricher implements Stage {
       }
     }
     if (out.uid !== undefined && !out.user) {
-      const user = out.containerId
-        ? this.users.lookup(out.containerId, [out.pid, initPid].filter((p) => p !== undefined).map((p) => `${this.procRoot}/${p}/root/etc/passwd`), out.uid)
-        : this.users.lookup('host', ['/etc/passwd'], out.uid);
+      const user =
+        out.containerId && !this.inHostMountNs(out.pid)
+          ? this.users.lookup(out.containerId, this.containerRoots([initPid, out.pid]).map((r) => `${r}/etc/passwd`), out.uid)
+          : this.users.lookup('host', ['/etc/passwd'], out.uid);
       if (user) out.user = user;
     }
     this.counters.enriched++;
     return out;
+  }
+
+  private mntNs(pid: number | string): string | undefined {
+    return readlinkOr(`${this.procRoot}/${pid}/ns/mnt`);
+  }
+
+  /**
+   * Whether a live process sees the host's files: the runtime's own helpers
+   * (runc init) sit in the container's cgroup before they enter its mount
+   * namespace, and their uids are the host's.
+   */
+  private inHostMountNs(pid: number | undefined): boolean {
+    this.hostMntNs ??= this.mntNs(1) ?? this.mntNs('self') ?? '';
+    return pid !== undefined && this.mntNs(pid) === this.hostMntNs;
+  }
+
+  /**
+   * /proc/<pid>/root of those pids that live in a mount namespace other than
+   * the host's and whose /etc/passwd is not the host's file: a runtime helper
+   * in a fresh mount namespace still sees the host's files until it pivots
+   * into the container's root.
+   */
+  private containerRoots(pids: Array<number | undefined>): string[] {
+    const host = statOr('/etc/passwd');
+    return pids
+      .filter((p): p is number => p !== undefined && this.mntNs(p) !== undefined && !this.inHostMountNs(p))
+      .map((p) => `${this.procRoot}/${p}/root`)
+      .filter((r) => {
+        const st = statOr(`${r}/etc/passwd`);
+        return st !== undefined && !(host && st.dev === host.dev && st.ino === host.ino);
+      });
   }
 
   stats(): Record<string, number> {

@@ -10,7 +10,7 @@
  * conmon's own cgroup (`libpod-conmon-<id>`) is the runtime's monitor, not
  * the container, and maps to nothing.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 export interface CgroupContainer {
   containerId: string;
@@ -58,4 +58,68 @@ export function containerOfPid(pid: number, procRoot = '/proc'): CgroupContainer
     return undefined;
   }
   return containerFromCgroup(text);
+}
+
+/**
+ * cgroup v2 id (what eBPF's `cgroup` builtin returns: the inode of the
+ * cgroup's directory) -> container. eBPF records carry the id, so a process
+ * that exited before its event was handled still maps to its container.
+ * An unknown id triggers a rescan of the cgroup2 tree (a new container's
+ * first event finds its cgroup), once per id per `retryMs` (default 1 s).
+ */
+export class CgroupIndex {
+  private readonly byId = new Map<number, CgroupContainer | null>();
+  private readonly missedAt = new Map<number, number>();
+  private root?: string | null;
+
+  constructor(private readonly retryMs = 1000) {}
+
+  /** The container of a cgroup id; null for a host cgroup, undefined when not found. */
+  resolve(id: number): CgroupContainer | null | undefined {
+    if (this.byId.has(id)) return this.byId.get(id);
+    const now = Date.now();
+    if (now - (this.missedAt.get(id) ?? -Infinity) < this.retryMs) return undefined;
+    this.scan();
+    if (!this.byId.has(id)) {
+      this.missedAt.set(id, now);
+      if (this.missedAt.size > 4096) this.missedAt.clear();
+    }
+    return this.byId.get(id);
+  }
+
+  private scan(): void {
+    this.root ??= cgroup2Mount();
+    if (!this.root) return;
+    const walk = (dir: string, rel: string) => {
+      let st;
+      try {
+        st = statSync(dir);
+      } catch {
+        return;
+      }
+      if (!this.byId.has(st.ino)) this.byId.set(st.ino, containerFromCgroup(`0::${rel || '/'}`));
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(`${dir}/${e.name}`, `${rel}/${e.name}`);
+    };
+    walk(this.root, '');
+    if (this.byId.size > 65536) this.byId.clear();
+  }
+}
+
+/** Where the cgroup2 (unified) hierarchy is mounted, from /proc/self/mountinfo; null when it is not. */
+export function cgroup2Mount(): string | null {
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [pre, post] = line.split(' - ');
+      if (post?.startsWith('cgroup2 ')) return pre.split(' ')[4];
+    }
+  } catch {
+    /* no procfs */
+  }
+  return null;
 }

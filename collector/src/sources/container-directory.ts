@@ -67,25 +67,27 @@ export class ContainerDirectory {
     if (this.byId.size > MAX_ENTRIES) this.byId.delete(this.byId.keys().next().value!);
   }
 
-  /** Inspect a container (and its image) through the Engine API, once at a time per id; undefined when unknown. */
-  lookup(id: string): Promise<ContainerInfo | undefined> {
-    let p = this.pending.get(id);
-    if (!p) {
-      p = (async () => {
-        try {
-          const c = await this.client.inspect(id);
-          const img = c.Image ? await this.client.inspectImage(c.Image).catch(() => undefined) : undefined;
-          const info = infoFromInspect(c, img);
-          this.set({ ...this.byId.get(id), ...info });
-          return this.byId.get(id);
-        } catch {
-          return undefined;
-        } finally {
-          this.pending.delete(id);
-        }
-      })();
-      this.pending.set(id, p);
-    }
+  /**
+   * Inspect a container (and its image) through the Engine API; undefined
+   * when unknown. Concurrent calls share one inspect, except `fresh` ones
+   * (a container start), which inspect again after any in flight: an inspect
+   * begun before the start would miss its pid.
+   */
+  lookup(id: string, fresh = false): Promise<ContainerInfo | undefined> {
+    const inFlight = this.pending.get(id);
+    if (inFlight && !fresh) return inFlight;
+    const p = (inFlight ?? Promise.resolve(undefined))
+      .then(async () => {
+        const c = await this.client.inspect(id);
+        const img = c.Image ? await this.client.inspectImage(c.Image).catch(() => undefined) : undefined;
+        this.set({ ...this.byId.get(id), ...infoFromInspect(c, img) });
+        return this.byId.get(id);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.pending.get(id) === p) this.pending.delete(id);
+      });
+    this.pending.set(id, p);
     return p;
   }
 }

@@ -5,12 +5,14 @@
  * tracefs; kprobes are not assumed, only tracepoints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
+import { UserResolver } from '../enrich/users';
+import { CgroupIndex } from './cgroup';
 import { bootId, readStat } from './process-identity';
 import { parseBpftraceLine, toRecord } from './bpftrace/record';
 import { probeParser, type ProbeContext } from './bpftrace/parsers';
@@ -24,6 +26,15 @@ export function assembleProgram(dirs: string[] = [PROBES_DIR]): string {
   return dirs
     .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.bt')).sort().map((f) => readFileSync(join(d, f), 'utf8')))
     .join('\n');
+}
+
+/** Inode of a process's mount namespace (/proc/<pid>/ns/mnt -> mnt:[N]). */
+function mountNsInode(pid: number | 'self'): number | undefined {
+  try {
+    return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/mnt`))?.[1]) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface EbpfOptions {
@@ -82,11 +93,16 @@ export class EbpfSource implements Source {
 
   async start(emit: Emit): Promise<void> {
     const boot = bootId();
+    const cgroups = new CgroupIndex();
+    const users = new UserResolver();
+    const hostMnt = mountNsInode(1) ?? mountNsInode('self');
     const offsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
     const ctx: ProbeContext = {
       bootId: boot,
       wallNs: (t) => (offsetNs + BigInt(Math.round(t))).toString(),
       argvCap: this.opts.strlen ?? 128,
+      containerOfCgroup: (id) => cgroups.resolve(id),
+      hostUserOf: (uid, mnt) => (mnt === hostMnt ? users.lookup('host', ['/etc/passwd'], uid) : undefined),
       readCmdline: (pid, ticks) => {
         try {
           const buf = readFileSync(`/proc/${pid}/cmdline`);

@@ -137,7 +137,7 @@ export class RuntimeSource implements Source {
     let info = this.dir.get(id);
     if (action === 'start') {
       this.stopRequested.delete(id);
-      info = (await this.dir.lookup(id)) ?? info;
+      info = (await this.dir.lookup(id, true)) ?? info;
       if (!info) this.counters.inspect_failures++;
     } else if (action === 'stop' || action === 'kill') {
       this.stopRequested.add(id);

@@ -6,6 +6,7 @@
 import { decodeBytes, truncationMarker, type NewEvent } from '@casefile/schema';
 import { nsToTicks, processKey } from '../process-identity';
 import { argvAmbiguous, type ProbeRecord } from './record';
+import type { CgroupContainer } from '../cgroup';
 
 /** What a mapper may need beyond the record; injected so mappers stay pure in tests. */
 export interface ProbeContext {
@@ -20,6 +21,13 @@ export interface ProbeContext {
   readCmdline(pid: number, startTicks: number): Uint8Array | null;
   /** Bytes of argv the probe copies (BPFTRACE_STRLEN). Default 128. */
   argvCap?: number;
+  /** cgroup v2 id (a record's `cg`) -> container; null on the host, undefined when unknown. */
+  containerOfCgroup?(id: number): CgroupContainer | null | undefined;
+  /**
+   * uid -> user name for a process in mount namespace `mntNs` (inode), when
+   * that is the host's; undefined otherwise (the enricher resolves container users).
+   */
+  hostUserOf?(uid: number, mntNs: number): string | undefined;
 }
 
 export interface ProbeParser {
@@ -48,6 +56,15 @@ export function recordKey(rec: ProbeRecord, ctx: ProbeContext, pidField = 'pid',
   const pid = rec.num[pidField];
   const st = rec.num[stField];
   return pid !== undefined && st !== undefined ? processKey(ctx.bootId, pid, nsToTicks(st)) : undefined;
+}
+
+/**
+ * Container fields from a record's `cg` (cgroup v2 id), resolved while the
+ * record is handled, so even a process gone by then maps to its container.
+ */
+export function cgroupScope(rec: ProbeRecord, ctx: ProbeContext): { containerId?: string; containerRuntime?: string; podUid?: string } {
+  const c = rec.num.cg !== undefined ? ctx.containerOfCgroup?.(rec.num.cg) : undefined;
+  return c ? { containerId: c.containerId, containerRuntime: c.runtime, ...(c.podUid ? { podUid: c.podUid } : {}) } : {};
 }
 
 /** Split NUL-separated argv bytes (a trailing NUL ends the last arg). */
@@ -106,6 +123,8 @@ export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
     args,
     processKey: recordKey(rec, ctx),
     parentProcessKey: recordKey(rec, ctx, 'ppid', 'pst'),
+    ...cgroupScope(rec, ctx),
+    ...(rec.num.mnt !== undefined && ctx.hostUserOf?.(rec.num.uid, rec.num.mnt) !== undefined ? { user: ctx.hostUserOf(rec.num.uid, rec.num.mnt) } : {}),
     ...(Object.keys(raw).length ? { rawBase64: JSON.stringify(raw) } : {}),
   };
 }
@@ -130,6 +149,7 @@ export function mapExit(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
     processName,
     exitCode,
     processKey: recordKey(rec, ctx),
+    ...cgroupScope(rec, ctx),
     ...(Object.keys(raw).length ? { rawBase64: JSON.stringify(raw) } : {}),
   };
 }
@@ -151,6 +171,7 @@ export function mapTcp(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null {
     networkType: v === 6 ? 'ipv6' : 'ipv4',
     pid,
     processKey: recordKey(rec, ctx),
+    ...cgroupScope(rec, ctx),
   };
   const hostPort = (a: string, p: number) => (v === 6 ? `[${a}]:${p}` : `${a}:${p}`);
   if (state === LISTEN) {

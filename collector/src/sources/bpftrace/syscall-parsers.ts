@@ -4,8 +4,8 @@
  * by path prefix in the kernel; the exact path check happens here, so a read
  * of /etc/ssh/ssh_config or a process's own environ is dropped.
  *
- * @example {"kind":"sys","sc":1,"pid":7,"a":0,...}\x1f/etc/shadow
- *   // => { type: 'process.syscall', syscall: 'openat', filePath: '/etc/shadow', syscallArg: 'O_RDONLY', pid: 7, ... }
+ * @example {"kind":"sys","sc":1,"pid":7,"a":0,...}\x1fcat\x00...\x1f/etc/shadow
+ *   // => { type: 'process.syscall', syscall: 'openat', filePath: '/etc/shadow', syscallArg: 'O_RDONLY', processName: 'cat', pid: 7, ... }
  */
 import type { NewEvent } from '@casefile/schema';
 import { isSensitivePath, sensitiveFileRule } from '../../audit/known-bad';
@@ -56,6 +56,7 @@ export function mapSyscall(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null
   const path = rec.str.path && rec.str.path.length ? Buffer.from(rec.str.path).toString('utf8') : undefined;
   if (syscall === 'openat' && (!path || !sensitiveFileRule(path, pid))) return null;
   if ((syscall === 'symlinkat' || syscall === 'linkat') && (!path || !isSensitivePath(path))) return null;
+  const comm = rec.str.comm ? Buffer.from(rec.str.comm).toString('utf8').replace(/\0.*$/s, '') : undefined;
   const syscallArg = decodeArg(syscall, rec.num.a ?? 0);
   const targetPid = syscall === 'ptrace' ? rec.num.tp : undefined;
   return {
@@ -65,6 +66,7 @@ export function mapSyscall(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null
     source: 'ebpf',
     pid,
     uid: rec.num.uid,
+    processName: comm || undefined,
     processKey: recordKey(rec, ctx),
     syscall,
     syscallArg,
@@ -73,4 +75,4 @@ export function mapSyscall(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null
   };
 }
 
-registerProbeParser({ kind: 'sys', strings: ['path'], map: mapSyscall });
+registerProbeParser({ kind: 'sys', strings: ['comm', 'path'], map: mapSyscall });
