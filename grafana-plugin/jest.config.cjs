@@ -23,5 +23,5 @@ module.exports = {
   },
   // @grafana/* ship CommonJS builds; only ESM-only dependencies need transforming.
   transformIgnorePatterns: ['node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid|@react-hookz|react-calendar|get-user-locale|memoize|mimic-function|@wojtekmaj|@ver0)/)'],
-  testTimeout: 20000,
+  testTimeout: 60000,
 };
