@@ -12,6 +12,8 @@ const MAX_PIDS = 65536;
 
 export class PidScope {
   private readonly byPid = new Map<number, { key?: string; c: CgroupContainer | null }>();
+  /** Parents found gone, and when: not looked up again for a second (many children share one). */
+  private readonly goneParents = new Map<number, number>();
 
   constructor(private readonly procRoot = '/proc') {}
 
@@ -21,11 +23,22 @@ export class PidScope {
     const known = this.byPid.get(e.pid);
     if (known && e.type !== 'process.start' && (!e.processKey || !known.key || known.key === e.processKey)) return known.c;
     let c = containerOfPid(e.pid, this.procRoot);
-    if (c === undefined && e.ppid !== undefined) c = this.byPid.get(e.ppid)?.c ?? containerOfPid(e.ppid, this.procRoot);
+    if (c === undefined && e.ppid !== undefined) c = this.byPid.get(e.ppid)?.c ?? this.ofParent(e.ppid);
     if (c === undefined) return undefined;
     this.byPid.delete(e.pid);
     this.byPid.set(e.pid, { key: e.processKey, c });
     if (this.byPid.size > MAX_PIDS) this.byPid.delete(this.byPid.keys().next().value!);
+    return c;
+  }
+
+  private ofParent(ppid: number): CgroupContainer | null | undefined {
+    const now = Date.now();
+    if (now - (this.goneParents.get(ppid) ?? -Infinity) < 1000) return undefined;
+    const c = containerOfPid(ppid, this.procRoot);
+    if (c === undefined) {
+      this.goneParents.set(ppid, now);
+      if (this.goneParents.size > 4096) this.goneParents.clear();
+    }
     return c;
   }
 }
