@@ -21,11 +21,16 @@ const logger = pino({ level: 'warn' });
 /** Run `n` execs of /bin/true tagged with `marker` from one shell loop; resolves when the loop is done. */
 function execStorm(marker: string, n: number): Promise<void> {
   const script = `i=0; while [ $i -lt ${n} ]; do /bin/true ${marker} $i; i=$((i+1)); done`;
-  return new Promise((resolve, reject) => execFile('/bin/sh', ['-c', script], { timeout: 300_000 }, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile('/bin/sh', ['-c', script], { timeout: 300_000 }, (err) => (err ? reject(err) : resolve()))
+  );
 }
 
 /** One run: start the source, storm, wait until the count stops growing, stop. */
-async function once(make: () => Source, tag: string): Promise<{ ratio: number; seconds: number; stats: Record<string, number> }> {
+async function once(
+  make: () => Source,
+  tag: string
+): Promise<{ ratio: number; seconds: number; stats: Record<string, number> }> {
   const src = make();
   const marker = `cap-${tag}-${process.pid}-${Date.now()}`;
   const seen = new Set<string>();
@@ -60,7 +65,9 @@ export interface CaptureResult {
 }
 
 /** The benchmark; `repeats` per source (default 3). */
-export async function run(opts: { repeats?: number; procfsIntervalMs?: number } = {}): Promise<CaptureResult> {
+export async function run(
+  opts: { repeats?: number; procfsIntervalMs?: number } = {}
+): Promise<CaptureResult> {
   const repeats = opts.repeats ?? 3;
   const detail: Record<string, unknown> = { execs: EXECS, repeats };
   let ebpf: number | null = null;
@@ -70,15 +77,27 @@ export async function run(opts: { repeats?: number; procfsIntervalMs?: number } 
     const runs = [];
     for (let i = 0; i < repeats; i++) runs.push(await once(() => new EbpfSource(logger), `ebpf${i}`));
     ebpf = median(runs.map((r) => r.ratio));
-    detail.ebpf = { runs: runs.map((r) => ({ ratio: r.ratio, storm_s: r.seconds, lost_events: r.stats.lost_events, malformed: r.stats.malformed })) };
+    detail.ebpf = {
+      runs: runs.map((r) => ({
+        ratio: r.ratio,
+        storm_s: r.seconds,
+        lost_events: r.stats.lost_events,
+        malformed: r.stats.malformed,
+      })),
+    };
   } else detail.ebpf = { skipped: avail.reason };
   const interval = opts.procfsIntervalMs ?? 1000;
   const pruns = [];
-  for (let i = 0; i < repeats; i++) pruns.push(await once(() => new ProcfsSource(interval, logger), `procfs${i}`));
+  for (let i = 0; i < repeats; i++)
+    pruns.push(await once(() => new ProcfsSource(interval, logger), `procfs${i}`));
   const procfs = median(pruns.map((r) => r.ratio));
   detail.procfs = {
     interval_ms: interval,
-    runs: pruns.map((r) => ({ ratio: r.ratio, storm_s: r.seconds, missed_pids_estimate: r.stats.missed_pids_estimate })),
+    runs: pruns.map((r) => ({
+      ratio: r.ratio,
+      storm_s: r.seconds,
+      missed_pids_estimate: r.stats.missed_pids_estimate,
+    })),
     why: 'polling sees only processes alive at a poll; a /bin/true lives about a millisecond',
   };
   return { exec_capture_ratio: { ebpf, procfs }, exec_capture_detail: detail };

@@ -18,9 +18,16 @@ const fixture = (name: string) =>
   readFileSync(new URL(`./fixtures/bpftrace/${name}`, import.meta.url), 'latin1')
     .split('\n')
     .filter(Boolean);
-const ctx: ProbeContext = { bootId: 'B', wallNs: (t) => String(1_700_000_000_000_000_000 + t), readCmdline: () => null };
+const ctx: ProbeContext = {
+  bootId: 'B',
+  wallNs: (t) => String(1_700_000_000_000_000_000 + t),
+  readCmdline: () => null,
+};
 
-function replay(name: string, c: ProbeContext = ctx): { events: CasefileEvent[]; stats: Record<string, number> } {
+function replay(
+  name: string,
+  c: ProbeContext = ctx
+): { events: CasefileEvent[]; stats: Record<string, number> } {
   const src = new EbpfSource(logger);
   const events: CasefileEvent[] = [];
   const emit = (e: NewEvent | CasefileEvent) => events.push(makeEvent(e as NewEvent));
@@ -34,24 +41,45 @@ test('recorded bpftrace output: hostile argv, names and exit codes map exactly',
   const byPid = (pid: number, type: string) => events.find((e) => e.pid === pid && e.type === type)!;
 
   const echo = byPid(4028, 'process.start');
-  assert.deepEqual(echo.args?.slice(0, 6), ['/bin/echo', 'q"uote', 'new\nline', '\x1b[31mansi\x1b[0m', 'inv\\xff\\xfeutf8', 'sep\x1fsep']);
+  assert.deepEqual(echo.args?.slice(0, 6), [
+    '/bin/echo',
+    'q"uote',
+    'new\nline',
+    '\x1b[31mansi\x1b[0m',
+    'inv\\xff\\xfeutf8',
+    'sep\x1fsep',
+  ]);
   assert.equal(echo.ppid, 3975);
   assert.equal(echo.uid, 0);
   assert.equal(echo.processKey, 'B:4028:697892');
   assert.equal(echo.parentProcessKey, 'B:3975:697391');
   assert.equal(echo.timeNs, String(1_700_000_000_000_000_000 + 6978923734295));
   // Invalid UTF-8 is escaped visibly and kept as base64.
-  assert.equal(Buffer.from(JSON.parse(echo.rawBase64!).commandLine, 'base64').includes(Buffer.from([0xff, 0xfe])), true);
+  assert.equal(
+    Buffer.from(JSON.parse(echo.rawBase64!).commandLine, 'base64').includes(Buffer.from([0xff, 0xfe])),
+    true
+  );
   // The last arg was literal text `back\slash\x00`: ambiguous with a NUL, and the process is gone, so the copy is kept as it decodes.
-  assert.deepEqual(echo.args?.slice(6), ['back\\slash', ''], 'no truncation marker: the kernel copy was complete');
+  assert.deepEqual(
+    echo.args?.slice(6),
+    ['back\\slash', ''],
+    'no truncation marker: the kernel copy was complete'
+  );
 
   const long = byPid(4032, 'process.start');
-  assert.equal(long.args?.at(-1), '…[truncated, 311 bytes]', 'argv longer than the kernel copy, process gone: marked');
+  assert.equal(
+    long.args?.at(-1),
+    '…[truncated, 311 bytes]',
+    'argv longer than the kernel copy, process gone: marked'
+  );
   assert.match(long.commandLine!, /…\[truncated, 311 bytes\]$/);
 
   const evil = byPid(4033, 'process.start');
   assert.equal(evil.executable, '/tmp/hx/ev\x1fil\nna"me\\xff');
-  assert.deepEqual([...Buffer.from(JSON.parse(evil.rawBase64!).executable, 'base64')].slice(-3), [0x6d, 0x65, 0xff]);
+  assert.deepEqual(
+    [...Buffer.from(JSON.parse(evil.rawBase64!).executable, 'base64')].slice(-3),
+    [0x6d, 0x65, 0xff]
+  );
   assert.equal(byPid(4033, 'process.exit').exitCode, 127);
   assert.equal(byPid(4033, 'process.exit').processName, 'ev\x1fil\nna"me\\xff');
   assert.equal(byPid(4034, 'process.exit').exitCode, 7);
@@ -59,7 +87,10 @@ test('recorded bpftrace output: hostile argv, names and exit codes map exactly',
   assert.equal(byPid(4035, 'process.exit').processKey, byPid(4035, 'process.start').processKey);
 
   const listen = byPid(4037, 'port.listen');
-  assert.deepEqual([listen.listenAddress, listen.listenPort, listen.networkType, listen.transport], ['::', 9998, 'ipv6', 'tcp']);
+  assert.deepEqual(
+    [listen.listenAddress, listen.listenPort, listen.networkType, listen.transport],
+    ['::', 9998, 'ipv6', 'tcp']
+  );
   assert.equal(byPid(4037, 'port.close').listenPort, 9998);
   const c4 = byPid(4060, 'network.connect');
   assert.deepEqual([c4.destAddress, c4.destPort, c4.networkType], ['127.0.0.1', 9, 'ipv4']);
@@ -68,7 +99,11 @@ test('recorded bpftrace output: hostile argv, names and exit codes map exactly',
 });
 
 test('a cut or ambiguous argv is completed from /proc/<pid>/cmdline when the process lives', () => {
-  const full = Buffer.concat([Buffer.from('/bin/echo\0q"uote\0new\nline\0\x1b[31mansi\x1b[0m\0inv'), Buffer.from([0xff, 0xfe]), Buffer.from('utf8\0sep\x1fsep\0back\\slash\\x00\0')]);
+  const full = Buffer.concat([
+    Buffer.from('/bin/echo\0q"uote\0new\nline\0\x1b[31mansi\x1b[0m\0inv'),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from('utf8\0sep\x1fsep\0back\\slash\\x00\0'),
+  ]);
   assert.equal(full.length, 73, 'the recorded process had 73 bytes of argv');
   const { events } = replay('hostile.jsonl', { ...ctx, readCmdline: (pid) => (pid === 4028 ? full : null) });
   assert.equal(events.find((e) => e.pid === 4028)!.args?.at(-1), 'back\\slash\\x00');
@@ -77,7 +112,11 @@ test('a cut or ambiguous argv is completed from /proc/<pid>/cmdline when the pro
 test('malformed lines are counted, lost events become a stat, nothing throws', () => {
   const { events, stats } = replay('malformed.jsonl');
   assert.equal(stats.lost_events, 17);
-  assert.equal(stats.malformed, 4, 'not JSON, non-numeric head, record without its declared strings, data not a string');
+  assert.equal(
+    stats.malformed,
+    4,
+    'not JSON, non-numeric head, record without its declared strings, data not a string'
+  );
   assert.equal(stats.unknown_kind, 1);
   assert.equal(events.length, 0);
 });
@@ -89,53 +128,77 @@ test('record helpers: sign-extended escapes repaired, %r undone', () => {
 });
 
 const skipReason =
-  process.getuid?.() !== 0 ? 'needs root to load BPF programs' : !existsSync('/usr/bin/bpftrace') ? 'bpftrace is not installed' : undefined;
+  process.getuid?.() !== 0
+    ? 'needs root to load BPF programs'
+    : !existsSync('/usr/bin/bpftrace')
+      ? 'bpftrace is not installed'
+      : undefined;
 
-test('real kernel: hostile exec, 1 MB argv, listen and connect are seen', { skip: skipReason, timeout: 120_000 }, async () => {
-  const src = new EbpfSource(logger);
-  const avail = await src.available();
-  assert.ok(avail.ok, `eBPF should be available as root: ${JSON.stringify(avail)}`);
-  const events: CasefileEvent[] = [];
-  await src.start((e) => events.push(makeEvent(e as NewEvent)));
-  try {
-    const marker = `cf${process.pid}${Date.now()}`;
-    // Hostile argv: quotes, newline, ANSI, invalid UTF-8 (built by printf in the shell: JS strings cannot hold it).
-    execFileSync('/bin/sh', ['-c', `exec /bin/echo "${marker}" 'q"x' "$(printf 'a\\nb')" "$(printf '\\033[31m')" "$(printf 'in\\377v')"`], { stdio: 'ignore' });
-    // 1 MB argv (8 x 128 KiB): the process lives for a moment, so /proc completes the kernel copy.
-    const big = Array.from({ length: 8 }, (_, i) => String(i).repeat(128 * 1024 - 1));
-    const bigChild = spawn('/bin/sh', ['-c', 'sleep 1', `${marker}big`, ...big], { stdio: 'ignore' });
-    // A listener and a connect.
-    const port = 20000 + (process.pid % 20000);
-    const nc = spawn('/bin/busybox', ['nc', '-l', '-p', String(port)], { stdio: 'ignore' });
-    const deadline = Date.now() + 30_000;
-    const find = (f: (e: CasefileEvent) => boolean) => events.find(f);
-    while (!find((e) => e.type === 'port.listen' && e.listenPort === port) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    execFileSync('/bin/busybox', ['nc', '-w', '1', '127.0.0.1', String(port)], { input: 'hi\n', stdio: ['pipe', 'ignore', 'ignore'] });
-    await new Promise<void>((r) => bigChild.once('exit', () => r()));
-    nc.kill();
-    const want = {
-      echo: (e: CasefileEvent) => e.type === 'process.start' && e.args?.[1] === marker,
-      big: (e: CasefileEvent) => e.type === 'process.start' && e.args?.[2] === 'sleep 1' && e.args?.[3] === `${marker}big`,
-      connect: (e: CasefileEvent) => e.type === 'network.connect' && e.destPort === port,
-      listen: (e: CasefileEvent) => e.type === 'port.listen' && e.listenPort === port,
-    };
-    while (Object.values(want).some((f) => !find(f)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const echo = find(want.echo);
-    assert.ok(echo, 'hostile exec seen');
-    assert.deepEqual(echo.args, ['/bin/echo', marker, 'q"x', 'a\nb', '\x1b[31m', 'in\\xffv']);
-    assert.equal(echo.executable, '/bin/echo');
-    assert.equal(echo.uid, 0);
-    const big1 = find(want.big);
-    assert.ok(big1, '1 MB argv exec seen');
-    assert.ok(big1.truncated?.includes('commandLine:'), 'oversized command line cut with the marker');
-    assert.match(big1.commandLine!, /…\[truncated, \d+ bytes\]$/);
-    assert.ok(Number(/truncated, (\d+) bytes/.exec(big1.commandLine!)![1]) > 1_000_000, 'the full 1 MB was read from /proc');
-    // The parent is this node process: its key must match /proc/self/stat.
-    assert.equal(big1.parentProcessKey, `${bootId()}:${process.pid}:${readStat(process.pid)!.startTicks}`);
-    assert.ok(find(want.listen)?.pid === nc.pid, 'listen attributed to the nc pid');
-    assert.ok(find(want.connect)?.destAddress === '127.0.0.1');
-    assert.equal(src.stats().malformed, 0);
-  } finally {
-    await src.stop();
+test(
+  'real kernel: hostile exec, 1 MB argv, listen and connect are seen',
+  { skip: skipReason, timeout: 120_000 },
+  async () => {
+    const src = new EbpfSource(logger);
+    const avail = await src.available();
+    assert.ok(avail.ok, `eBPF should be available as root: ${JSON.stringify(avail)}`);
+    const events: CasefileEvent[] = [];
+    await src.start((e) => events.push(makeEvent(e as NewEvent)));
+    try {
+      const marker = `cf${process.pid}${Date.now()}`;
+      // Hostile argv: quotes, newline, ANSI, invalid UTF-8 (built by printf in the shell: JS strings cannot hold it).
+      execFileSync(
+        '/bin/sh',
+        [
+          '-c',
+          `exec /bin/echo "${marker}" 'q"x' "$(printf 'a\\nb')" "$(printf '\\033[31m')" "$(printf 'in\\377v')"`,
+        ],
+        { stdio: 'ignore' }
+      );
+      // 1 MB argv (8 x 128 KiB): the process lives for a moment, so /proc completes the kernel copy.
+      const big = Array.from({ length: 8 }, (_, i) => String(i).repeat(128 * 1024 - 1));
+      const bigChild = spawn('/bin/sh', ['-c', 'sleep 1', `${marker}big`, ...big], { stdio: 'ignore' });
+      // A listener and a connect.
+      const port = 20000 + (process.pid % 20000);
+      const nc = spawn('/bin/busybox', ['nc', '-l', '-p', String(port)], { stdio: 'ignore' });
+      const deadline = Date.now() + 30_000;
+      const find = (f: (e: CasefileEvent) => boolean) => events.find(f);
+      while (!find((e) => e.type === 'port.listen' && e.listenPort === port) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      execFileSync('/bin/busybox', ['nc', '-w', '1', '127.0.0.1', String(port)], {
+        input: 'hi\n',
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      await new Promise<void>((r) => bigChild.once('exit', () => r()));
+      nc.kill();
+      const want = {
+        echo: (e: CasefileEvent) => e.type === 'process.start' && e.args?.[1] === marker,
+        big: (e: CasefileEvent) =>
+          e.type === 'process.start' && e.args?.[2] === 'sleep 1' && e.args?.[3] === `${marker}big`,
+        connect: (e: CasefileEvent) => e.type === 'network.connect' && e.destPort === port,
+        listen: (e: CasefileEvent) => e.type === 'port.listen' && e.listenPort === port,
+      };
+      while (Object.values(want).some((f) => !find(f)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const echo = find(want.echo);
+      assert.ok(echo, 'hostile exec seen');
+      assert.deepEqual(echo.args, ['/bin/echo', marker, 'q"x', 'a\nb', '\x1b[31m', 'in\\xffv']);
+      assert.equal(echo.executable, '/bin/echo');
+      assert.equal(echo.uid, 0);
+      const big1 = find(want.big);
+      assert.ok(big1, '1 MB argv exec seen');
+      assert.ok(big1.truncated?.includes('commandLine:'), 'oversized command line cut with the marker');
+      assert.match(big1.commandLine!, /…\[truncated, \d+ bytes\]$/);
+      assert.ok(
+        Number(/truncated, (\d+) bytes/.exec(big1.commandLine!)![1]) > 1_000_000,
+        'the full 1 MB was read from /proc'
+      );
+      // The parent is this node process: its key must match /proc/self/stat.
+      assert.equal(big1.parentProcessKey, `${bootId()}:${process.pid}:${readStat(process.pid)!.startTicks}`);
+      assert.ok(find(want.listen)?.pid === nc.pid, 'listen attributed to the nc pid');
+      assert.ok(find(want.connect)?.destAddress === '127.0.0.1');
+      assert.equal(src.stats().malformed, 0);
+    } finally {
+      await src.stop();
+    }
   }
-});
+);

@@ -12,11 +12,16 @@ import { makeEvent, nsToMs, type CasefileEvent, type NewEvent } from '@casefile/
 import { HostSource, mapAuthLine, mapJournalEntry } from '../src/sources/host';
 
 const logger = pino({ level: 'silent' });
-const lines = readFileSync(new URL('./fixtures/authlog/auth.log', import.meta.url), 'utf8').split('\n').filter(Boolean);
+const lines = readFileSync(new URL('./fixtures/authlog/auth.log', import.meta.url), 'utf8')
+  .split('\n')
+  .filter(Boolean);
 
 test('auth log lines: ssh accepted/failed/invalid, sudo (with failed attempts); noise ignored', () => {
   const now = new Date('2026-11-28T00:00:00Z');
-  const evs = lines.map((l) => mapAuthLine(l, now)).filter((e): e is NewEvent => e !== null).map(makeEvent);
+  const evs = lines
+    .map((l) => mapAuthLine(l, now))
+    .filter((e): e is NewEvent => e !== null)
+    .map(makeEvent);
   assert.deepEqual(
     evs.map((e) => [e.type, e.activity, e.loginUser]),
     [
@@ -45,7 +50,12 @@ test('auth log lines: ssh accepted/failed/invalid, sudo (with failed attempts); 
 });
 
 test('journald entries (MESSAGE as text or bytes)', () => {
-  const e = mapJournalEntry({ SYSLOG_IDENTIFIER: 'sshd', _PID: '77', MESSAGE: 'Accepted publickey for dave from 10.1.1.1 port 1 ssh2', __REALTIME_TIMESTAMP: '1795813201123456' });
+  const e = mapJournalEntry({
+    SYSLOG_IDENTIFIER: 'sshd',
+    _PID: '77',
+    MESSAGE: 'Accepted publickey for dave from 10.1.1.1 port 1 ssh2',
+    __REALTIME_TIMESTAMP: '1795813201123456',
+  });
   assert.equal(e?.loginUser, 'dave');
   assert.equal(e?.timeNs, '1795813201123456000');
   assert.equal(e?.pid, 77);
@@ -74,7 +84,10 @@ test('a real auth log file is followed from its end and through rotation', { tim
     renameSync(path, path + '.1');
     writeFileSync(path, lines[8] + '\n');
     await until(3);
-    assert.deepEqual(events.map((e) => e.activity), ['ssh_failed', 'sudo', 'ssh_login']);
+    assert.deepEqual(
+      events.map((e) => e.activity),
+      ['ssh_failed', 'sudo', 'ssh_login']
+    );
     assert.equal(src.stats().rotations, 1);
   } finally {
     await src.stop();

@@ -28,7 +28,8 @@ import { join } from 'node:path';
 export const TEST_IMAGE = 'casefile-test/busybox:1';
 
 /** Users in the image's /etc/passwd (uid 1000 is `appuser`, so user-name lookups can be tested). */
-export const IMAGE_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n';
+export const IMAGE_PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n';
 
 const CONTAINERS_CONF = `[containers]
 default_ulimits = []
@@ -75,7 +76,8 @@ export interface Podman {
 export function podmanUnavailableReason(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (Podman with runc and cgroupfs)';
   for (const bin of ['/usr/bin/podman', '/usr/sbin/runc', '/bin/busybox']) {
-    if (!existsSync(bin)) return `${bin} is missing (scripts/setup-machine.sh installs podman runc busybox-static)`;
+    if (!existsSync(bin))
+      return `${bin} is missing (scripts/setup-machine.sh installs podman runc busybox-static)`;
   }
   return null;
 }
@@ -91,12 +93,16 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
 
 async function buildRootfs(dir: string): Promise<void> {
   await mkdir(join(dir, 'bin'), { recursive: true });
-  for (const d of ['etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev']) await mkdir(join(dir, d), { recursive: true });
+  for (const d of ['etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev'])
+    await mkdir(join(dir, d), { recursive: true });
   await chmod(join(dir, 'tmp'), 0o1777);
   await copyFile('/bin/busybox', join(dir, 'bin/busybox'));
   await chmod(join(dir, 'bin/busybox'), 0o755);
-  const applets = (await run('/bin/busybox', ['--list'], process.env, 10_000)).split('\n').filter((a) => /^[\w.[-]+$/.test(a));
-  for (const a of applets) if (a !== 'busybox') await symlink('busybox', join(dir, 'bin', a)).catch(() => undefined);
+  const applets = (await run('/bin/busybox', ['--list'], process.env, 10_000))
+    .split('\n')
+    .filter((a) => /^[\w.[-]+$/.test(a));
+  for (const a of applets)
+    if (a !== 'busybox') await symlink('busybox', join(dir, 'bin', a)).catch(() => undefined);
   await writeFile(join(dir, 'etc/passwd'), IMAGE_PASSWD);
   await writeFile(join(dir, 'etc/group'), 'root:x:0:\nappuser:x:1000:\nnogroup:x:65534:\n');
 }
@@ -109,12 +115,17 @@ export async function setupPodman(opts: { image?: string } = {}): Promise<Podman
   const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') };
   for (const d of ['root', 'runroot', 'tmp']) await mkdir(join(dir, d), { recursive: true });
   const globalArgs = [
-    '--root', join(dir, 'root'),
-    '--runroot', join(dir, 'runroot'),
-    '--tmpdir', join(dir, 'tmp'),
-    '--storage-driver', 'vfs',
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'runroot'),
+    '--tmpdir',
+    join(dir, 'tmp'),
+    '--storage-driver',
+    'vfs',
   ];
-  const podman = (args: string[], timeoutMs = 60_000) => run('/usr/bin/podman', [...globalArgs, ...args], env, timeoutMs);
+  const podman = (args: string[], timeoutMs = 60_000) =>
+    run('/usr/bin/podman', [...globalArgs, ...args], env, timeoutMs);
 
   await buildRootfs(join(dir, 'rootfs'));
   await run('/bin/tar', ['-C', join(dir, 'rootfs'), '-cf', join(dir, 'rootfs.tar'), '.'], env, 60_000);
@@ -162,7 +173,8 @@ export async function setupPodman(opts: { image?: string } = {}): Promise<Podman
       const deadline = Date.now() + 30_000;
       while (!(await ping(path))) {
         if (service.exitCode !== null) throw new Error(`podman system service exited: ${stderr}`);
-        if (Date.now() > deadline) throw new Error(`podman system service did not answer on ${path}: ${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`podman system service did not answer on ${path}: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       socketPath = path;
@@ -180,7 +192,12 @@ export async function setupPodman(opts: { image?: string } = {}): Promise<Podman
         });
       }
       // vfs layers and runroot mounts: unmount anything left, then delete.
-      await run('/bin/sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l`], env, 10_000).catch(() => undefined);
+      await run(
+        '/bin/sh',
+        ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l`],
+        env,
+        10_000
+      ).catch(() => undefined);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     },
   };

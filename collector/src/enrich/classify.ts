@@ -4,12 +4,74 @@
  */
 import type { CasefileEvent } from '@casefile/schema';
 
-export type HostActivity = 'package_install' | 'user_change' | 'group_change' | 'docker_command' | 'kubectl_command' | 'interactive_shell';
+export type HostActivity =
+  | 'package_install'
+  | 'user_change'
+  | 'group_change'
+  | 'docker_command'
+  | 'kubectl_command'
+  | 'interactive_shell';
 
-const PACKAGE_MANAGERS = new Set(['apt', 'apt-get', 'aptitude', 'dpkg', 'yum', 'dnf', 'rpm', 'microdnf', 'zypper', 'apk', 'pacman', 'pip', 'pip3', 'npm', 'yarn', 'pnpm', 'gem', 'snap']);
-const PACKAGE_VERBS = new Set(['install', 'add', 'i', 'upgrade', 'update', 'remove', 'purge', 'reinstall', 'localinstall', '-i', '--install', '-U', '-S', '-Syu', '-r', '--remove', '-P', '--purge']);
-const USER_TOOLS = new Set(['useradd', 'usermod', 'userdel', 'adduser', 'deluser', 'passwd', 'chpasswd', 'chage', 'newusers']);
-const GROUP_TOOLS = new Set(['groupadd', 'groupmod', 'groupdel', 'addgroup', 'delgroup', 'gpasswd', 'newgrp']);
+const PACKAGE_MANAGERS = new Set([
+  'apt',
+  'apt-get',
+  'aptitude',
+  'dpkg',
+  'yum',
+  'dnf',
+  'rpm',
+  'microdnf',
+  'zypper',
+  'apk',
+  'pacman',
+  'pip',
+  'pip3',
+  'npm',
+  'yarn',
+  'pnpm',
+  'gem',
+  'snap',
+]);
+const PACKAGE_VERBS = new Set([
+  'install',
+  'add',
+  'i',
+  'upgrade',
+  'update',
+  'remove',
+  'purge',
+  'reinstall',
+  'localinstall',
+  '-i',
+  '--install',
+  '-U',
+  '-S',
+  '-Syu',
+  '-r',
+  '--remove',
+  '-P',
+  '--purge',
+]);
+const USER_TOOLS = new Set([
+  'useradd',
+  'usermod',
+  'userdel',
+  'adduser',
+  'deluser',
+  'passwd',
+  'chpasswd',
+  'chage',
+  'newusers',
+]);
+const GROUP_TOOLS = new Set([
+  'groupadd',
+  'groupmod',
+  'groupdel',
+  'addgroup',
+  'delgroup',
+  'gpasswd',
+  'newgrp',
+]);
 const CONTAINER_CLIS = new Set(['docker', 'podman', 'nerdctl', 'crictl', 'ctr', 'buildah']);
 const KUBE_CLIS = new Set(['kubectl', 'oc', 'helm', 'k9s']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh']);
@@ -48,12 +110,24 @@ export function hostActivityFor(e: CasefileEvent): Omit<CasefileEvent, 'id'> | n
   if (e.type !== 'process.start' || e.containerId || !e.executable) return null;
   const activity = classifyExec(e.executable, e.args ?? [e.executable]);
   if (!activity) return null;
-  const pick = <K extends keyof CasefileEvent>(...ks: K[]) => Object.fromEntries(ks.filter((k) => e[k] !== undefined).map((k) => [k, e[k]]));
+  const pick = <K extends keyof CasefileEvent>(...ks: K[]) =>
+    Object.fromEntries(ks.filter((k) => e[k] !== undefined).map((k) => [k, e[k]]));
   return {
     type: 'host.activity',
     timeNs: e.timeNs,
     activity,
     message: `${activity.replace('_', ' ')}: ${e.commandLine ?? e.executable}`,
-    ...pick('host', 'hostId', 'pid', 'processKey', 'executable', 'commandLine', 'uid', 'user', 'cwd', 'source'),
+    ...pick(
+      'host',
+      'hostId',
+      'pid',
+      'processKey',
+      'executable',
+      'commandLine',
+      'uid',
+      'user',
+      'cwd',
+      'source'
+    ),
   } as Omit<CasefileEvent, 'id'>;
 }

@@ -106,7 +106,11 @@ export class Enricher implements Stage {
     if (out.uid !== undefined && !out.user) {
       const user =
         out.containerId && !this.inHostMountNs(out.pid)
-          ? this.users.lookup(out.containerId, this.containerRoots([initPid, out.pid]).map((r) => `${r}/etc/passwd`), out.uid)
+          ? this.users.lookup(
+              out.containerId,
+              this.containerRoots([initPid, out.pid]).map((r) => `${r}/etc/passwd`),
+              out.uid
+            )
           : this.users.lookup('host', ['/etc/passwd'], out.uid);
       if (user) out.user = user;
     }

@@ -18,10 +18,13 @@ export class PidScope {
   constructor(private readonly procRoot = '/proc') {}
 
   /** The container of an event's process: null on the host, undefined when unknown. */
-  resolve(e: Pick<CasefileEvent, 'pid' | 'ppid' | 'processKey' | 'type'>): CgroupContainer | null | undefined {
+  resolve(
+    e: Pick<CasefileEvent, 'pid' | 'ppid' | 'processKey' | 'type'>
+  ): CgroupContainer | null | undefined {
     if (e.pid === undefined) return undefined;
     const known = this.byPid.get(e.pid);
-    if (known && e.type !== 'process.start' && (!e.processKey || !known.key || known.key === e.processKey)) return known.c;
+    if (known && e.type !== 'process.start' && (!e.processKey || !known.key || known.key === e.processKey))
+      return known.c;
     let c = containerOfPid(e.pid, this.procRoot);
     if (c === undefined && e.ppid !== undefined) c = this.byPid.get(e.ppid)?.c ?? this.ofParent(e.ppid);
     if (c === undefined) return undefined;

@@ -30,9 +30,14 @@ export const POD_UID_LABEL = 'io.kubernetes.pod.uid';
  * Map an inspect answer (+ the image's repo digests) to ContainerInfo.
  * @example infoFromInspect({ Id: 'abc', Name: '/web', Config: { Image: 'nginx:1', Labels: {} } }).containerName === 'web'
  */
-export function infoFromInspect(c: ContainerInspect, image?: { Id?: string; RepoDigests?: string[] }): ContainerInfo {
+export function infoFromInspect(
+  c: ContainerInspect,
+  image?: { Id?: string; RepoDigests?: string[] }
+): ContainerInfo {
   const labels = c.Config?.Labels ?? {};
-  const digest = image?.RepoDigests?.map((d) => d.slice(d.indexOf('@') + 1)).find((d) => d.startsWith('sha256:'));
+  const digest = image?.RepoDigests?.map((d) => d.slice(d.indexOf('@') + 1)).find((d) =>
+    d.startsWith('sha256:')
+  );
   return {
     containerId: c.Id,
     containerName: c.Name?.replace(/^\//, ''),

@@ -24,7 +24,12 @@ export const PROBES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'bpftrac
 /** The bpftrace program: every *.bt under `dirs`, in name order. */
 export function assembleProgram(dirs: string[] = [PROBES_DIR]): string {
   return dirs
-    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.bt')).sort().map((f) => readFileSync(join(d, f), 'utf8')))
+    .flatMap((d) =>
+      readdirSync(d)
+        .filter((f) => f.endsWith('.bt'))
+        .sort()
+        .map((f) => readFileSync(join(d, f), 'utf8'))
+    )
     .join('\n');
 }
 
@@ -76,7 +81,15 @@ export class EbpfSource implements Source {
   readonly name = 'ebpf' as const;
   private child?: ChildProcess;
   private stopping = false;
-  private counters = { lines: 0, events: 0, malformed: 0, lost_events: 0, unknown_kind: 0, map_errors: 0, probes_attached: 0 };
+  private counters = {
+    lines: 0,
+    events: 0,
+    malformed: 0,
+    lost_events: 0,
+    unknown_kind: 0,
+    map_errors: 0,
+    probes_attached: 0,
+  };
 
   constructor(
     private readonly logger: Logger,
@@ -85,9 +98,12 @@ export class EbpfSource implements Source {
 
   async available(): Promise<Availability> {
     if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root (bpftrace loads BPF programs)' };
-    if (!findOnPath(this.opts.bpftrace ?? 'bpftrace')) return { ok: false, reason: `bpftrace not found (${this.opts.bpftrace ?? 'bpftrace'})` };
-    if (!existsSync('/sys/kernel/btf/vmlinux')) return { ok: false, reason: 'kernel has no BTF (/sys/kernel/btf/vmlinux)' };
-    if (!ensureTracefs()) return { ok: false, reason: 'tracefs is not mounted at /sys/kernel/tracing and could not be mounted' };
+    if (!findOnPath(this.opts.bpftrace ?? 'bpftrace'))
+      return { ok: false, reason: `bpftrace not found (${this.opts.bpftrace ?? 'bpftrace'})` };
+    if (!existsSync('/sys/kernel/btf/vmlinux'))
+      return { ok: false, reason: 'kernel has no BTF (/sys/kernel/btf/vmlinux)' };
+    if (!ensureTracefs())
+      return { ok: false, reason: 'tracefs is not mounted at /sys/kernel/tracing and could not be mounted' };
     return { ok: true };
   }
 
@@ -153,8 +169,10 @@ export class EbpfSource implements Source {
       });
       child.once('error', (err) => reject(err));
       child.once('exit', (code, sig) => {
-        if (!attached) reject(new Error(`bpftrace exited (${code ?? sig}) before attaching: ${stderr.trim()}`));
-        else if (!this.stopping) this.logger.error({ source: 'ebpf', code, sig, stderr }, 'bpftrace exited; eBPF events stop');
+        if (!attached)
+          reject(new Error(`bpftrace exited (${code ?? sig}) before attaching: ${stderr.trim()}`));
+        else if (!this.stopping)
+          this.logger.error({ source: 'ebpf', code, sig, stderr }, 'bpftrace exited; eBPF events stop');
       });
     });
     this.logger.info({ source: 'ebpf', probes: this.counters.probes_attached }, 'bpftrace probes attached');

@@ -26,7 +26,14 @@ export interface ContainerInspect {
   Name?: string;
   Image?: string;
   Created?: string;
-  State?: { Status?: string; Running?: boolean; Pid?: number; ExitCode?: number; StartedAt?: string; FinishedAt?: string };
+  State?: {
+    Status?: string;
+    Running?: boolean;
+    Pid?: number;
+    ExitCode?: number;
+    StartedAt?: string;
+    FinishedAt?: string;
+  };
   Config?: { Image?: string; Labels?: Record<string, string> | null; User?: string };
 }
 
@@ -60,13 +67,21 @@ export class EngineClient {
 
   private call(method: string, path: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method, path: `/${ENGINE_API_VERSION}${path}`, timeout: this.timeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      });
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path: `/${ENGINE_API_VERSION}${path}`,
+          timeout: this.timeoutMs,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        }
+      );
       req.on('timeout', () => req.destroy(new Error(`Engine API ${method} ${path} timed out`)));
       req.on('error', reject);
       req.end();
@@ -109,8 +124,12 @@ export class EngineClient {
 
   /** Stop a container (SIGTERM, then SIGKILL after `timeoutSec`, default 10). Resolves when stopped or already stopped. */
   async stopContainer(id: string, timeoutSec = 10): Promise<void> {
-    const { status, body } = await this.call('POST', `/containers/${encodeURIComponent(id)}/stop?t=${timeoutSec}`);
-    if (status !== 204 && status !== 304) throw new EngineApiError(status, `stop ${id}: ${status} ${body.slice(0, 200)}`);
+    const { status, body } = await this.call(
+      'POST',
+      `/containers/${encodeURIComponent(id)}/stop?t=${timeoutSec}`
+    );
+    if (status !== 204 && status !== 304)
+      throw new EngineApiError(status, `stop ${id}: ${status} ${body.slice(0, 200)}`);
   }
 
   /**
@@ -118,7 +137,11 @@ export class EngineClient {
    * each decoded event; `onEnd` fires once when the stream ends or fails.
    * Returns a close function.
    */
-  events(onEvent: (e: EngineEvent) => void, onEnd: (err?: Error) => void, opts: { sinceSec?: number } = {}): () => void {
+  events(
+    onEvent: (e: EngineEvent) => void,
+    onEnd: (err?: Error) => void,
+    opts: { sinceSec?: number } = {}
+  ): () => void {
     const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
     const since = opts.sinceSec !== undefined ? `&since=${opts.sinceSec}` : '';
     let ended = false;
@@ -128,32 +151,39 @@ export class EngineClient {
         onEnd(err);
       }
     };
-    const req = request({ socketPath: this.socketPath, method: 'GET', path: `/${ENGINE_API_VERSION}/events?filters=${filters}${since}` }, (res: IncomingMessage) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        end(new EngineApiError(res.statusCode ?? 0, `events: ${res.statusCode}`));
-        return;
-      }
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        buf += d;
-        let nl: number;
-        // Docker separates events by newlines; Podman too. Tolerate concatenated objects without one.
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          try {
-            onEvent(JSON.parse(line) as EngineEvent);
-          } catch {
-            /* a malformed event line is skipped; the next one is independent */
-          }
+    const req = request(
+      {
+        socketPath: this.socketPath,
+        method: 'GET',
+        path: `/${ENGINE_API_VERSION}/events?filters=${filters}${since}`,
+      },
+      (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          end(new EngineApiError(res.statusCode ?? 0, `events: ${res.statusCode}`));
+          return;
         }
-      });
-      res.on('end', () => end());
-      res.on('error', (err) => end(err));
-    });
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          let nl: number;
+          // Docker separates events by newlines; Podman too. Tolerate concatenated objects without one.
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            try {
+              onEvent(JSON.parse(line) as EngineEvent);
+            } catch {
+              /* a malformed event line is skipped; the next one is independent */
+            }
+          }
+        });
+        res.on('end', () => end());
+        res.on('error', (err) => end(err));
+      }
+    );
     req.on('error', (err) => end(err));
     req.end();
     return () => {

@@ -19,15 +19,29 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * the classic `Mmm dd HH:MM:SS` (no year: the current one, or last year when
  * that would be in the future).
  */
-export function parseSyslogLine(line: string, now = new Date()): { timeMs?: number; program: string; pid?: number; text: string } | null {
-  let m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(line);
+export function parseSyslogLine(
+  line: string,
+  now = new Date()
+): { timeMs?: number; program: string; pid?: number; text: string } | null {
+  let m =
+    /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(
+      line
+    );
   if (m) return { timeMs: Date.parse(m[1]), program: m[2], pid: m[3] ? Number(m[3]) : undefined, text: m[4] };
-  m = /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(line);
+  m = /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(
+    line
+  );
   if (!m) return null;
   const month = MONTHS.indexOf(m[1]);
   let d = new Date(now.getFullYear(), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
-  if (d.getTime() > now.getTime() + 86_400_000) d = new Date(now.getFullYear() - 1, month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
-  return { timeMs: month >= 0 ? d.getTime() : undefined, program: m[6], pid: m[7] ? Number(m[7]) : undefined, text: m[8] };
+  if (d.getTime() > now.getTime() + 86_400_000)
+    d = new Date(now.getFullYear() - 1, month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
+  return {
+    timeMs: month >= 0 ? d.getTime() : undefined,
+    program: m[6],
+    pid: m[7] ? Number(m[7]) : undefined,
+    text: m[8],
+  };
 }
 
 /**
@@ -40,15 +54,44 @@ export function mapAuthMessage(program: string, text: string, pid?: number): New
   if (program === 'sshd' || program.startsWith('sshd')) {
     let m = /^Accepted (\S+) for (.+?) from (\S+) port (\d+)/.exec(text);
     if (m) {
-      return { type: 'host.login', activity: 'ssh_login', message: `ssh login: ${m[2]} from ${m[3]} (${m[1]})`, loginUser: m[2], authMethod: m[1], sourceAddress: m[3], sourcePort: Number(m[4]), source: 'authlog', ...withPid };
+      return {
+        type: 'host.login',
+        activity: 'ssh_login',
+        message: `ssh login: ${m[2]} from ${m[3]} (${m[1]})`,
+        loginUser: m[2],
+        authMethod: m[1],
+        sourceAddress: m[3],
+        sourcePort: Number(m[4]),
+        source: 'authlog',
+        ...withPid,
+      };
     }
     m = /^Failed (\S+) for (?:invalid user )?(.+?) from (\S+) port (\d+)/.exec(text);
     if (m) {
-      return { type: 'host.login', activity: 'ssh_failed', message: `ssh login failed: ${m[2]} from ${m[3]} (${m[1]})`, loginUser: m[2], authMethod: m[1], sourceAddress: m[3], sourcePort: Number(m[4]), source: 'authlog', ...withPid };
+      return {
+        type: 'host.login',
+        activity: 'ssh_failed',
+        message: `ssh login failed: ${m[2]} from ${m[3]} (${m[1]})`,
+        loginUser: m[2],
+        authMethod: m[1],
+        sourceAddress: m[3],
+        sourcePort: Number(m[4]),
+        source: 'authlog',
+        ...withPid,
+      };
     }
     m = /^Invalid user (.*?) from (\S+)(?: port (\d+))?/.exec(text);
     if (m) {
-      return { type: 'host.login', activity: 'ssh_failed', message: `ssh invalid user: ${m[1]} from ${m[2]}`, loginUser: m[1] || '(empty)', sourceAddress: m[2], ...(m[3] ? { sourcePort: Number(m[3]) } : {}), source: 'authlog', ...withPid };
+      return {
+        type: 'host.login',
+        activity: 'ssh_failed',
+        message: `ssh invalid user: ${m[1]} from ${m[2]}`,
+        loginUser: m[1] || '(empty)',
+        sourceAddress: m[2],
+        ...(m[3] ? { sourcePort: Number(m[3]) } : {}),
+        source: 'authlog',
+        ...withPid,
+      };
     }
     return null;
   }
@@ -80,13 +123,16 @@ export function mapAuthLine(line: string, now = new Date()): NewEvent | null {
   const p = parseSyslogLine(line, now);
   if (!p) return null;
   const e = mapAuthMessage(p.program, p.text, p.pid);
-  if (e && p.timeMs !== undefined && Number.isFinite(p.timeMs)) e.timeNs = (BigInt(p.timeMs) * 1_000_000n).toString();
+  if (e && p.timeMs !== undefined && Number.isFinite(p.timeMs))
+    e.timeNs = (BigInt(p.timeMs) * 1_000_000n).toString();
   return e;
 }
 
 /** A `journalctl -o json` entry -> event, or null. MESSAGE may be a byte array when not UTF-8. */
 export function mapJournalEntry(j: Record<string, unknown>): NewEvent | null {
-  const msg = Array.isArray(j.MESSAGE) ? Buffer.from(j.MESSAGE as number[]).toString('utf8') : String(j.MESSAGE ?? '');
+  const msg = Array.isArray(j.MESSAGE)
+    ? Buffer.from(j.MESSAGE as number[]).toString('utf8')
+    : String(j.MESSAGE ?? '');
   const program = String(j.SYSLOG_IDENTIFIER ?? j._COMM ?? '');
   const pid = Number(j._PID ?? j.SYSLOG_PID);
   const e = mapAuthMessage(program, msg, Number.isFinite(pid) ? pid : undefined);
@@ -120,7 +166,10 @@ export class HostSource implements Source {
       this.mode = { kind: 'file', path: found };
       return { ok: true };
     }
-    if (existsSync('/run/systemd/journal') && ['/usr/bin/journalctl', '/bin/journalctl'].some((p) => existsSync(p))) {
+    if (
+      existsSync('/run/systemd/journal') &&
+      ['/usr/bin/journalctl', '/bin/journalctl'].some((p) => existsSync(p))
+    ) {
       this.mode = { kind: 'journald' };
       return { ok: true };
     }
@@ -190,7 +239,11 @@ export class HostSource implements Source {
   }
 
   private followJournal(emit: Emit): void {
-    const child = spawn('journalctl', ['-f', '-o', 'json', '-n', '0', 'SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      'journalctl',
+      ['-f', '-o', 'json', '-n', '0', 'SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'],
+      { stdio: ['ignore', 'pipe', 'ignore'] }
+    );
     this.journal = child;
     let partial = '';
     child.stdout!.setEncoding('utf8');

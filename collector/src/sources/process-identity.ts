@@ -32,7 +32,9 @@ export function nsToTicks(startBoottimeNs: number): number {
  * spaces and parentheses, so fields are counted from the LAST ')'.
  * @example parseStat('42 (a) b) S 1 ... 22nd field ...') // => { ppid: 1, startTicks: ... }
  */
-export function parseStat(stat: string): { comm: string; state: string; ppid: number; startTicks: number } | null {
+export function parseStat(
+  stat: string
+): { comm: string; state: string; ppid: number; startTicks: number } | null {
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
   if (open < 0 || close < open) return null;

@@ -24,12 +24,15 @@ const TCP_LISTEN = '0A';
 /** Kernel hex address (network byte order in host-endian 32-bit words) -> text. */
 export function decodeHexAddress(hex: string): string {
   const words = hex.match(/.{8}/g) ?? [];
-  const bytes = words.flatMap((w) => [w.slice(6, 8), w.slice(4, 6), w.slice(2, 4), w.slice(0, 2)].map((b) => parseInt(b, 16)));
+  const bytes = words.flatMap((w) =>
+    [w.slice(6, 8), w.slice(4, 6), w.slice(2, 4), w.slice(0, 2)].map((b) => parseInt(b, 16))
+  );
   if (bytes.length === 4) return bytes.join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   // v4-mapped ::ffff:a.b.c.d
-  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') return `::ffff:${bytes.slice(12).join('.')}`;
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff')
+    return `::ffff:${bytes.slice(12).join('.')}`;
   const full = groups.join(':');
   // Compress the longest run of zero groups.
   const runs = [...full.matchAll(/(?:^|:)0(?::0)+(?::|$)/g)].sort((a, b) => b[0].length - a[0].length);
@@ -95,7 +98,8 @@ export class ProcfsSource implements Source {
     } catch {
       return { ok: false, reason: `${this.procRoot} is not readable` };
     }
-    if (await this.fallbackOnlyWhen()) return { ok: false, reason: 'eBPF is active; procfs is the fallback when it is not' };
+    if (await this.fallbackOnlyWhen())
+      return { ok: false, reason: 'eBPF is active; procfs is the fallback when it is not' };
     return { ok: true };
   }
 
@@ -187,7 +191,11 @@ export class ProcfsSource implements Source {
     const parts = splitArgv(cmdline);
     const args = parts.map((a) => decodeBytes('args', a, {}));
     const body = cmdline[cmdline.length - 1] === 0 ? cmdline.subarray(0, -1) : cmdline;
-    const commandLine = decodeBytes('commandLine', Uint8Array.from(body, (b) => (b === 0 ? 0x20 : b)), raw);
+    const commandLine = decodeBytes(
+      'commandLine',
+      Uint8Array.from(body, (b) => (b === 0 ? 0x20 : b)),
+      raw
+    );
     const pstat = readStat(ppid, this.procRoot);
     const e: NewEvent = {
       type: 'process.start',
@@ -241,7 +249,9 @@ export class ProcfsSource implements Source {
       }
     }
     const fresh = [...current].filter(([k]) => !this.listeners.has(k));
-    const owners = fresh.length ? this.socketOwners(new Set(fresh.map(([, l]) => l.inode))) : new Map<number, number>();
+    const owners = fresh.length
+      ? this.socketOwners(new Set(fresh.map(([, l]) => l.inode)))
+      : new Map<number, number>();
     for (const [k, l] of fresh) {
       const pid = owners.get(l.inode);
       const key = pid !== undefined ? this.procs.get(pid)?.key : undefined;
@@ -257,7 +267,12 @@ export class ProcfsSource implements Source {
     }
   }
 
-  private listenEvent(type: 'port.listen' | 'port.close', l: TcpListener, pid?: number, key?: string): NewEvent {
+  private listenEvent(
+    type: 'port.listen' | 'port.close',
+    l: TcpListener,
+    pid?: number,
+    key?: string
+  ): NewEvent {
     const hp = l.v === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`;
     const info = pid !== undefined ? this.procs.get(pid) : undefined;
     return {

@@ -13,7 +13,8 @@ import type { EngineEvent } from './engine-client';
 
 /** Engine event time in ns (timeNano, else time in seconds); undefined when absent. */
 function eventTimeNs(ev: EngineEvent): string | undefined {
-  if (typeof ev.timeNano === 'number' && ev.timeNano > 0) return (BigInt(Math.round(ev.timeNano / 1000)) * 1000n).toString();
+  if (typeof ev.timeNano === 'number' && ev.timeNano > 0)
+    return (BigInt(Math.round(ev.timeNano / 1000)) * 1000n).toString();
   if (typeof ev.time === 'number' && ev.time > 0) return (BigInt(ev.time) * 1_000_000_000n).toString();
   return undefined;
 }
@@ -36,14 +37,24 @@ function scopeOf(info: ContainerInfo | undefined, ev: EngineEvent) {
  * @example mapEngineEvent({ Type: 'container', Action: 'die', Actor: { ID: 'abc', Attributes: { exitCode: '137' } } }, undefined, 'docker', true)
  *   // => { type: 'container.stop', containerId: 'abc', exitCode: 137, reason: 'stopped', ... }
  */
-export function mapEngineEvent(ev: EngineEvent, info: ContainerInfo | undefined, runtime?: string, stopRequested = false): NewEvent | null {
+export function mapEngineEvent(
+  ev: EngineEvent,
+  info: ContainerInfo | undefined,
+  runtime?: string,
+  stopRequested = false
+): NewEvent | null {
   if ((ev.Type ?? 'container') !== 'container') return null;
   const action = ev.Action ?? ev.status;
   const scope = scopeOf(info, ev);
   if (!scope.containerId) return null;
   const name = scope.containerName ?? scope.containerId.slice(0, 12);
-  const common = { source: 'runtime', ...(eventTimeNs(ev) ? { timeNs: eventTimeNs(ev) } : {}), ...(runtime ? { containerRuntime: runtime } : {}) };
-  const strip = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+  const common = {
+    source: 'runtime',
+    ...(eventTimeNs(ev) ? { timeNs: eventTimeNs(ev) } : {}),
+    ...(runtime ? { containerRuntime: runtime } : {}),
+  };
+  const strip = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
   if (action === 'start') {
     return strip({
       ...common,
@@ -92,8 +103,10 @@ export class RuntimeSource implements Source {
   }
 
   async available(): Promise<Availability> {
-    if (!existsSync(this.socketPath)) return { ok: false, reason: `no Engine API socket at ${this.socketPath}` };
-    if (!(await this.dir.client.ping())) return { ok: false, reason: `Engine API at ${this.socketPath} does not answer /_ping` };
+    if (!existsSync(this.socketPath))
+      return { ok: false, reason: `no Engine API socket at ${this.socketPath}` };
+    if (!(await this.dir.client.ping()))
+      return { ok: false, reason: `Engine API at ${this.socketPath} does not answer /_ping` };
     return { ok: true };
   }
 
@@ -122,7 +135,10 @@ export class RuntimeSource implements Source {
       (err) => {
         if (this.stopped) return;
         this.counters.reconnects++;
-        this.logger.warn({ source: 'runtime', err: err?.message }, 'Engine API event stream ended; reconnecting');
+        this.logger.warn(
+          { source: 'runtime', err: err?.message },
+          'Engine API event stream ended; reconnecting'
+        );
         this.retry = setTimeout(() => this.follow(emit), 1000);
         this.retry.unref();
       },
@@ -141,7 +157,8 @@ export class RuntimeSource implements Source {
       if (!info) this.counters.inspect_failures++;
     } else if (action === 'stop' || action === 'kill') {
       this.stopRequested.add(id);
-      if (this.stopRequested.size > 4096) this.stopRequested.delete(this.stopRequested.values().next().value!);
+      if (this.stopRequested.size > 4096)
+        this.stopRequested.delete(this.stopRequested.values().next().value!);
     }
     const e = mapEngineEvent(ev, info, this.runtimeName, this.stopRequested.has(id));
     if (action === 'die') this.stopRequested.delete(id);

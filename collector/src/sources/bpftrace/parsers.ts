@@ -52,7 +52,12 @@ export function probeParser(kind: string): ProbeParser | undefined {
 }
 
 /** The process key of a record's `pid` + `st` (start_boottime ns). */
-export function recordKey(rec: ProbeRecord, ctx: ProbeContext, pidField = 'pid', stField = 'st'): string | undefined {
+export function recordKey(
+  rec: ProbeRecord,
+  ctx: ProbeContext,
+  pidField = 'pid',
+  stField = 'st'
+): string | undefined {
   const pid = rec.num[pidField];
   const st = rec.num[stField];
   return pid !== undefined && st !== undefined ? processKey(ctx.bootId, pid, nsToTicks(st)) : undefined;
@@ -62,9 +67,14 @@ export function recordKey(rec: ProbeRecord, ctx: ProbeContext, pidField = 'pid',
  * Container fields from a record's `cg` (cgroup v2 id), resolved while the
  * record is handled, so even a process gone by then maps to its container.
  */
-export function cgroupScope(rec: ProbeRecord, ctx: ProbeContext): { containerId?: string; containerRuntime?: string; podUid?: string } {
+export function cgroupScope(
+  rec: ProbeRecord,
+  ctx: ProbeContext
+): { containerId?: string; containerRuntime?: string; podUid?: string } {
   const c = rec.num.cg !== undefined ? ctx.containerOfCgroup?.(rec.num.cg) : undefined;
-  return c ? { containerId: c.containerId, containerRuntime: c.runtime, ...(c.podUid ? { podUid: c.podUid } : {}) } : {};
+  return c
+    ? { containerId: c.containerId, containerRuntime: c.runtime, ...(c.podUid ? { podUid: c.podUid } : {}) }
+    : {};
 }
 
 /** Split NUL-separated argv bytes (a trailing NUL ends the last arg). */
@@ -107,7 +117,11 @@ export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
   const args = parts.map((a) => decodeBytes('args', a, throwaway));
   if (cut) args.push(truncationMarker(fullLen));
   const body = argvBytes[argvBytes.length - 1] === 0 ? argvBytes.subarray(0, -1) : argvBytes;
-  let commandLine = decodeBytes('commandLine', Uint8Array.from(body, (b) => (b === 0 ? 0x20 : b)), raw);
+  let commandLine = decodeBytes(
+    'commandLine',
+    Uint8Array.from(body, (b) => (b === 0 ? 0x20 : b)),
+    raw
+  );
   if (cut) commandLine += ' ' + truncationMarker(fullLen);
   return {
     type: 'process.start',
@@ -124,7 +138,9 @@ export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
     processKey: recordKey(rec, ctx),
     parentProcessKey: recordKey(rec, ctx, 'ppid', 'pst'),
     ...cgroupScope(rec, ctx),
-    ...(rec.num.mnt !== undefined && ctx.hostUserOf?.(rec.num.uid, rec.num.mnt) !== undefined ? { user: ctx.hostUserOf(rec.num.uid, rec.num.mnt) } : {}),
+    ...(rec.num.mnt !== undefined && ctx.hostUserOf?.(rec.num.uid, rec.num.mnt) !== undefined
+      ? { user: ctx.hostUserOf(rec.num.uid, rec.num.mnt) }
+      : {}),
     ...(Object.keys(raw).length ? { rawBase64: JSON.stringify(raw) } : {}),
   };
 }
@@ -175,13 +191,31 @@ export function mapTcp(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null {
   };
   const hostPort = (a: string, p: number) => (v === 6 ? `[${a}]:${p}` : `${a}:${p}`);
   if (state === LISTEN) {
-    return { ...common, type: 'port.listen', message: `listening on tcp ${hostPort(saddr, sport)} (pid ${pid})`, listenAddress: saddr, listenPort: sport };
+    return {
+      ...common,
+      type: 'port.listen',
+      message: `listening on tcp ${hostPort(saddr, sport)} (pid ${pid})`,
+      listenAddress: saddr,
+      listenPort: sport,
+    };
   }
   if (old === LISTEN && state === CLOSE) {
-    return { ...common, type: 'port.close', message: `stopped listening on tcp ${hostPort(saddr, sport)} (pid ${pid})`, listenAddress: saddr, listenPort: sport };
+    return {
+      ...common,
+      type: 'port.close',
+      message: `stopped listening on tcp ${hostPort(saddr, sport)} (pid ${pid})`,
+      listenAddress: saddr,
+      listenPort: sport,
+    };
   }
   if (old === CLOSE && state === SYN_SENT) {
-    return { ...common, type: 'network.connect', message: `connect to tcp ${hostPort(daddr, dport)} (pid ${pid})`, destAddress: daddr, destPort: dport };
+    return {
+      ...common,
+      type: 'network.connect',
+      message: `connect to tcp ${hostPort(daddr, dport)} (pid ${pid})`,
+      destAddress: daddr,
+      destPort: dport,
+    };
   }
   return null;
 }

@@ -65,9 +65,12 @@ export function parseBpftraceLine(line: string): BpftraceLine {
   if (!o || typeof o !== 'object') return { type: 'malformed', reason: 'not an object' };
   if (o.type === 'lost_events') {
     const n = Number((o.data as { events?: unknown } | undefined)?.events);
-    return Number.isFinite(n) ? { type: 'lost', events: n } : { type: 'malformed', reason: 'lost_events without a count' };
+    return Number.isFinite(n)
+      ? { type: 'lost', events: n }
+      : { type: 'malformed', reason: 'lost_events without a count' };
   }
-  if (o.type === 'attached_probes') return { type: 'attached', probes: Number((o.data as { probes?: unknown })?.probes) || 0 };
+  if (o.type === 'attached_probes')
+    return { type: 'attached', probes: Number((o.data as { probes?: unknown })?.probes) || 0 };
   if (o.type !== 'printf') return { type: 'other' };
   if (typeof o.data !== 'string') return { type: 'malformed', reason: 'printf without data' };
   let data = o.data;
@@ -80,11 +83,13 @@ export function parseBpftraceLine(line: string): BpftraceLine {
   } catch {
     return { type: 'malformed', reason: 'record head is not JSON' };
   }
-  if (!head || typeof head !== 'object' || typeof head.kind !== 'string') return { type: 'malformed', reason: 'record without kind' };
+  if (!head || typeof head !== 'object' || typeof head.kind !== 'string')
+    return { type: 'malformed', reason: 'record without kind' };
   const nums: Record<string, number> = {};
   for (const [k, v] of Object.entries(head)) {
     if (k === 'kind') continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) return { type: 'malformed', reason: `head field ${k} is not a number` };
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return { type: 'malformed', reason: `head field ${k} is not a number` };
     nums[k] = v;
   }
   return { type: 'record', kind: head.kind, head: nums, fields: cut < 0 ? [] : [data.slice(cut + 1)] };
