@@ -55,8 +55,8 @@ export function tcpEvent(nowMs: number, kind: 'listen' | 'connect', addr: string
 }
 
 /** process.syscall as the syscall probes emit it (sc: 1 openat, 3 ptrace, 4 unshare, 5 setuid, 6 bpf, 7 symlinkat, 8 linkat). */
-export function syscallEvent(nowMs: number, sc: number, o: { path?: string; a?: number; tp?: number; pid?: number; uid?: number; scope?: Scope } = {}): CasefileEvent | null {
-  const ev = mapSyscall({ kind: 'sys', num: { sc, t: 1, pid: o.pid ?? 4242, st: 1e7, uid: o.uid ?? 0, a: o.a ?? 0, tp: o.tp ?? 0 }, str: { path: enc(o.path ?? '') } }, ctx(nowMs));
+export function syscallEvent(nowMs: number, sc: number, o: { comm?: string; path?: string; a?: number; tp?: number; pid?: number; uid?: number; scope?: Scope } = {}): CasefileEvent | null {
+  const ev = mapSyscall({ kind: 'sys', num: { sc, t: 1, pid: o.pid ?? 4242, st: 1e7, uid: o.uid ?? 0, a: o.a ?? 0, tp: o.tp ?? 0 }, str: { comm: enc((o.comm ?? 'cat').padEnd(16, '\0')), path: enc(o.path ?? '') } }, ctx(nowMs));
   return ev ? makeEvent({ ...ev, ...(o.scope ?? CONTAINER) } as NewEvent) : null;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { CasefileEvent } from '@casefile/schema';
 import { baseName, connectIndicators, execIndicators, isFilelessPath, isSensitivePath, isTempPath, sensitiveFileRule, SHELLS } from './known-bad';
-import { exeChangedMs, exeLink, hasLdPreload, stdioIsTcpSocket } from './proc-checks';
+import { exeChangedMs, exeLink, hasLdPreload, rootExeChangedMs, stdioIsTcpSocket } from './proc-checks';
 import type { RuleKey } from './rules';
 
 export interface Finding {
@@ -16,9 +16,9 @@ export interface Finding {
 /** What the stage knows about the container an event came from. */
 export interface ContainerInfo {
   startMs: number;
-  /** A pid inside the container, to look at its filesystem when the process is gone. */
+  /** A live pid inside the container, to look at its filesystem when the process is gone. */
   rootPid?: number;
-  /** Bind-mounted volume paths, read once. */
+  /** Bind-mounted volume paths, read once from a live process of the container. */
   mounts?: string[];
 }
 
@@ -30,21 +30,29 @@ export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Find
   const cmd = e.commandLine ?? (e.args ?? []).join(' ');
   const names = [baseName(exe), (e.processName ?? '').toLowerCase(), baseName(e.args?.[0])].filter(Boolean);
   const out: Finding[] = execIndicators(names, cmd, c !== undefined).map((r) => f(r, `${exe} (${cmd})`));
-  const link = e.pid ? exeLink(e.pid) : undefined;
+  // A process that is already gone (most short-lived ones) is judged on what the event says.
+  const exeChanged = e.pid ? exeChangedMs(e.pid) : undefined;
+  const pid = exeChanged !== undefined ? e.pid : undefined;
+  const link = pid ? exeLink(pid) : undefined;
   if (isFilelessPath(exe) || link?.startsWith('/memfd:')) out.push(f('fileless', `${exe} -> ${link ?? exe}`));
   else if (isTempPath(exe)) out.push(f('execFromTemp', exe));
   if (c && !out.some((x) => x.rule === 'fileless')) {
-    const changed = exeChangedMs(e.pid, exe, c.rootPid);
+    let changed = exeChanged;
+    if (changed === undefined && c.rootPid) {
+      changed = rootExeChangedMs(c.rootPid, exe);
+      if (changed === undefined) c.rootPid = undefined; // that process is gone too: take the next live one
+    }
+    if (pid && !c.rootPid) c.rootPid = pid;
     if (changed !== undefined && changed > c.startMs) {
       out.push(f('driftBinary', `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`));
     }
     const m = c.mounts?.find((p) => exe.startsWith(p + '/'));
     if (m) out.push(f('execFromMount', `${exe} (volume ${m})`));
   }
-  if (e.pid && SHELLS.has(names[0] ?? '') && stdioIsTcpSocket(e.pid) && !out.some((x) => x.rule === 'reverseShell')) {
+  if (pid && SHELLS.has(names[0] ?? '') && !out.some((x) => x.rule === 'reverseShell') && stdioIsTcpSocket(pid)) {
     out.push(f('reverseShell', `${exe} with a TCP socket as stdin/stdout`));
   }
-  if (e.pid && !out.some((x) => x.rule === 'ldPreload') && c && hasLdPreload(e.pid)) out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
+  if (pid && c && !out.some((x) => x.rule === 'ldPreload') && hasLdPreload(pid)) out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
   return out;
 }
 

@@ -6,17 +6,32 @@
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 
-/** Change time (ms) of the file a process runs, or of `rootPid`'s view of `exe` when the process is gone. */
-export function exeChangedMs(pid: number | undefined, exe: string, rootPid?: number): number | undefined {
-  const tryStat = (p: string) => {
-    try {
-      const st = statSync(p);
-      return Math.max(st.ctimeMs, st.mtimeMs);
-    } catch {
-      return undefined;
-    }
-  };
-  return (pid ? tryStat(`/proc/${pid}/exe`) : undefined) ?? (rootPid && exe.startsWith('/') ? tryStat(`/proc/${rootPid}/root${exe}`) : undefined);
+/** Change time (ms: the later of ctime and mtime) of a file, or undefined. Never throws: a throw costs more than the stat. */
+function changedMs(path: string): number | undefined {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st ? Math.max(st.ctimeMs, st.mtimeMs) : undefined;
+  } catch {
+    return undefined; // EACCES and the like
+  }
+}
+
+/**
+ * Change time of the file a process runs (/proc/<pid>/exe), or undefined when
+ * the process is gone. One syscall: it is also the liveness check.
+ */
+export function exeChangedMs(pid: number): number | undefined {
+  return changedMs(`/proc/${pid}/exe`);
+}
+
+/** Change time of `exe` as seen from inside `rootPid`'s root (the container's filesystem). */
+export function rootExeChangedMs(rootPid: number, exe: string): number | undefined {
+  return exe.startsWith('/') ? changedMs(`/proc/${rootPid}/root${exe}`) : undefined;
+}
+
+/** Whether a process still exists. */
+export function procAlive(pid: number | undefined): boolean {
+  return !!pid && statSync(`/proc/${pid}`, { throwIfNoEntry: false }) !== undefined;
 }
 
 /** Where /proc/<pid>/exe points (`/memfd:x (deleted)`, `/tmp/a (deleted)`), or undefined. */

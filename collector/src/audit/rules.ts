@@ -34,7 +34,7 @@ export const RULES = {
   // --- sensitive reads and the Kubernetes API ---------------------------
   serviceAccountToken: R('R0006', 'sensitive_file_read', 'high', 'T1528', 'Service account token read', true),
   kubectl: R('R0007', 'kubernetes_client', 'high', 'T1609', 'Kubernetes client executed in a container', false),
-  procEnviron: R('R0008', 'sensitive_file_read', 'medium', 'T1552.001', "Another process's environment read from procfs", true),
+  procEnviron: R('R0008', 'sensitive_file_read', 'medium', 'T1552.001', "Another process's environment read from procfs", false),
   ebpfLoad: R('R0009', 'ebpf_load', 'high', 'T1014', 'eBPF program loaded from a container', false),
   sensitiveFile: R('R0010', 'sensitive_file_read', 'high', 'T1003.008', 'Sensitive file read', false),
   // --- drift -------------------------------------------------------------

@@ -13,8 +13,11 @@ export interface RuntimeActions {
 
 /** Anything with the runtime source's Engine API client's `stopContainer`. */
 export interface ContainerStopper {
-  stopContainer(id: string): Promise<unknown>;
+  stopContainer(id: string, timeoutSec?: number): Promise<unknown>;
 }
+
+/** Grace before the runtime kills a blocked container (SIGTERM, then SIGKILL): an attack gets no 10 s. */
+const BLOCK_GRACE_SEC = 1;
 
 /**
  * Real actions: `process.kill` for prevent and the Engine API client for block.
@@ -28,7 +31,7 @@ export function createRuntimeActions(engine?: ContainerStopper): RuntimeActions 
     },
     async stopContainer(id) {
       if (!engine) throw new Error('no container runtime API configured (--runtime-socket)');
-      await engine.stopContainer(id);
+      await engine.stopContainer(id, BLOCK_GRACE_SEC);
     },
   };
 }

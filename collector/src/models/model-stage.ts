@@ -14,7 +14,7 @@ import type { Stage } from '../pipeline/types';
 import { detectConnect, detectExec, detectSyscall, ScanTracker, type ContainerInfo, type Finding } from '../audit/detectors';
 import { AuditRateLimiter } from '../audit/rate-limit';
 import { RULES, type RuleSpec } from '../audit/rules';
-import { exeLink, volumeMounts } from '../audit/proc-checks';
+import { exeLink, procAlive, volumeMounts } from '../audit/proc-checks';
 import { loadPolicy, type Policy, type ScopeOf } from '../policy/policy';
 import type { RuntimeActions } from './actions';
 import { connectBehavior, listenBehavior, processBehavior, RuntimeModel, type BehaviorKind } from './model';
@@ -51,6 +51,8 @@ export class ModelStage implements Stage {
   private readonly models = new Map<string, RuntimeModel>();
   private readonly containers = new Map<string, ContainerInfo>();
   private readonly dirty = new Set<string>();
+  /** Models that learned something since their last model.state (emitted at most every STATE_MIN_GAP_MS). */
+  private readonly changed = new Set<string>();
   /** Models whose model.state is due (changed, transitioned, or interval). */
   private readonly stateDue = new Map<string, string>();
   private readonly lastState = new Map<string, { ms: number; state: string }>();
@@ -64,6 +66,12 @@ export class ModelStage implements Stage {
   private readonly timer: NodeJS.Timeout;
   /** processKey (or pid) -> executable, to name parents and the actors of syscall events. */
   private readonly exes = new Map<string, string>();
+  /** Process keys of the container runtime's own processes (runc init and its children): never modelled or audited. */
+  private readonly runtimeKeys = new Set<string>();
+  /** Container events that arrived before the container's image was known, by container id. */
+  private readonly waiting = new Map<string, { sinceMs: number; events: CasefileEvent[] }>();
+  /** The pipeline's emit (stable: composed once), for events evaluated after a wait. */
+  private lastEmit?: Emit;
   private nextCheckMs = 0;
   private deferred: NewEvent[] = [];
   readonly counters = { audits: 0, suppressed: 0, actions: 0, actionErrors: 0, learned: 0 };
@@ -83,13 +91,17 @@ export class ModelStage implements Stage {
     for (const id of config.models.reset ?? []) this.apply({ op: 'reset', model: id });
     for (const id of config.models.extend ?? []) this.apply({ op: 'extend', model: id });
     this.tick();
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer = setInterval(() => this.tick(), 250);
     this.timer.unref();
     logger.info({ models: this.models.size, learningPeriodMs: this.learningMs, policy: config.models.policyFile ?? null }, 'runtime models loaded');
   }
 
-  /** Persist changed models and apply queued admin commands. */
+  /** Persist changed models, apply queued admin commands, evaluate events that waited too long for their image. */
   private tick(): void {
+    const now = this.now();
+    for (const [id, w] of this.waiting) {
+      if (now - w.sinceMs >= IMAGE_WAIT_MS && this.lastEmit) this.release(id, undefined, now, this.lastEmit);
+    }
     for (const c of takeCommands(this.config.stateDir)) this.apply(c);
     for (const id of this.dirty) {
       const m = this.models.get(id);
@@ -120,19 +132,48 @@ export class ModelStage implements Stage {
 
   process(e: CasefileEvent, emit: Emit): void {
     emit(e);
+    this.lastEmit = emit;
     const now = this.now();
+    if (e.containerId && (e.imageDigest || e.imageName || e.type === 'container.start') && this.waiting.has(e.containerId)) {
+      this.release(e.containerId, e, now, emit);
+    }
+    if (e.containerId && !e.imageDigest && !e.imageName && e.type !== 'container.start' && e.type !== 'container.stop' && isEvaluated(e)) {
+      // The enricher learns a new container's image a moment after its first events: wait for it, so they count for the image's model.
+      let w = this.waiting.get(e.containerId);
+      if (!w) this.waiting.set(e.containerId, (w = { sinceMs: now, events: [] }));
+      if (w.events.length < MAX_WAITING_PER_CONTAINER) w.events.push(e);
+    } else this.evaluate(e, now, emit);
+    if (now >= this.nextCheckMs) this.checkStates(now);
+    if (this.stateDue.size > 0 || this.deferred.length > 0) this.flush(now, emit);
+  }
+
+  /** Evaluate the events a container's first events waited with, with the scope `informed` now has (or as they are). */
+  private release(containerId: string, informed: CasefileEvent | undefined, now: number, emit: Emit): void {
+    const w = this.waiting.get(containerId);
+    this.waiting.delete(containerId);
+    if (!w) return;
+    const scope = informed ? scopeFields(informed) : {};
+    for (const e of w.events) this.evaluate({ ...scope, ...e, ...pick(scope, ['imageName', 'imageDigest', 'containerName', 'namespace', 'pod', 'podUid']) }, now, emit);
+    if (!informed && (this.stateDue.size > 0 || this.deferred.length > 0)) this.flush(now, emit);
+  }
+
+  private evaluate(e: CasefileEvent, now: number, emit: Emit): void {
     switch (e.type) {
       case 'container.start':
-        if (e.containerId) this.containers.set(e.containerId, { startMs: nsToMs(e.timeNs), rootPid: e.pid });
+        if (e.containerId) this.containers.set(e.containerId, { startMs: nsToMs(e.timeNs), rootPid: e.pid, mounts: e.pid ? volumeMounts(e.pid) : undefined });
         break;
       case 'container.stop':
         if (e.containerId) this.containers.delete(e.containerId);
         break;
       case 'process.start':
-        this.onExec(e, now, emit);
+        if (isRuntimeExec(e)) {
+          this.remember(this.runtimeKeys, e.processKey ?? String(e.pid));
+          this.exes.set(e.processKey ?? String(e.pid), RUNTIME_PARENT);
+        } else this.onExec(e, now, emit);
         break;
       case 'process.exit':
         this.exes.delete(e.processKey ?? String(e.pid));
+        this.runtimeKeys.delete(e.processKey ?? String(e.pid));
         break;
       case 'port.listen':
         if (e.listenPort) this.onBehavior(e, 'listen', [listenBehavior(e.listenPort, e.transport)], [e.listenPort], now, emit);
@@ -141,13 +182,18 @@ export class ModelStage implements Stage {
         this.onConnect(e, now, emit);
         break;
       case 'process.syscall': {
+        // The runtime sets up namespaces and mounts inside the container (unshare, setuid...): that is not an attack. Nor are our own /proc reads.
+        if (e.pid === process.pid || RUNTIME_COMM.test(e.processName ?? '') || this.runtimeKeys.has(e.processKey ?? String(e.pid))) break;
         const exe = e.executable ?? this.exes.get(e.processKey ?? String(e.pid));
         this.raise(exe ? { ...e, executable: exe } : e, detectSyscall(e, !!e.containerId), now, emit);
         break;
       }
     }
-    if (now >= this.nextCheckMs) this.checkStates(now);
-    if (this.stateDue.size > 0 || this.deferred.length > 0) this.flush(now, emit);
+  }
+
+  private remember(set: Set<string>, key: string): void {
+    if (set.size >= MAX_TRACKED_PROCESSES) set.delete(set.values().next().value!);
+    set.add(key);
   }
 
   private container(e: CasefileEvent, now: number): ContainerInfo | undefined {
@@ -158,7 +204,7 @@ export class ModelStage implements Stage {
       c = { startMs: now, rootPid: e.pid };
       this.containers.set(e.containerId, c);
     }
-    if (c.mounts === undefined && e.pid) c.mounts = volumeMounts(e.pid);
+    if (c.mounts === undefined && c.rootPid) c.mounts = volumeMounts(c.rootPid) ?? [];
     return c;
   }
 
@@ -167,7 +213,7 @@ export class ModelStage implements Stage {
     const exe = e.executable ?? '';
     if (this.exes.size >= MAX_TRACKED_PROCESSES) this.exes.delete(this.exes.keys().next().value!);
     this.exes.set(e.processKey ?? String(e.pid), exe);
-    const parent = e.parentExecutable ?? (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ?? (e.ppid ? exeLink(e.ppid) : undefined);
+    const parent = e.parentExecutable ?? (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ?? (procAlive(e.ppid) ? exeLink(e.ppid!) : undefined);
     this.onBehavior(e, 'process', [processBehavior(exe, normalizeParent(parent))], [exe], now, emit);
     this.raise(e, detectExec(e, c), now, emit);
   }
@@ -199,7 +245,7 @@ export class ModelStage implements Stage {
     if (m.state(now) === 'learning') {
       m.learn(kind, keys[0], now);
       this.dirty.add(m.id);
-      this.stateDue.set(m.id, 'learned');
+      this.changed.add(m.id);
       this.counters.learned++;
       emit(
         makeEvent({
@@ -330,6 +376,7 @@ export class ModelStage implements Stage {
       const st = m.state(now);
       if (!last) this.stateDue.set(m.id, this.stateDue.get(m.id) ?? 'loaded');
       else if (last.state !== st) this.stateDue.set(m.id, st === 'active' ? 'learning period ended' : 'learning');
+      else if (this.changed.has(m.id) && now - last.ms >= STATE_MIN_GAP_MS) this.stateDue.set(m.id, 'learned');
       else if (now - last.ms >= this.stateIntervalMs) this.stateDue.set(m.id, 'interval');
     }
   }
@@ -340,6 +387,7 @@ export class ModelStage implements Stage {
       if (!m) continue;
       const doc = m.toDocument(now);
       this.lastState.set(id, { ms: now, state: doc.state });
+      this.changed.delete(id);
       emit(
         makeEvent({
           type: 'model.state',
@@ -359,12 +407,39 @@ export class ModelStage implements Stage {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    const now = this.now();
+    if (this.lastEmit) for (const id of [...this.waiting.keys()]) this.release(id, undefined, now, this.lastEmit);
     this.tick();
   }
 }
 
+/** A learning model's state is re-emitted at most this often (its whole document each time). */
+const STATE_MIN_GAP_MS = 5_000;
 /** Processes remembered for parent names (oldest forgotten first). */
 const MAX_TRACKED_PROCESSES = 65_536;
+/** How long a new container's events wait for the enricher to learn its image (then its model falls back to the container id). */
+const IMAGE_WAIT_MS = 2_000;
+const MAX_WAITING_PER_CONTAINER = 1_000;
+/** comm of the runtime's own tasks while it sets a container up. */
+const RUNTIME_COMM = /^(runc|crun|conmon|runc:\[\d:[A-Z]+\])$/;
+
+/** Events the stage evaluates (the rest only pass through). */
+function isEvaluated(e: CasefileEvent): boolean {
+  return e.type === 'process.start' || e.type === 'port.listen' || e.type === 'network.connect' || e.type === 'process.syscall';
+}
+
+/** runc/crun re-executing itself (`runc init`, often from a memfd) to start a container process. */
+function isRuntimeExec(e: CasefileEvent): boolean {
+  const a0 = e.args?.[0] ?? '';
+  const base = a0.slice(a0.lastIndexOf('/') + 1);
+  return (base === 'runc' || base === 'crun') && e.args?.[1] === 'init';
+}
+
+function pick(o: Partial<CasefileEvent>, keys: (keyof CasefileEvent)[]): Partial<CasefileEvent> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Partial<CasefileEvent>;
+}
 
 /**
  * The runtime's own processes start a container's first process, and which
@@ -372,10 +447,11 @@ const MAX_TRACKED_PROCESSES = 65_536;
  * they all count as one parent.
  */
 const RUNTIME_PARENTS = /^(runc|crun|conmon|containerd-shim.*|docker-init|runc:\[\d:INIT\]|youki|podman)$/;
+const RUNTIME_PARENT = '<container runtime>';
 function normalizeParent(exe: string | undefined): string | undefined {
-  if (!exe) return undefined;
+  if (!exe || exe === RUNTIME_PARENT) return exe;
   const base = exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, '');
-  return RUNTIME_PARENTS.test(base) ? '<container runtime>' : exe;
+  return RUNTIME_PARENTS.test(base) ? RUNTIME_PARENT : exe;
 }
 
 function scopeOf(e: CasefileEvent): ScopeOf {
