@@ -18,6 +18,11 @@ export function prefixRoute(route: string): string {
 
 /** Events read from Loki per request: Loki's default max_entries_limit_per_query. */
 export const LOKI_PAGE_SIZE = 5000;
+/**
+ * The first page is smaller, so the grid is usable sooner: measured on Loki 3.7 with 100k events in range,
+ * 1,000 entries answer in ~170 ms (0.9 MB) against ~600 ms (4.6 MB) for 5,000. It still fills many screens.
+ */
+export const FIRST_PAGE_SIZE = 1000;
 /** Events the grid keeps in memory before asking the user to narrow the range. */
 export const MAX_GRID_EVENTS = 200_000;
 /** Minutes shown before an event by "What led up to this". */

@@ -24,7 +24,7 @@ interface Props {
 }
 
 /** Scope pickers whose options come from Loki (values seen in the range within the rest of the scope), loaded when opened. */
-export function ScopePickers({ lokiUid, scope, fromMs, toMs, onChange }: Props) {
+export const ScopePickers = React.memo(function ScopePickers({ lokiUid, scope, fromMs, toMs, onChange }: Props) {
   const styles = useStyles2(getStyles);
   return (
     <div className={styles.row}>
@@ -47,7 +47,7 @@ export function ScopePickers({ lokiUid, scope, fromMs, toMs, onChange }: Props) 
       ))}
     </div>
   );
-}
+});
 
 function ScopePicker({ k, label, lokiUid, scope, fromMs, toMs, onChange }: Props & { k: ScopeKey; label: string }) {
   const [options, setOptions] = useState<Array<SelectableValue<string>>>([]);

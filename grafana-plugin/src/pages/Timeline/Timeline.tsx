@@ -1,4 +1,4 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useState } from 'react';
 import { useLocation } from 'react-router-dom';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, rangeUtil, type TimeRange } from '@grafana/data';
@@ -50,7 +50,12 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   // Hidden types apply at once (in memory); the Loki query follows.
   const [hidden, setHidden] = useState(state.hidden);
   useEffect(() => setHidden(state.hidden), [state.hidden]);
-  const data = useTimelineData({ uid: lokiUid, scope: state.scope, search: state.search, hidden: state.hidden, fromMs, toMs });
+  // Keep the scope object stable while only other URL params change, so the pickers do not re-render on a toggle.
+  const scopeKey = JSON.stringify(state.scope);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const scope = useMemo(() => state.scope, [scopeKey]);
+  const onScope = useCallback((s: TimelineState['scope']) => update({ scope: s, event: undefined }), []);
+  const data = useTimelineData({ uid: lokiUid, scope, search: state.search, hidden: state.hidden, fromMs, toMs });
   const [selected, setSelected] = useState<CasefileEvent>();
 
   // A link may name an event: open it once it is loaded (or read it by id).
@@ -72,7 +77,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     update({ hidden: next }, true);
   };
   const shownTypes = hidden.size ? EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)) : undefined;
-  const expr = eventsQuery({ scope: state.scope, types: shownTypes, search: state.search || undefined });
+  const expr = eventsQuery({ scope, types: shownTypes, search: state.search || undefined });
   const totals = totalsByType(data.buckets);
   const total = EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)).reduce((a, t) => a + totals[t], 0);
 
@@ -82,7 +87,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     update({
       from: String(t - LED_UP_TO_MINUTES * 60_000),
       to: String(t + 1000),
-      scope: e.containerId ? { ...state.scope, containerId: e.containerId } : state.scope,
+      scope: e.containerId ? { ...scope, containerId: e.containerId } : scope,
       hidden: new Set(),
       event: e.id,
     });
@@ -91,16 +96,8 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   return (
     <div data-testid={testIds.timeline.page}>
       <Stack direction="row" wrap="wrap" alignItems="center" justifyContent="space-between">
-        <ScopePickers lokiUid={lokiUid} scope={state.scope} fromMs={fromMs} toMs={toMs} onChange={(scope) => update({ scope, event: undefined })} />
-        <TimeRangePicker
-          value={range}
-          onChange={(r) => update({ from: String(r.raw.from.valueOf()), to: String(r.raw.to.valueOf()) })}
-          onMoveBackward={() => shift(-1)}
-          onMoveForward={() => shift(1)}
-          onZoom={() => update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })}
-          timeZone="utc"
-          onChangeTimeZone={() => undefined}
-        />
+        <ScopePickers lokiUid={lokiUid} scope={scope} fromMs={fromMs} toMs={toMs} onChange={onScope} />
+        <RangePicker range={range} />
       </Stack>
       <Stack direction="row" alignItems="center" wrap="wrap">
         <SearchBox value={state.search} onCommit={(q) => update({ search: q, event: undefined })} />
@@ -110,14 +107,14 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         <LinkButton
           variant="secondary"
           icon="download-alt"
-          href={absoluteUrl(liveCsvUrl(state.scope, fromMs, toMs, shownTypes, state.search || undefined))}
+          href={absoluteUrl(liveCsvUrl(scope, fromMs, toMs, shownTypes, state.search || undefined))}
           download
           disabled={hidden.size === EVENT_TYPE_NAMES.length}
           data-testid={testIds.timeline.exportCsv}
         >
           Export CSV
         </LinkButton>
-        <PinSnapshot scope={state.scope} fromMs={fromMs} toMs={toMs} types={shownTypes} search={state.search || undefined} />
+        <PinSnapshot scope={scope} fromMs={fromMs} toMs={toMs} types={shownTypes} search={state.search || undefined} />
       </Stack>
       <ForensicView
         buckets={data.buckets}
@@ -162,11 +159,28 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     </div>
   );
 
-  function shift(dir: 1 | -1) {
+}
+
+/** Grafana's time range picker on the URL's from/to; memoised so type toggles do not re-render it. */
+const RangePicker = React.memo(function RangePicker({ range }: { range: TimeRange }) {
+  const fromMs = range.from.valueOf();
+  const toMs = range.to.valueOf();
+  const shift = (dir: 1 | -1) => {
     const d = (toMs - fromMs) / 2;
     update({ from: String(fromMs + dir * d), to: String(toMs + dir * d) });
-  }
-}
+  };
+  return (
+    <TimeRangePicker
+      value={range}
+      onChange={(r) => update({ from: String(r.raw.from.valueOf()), to: String(r.raw.to.valueOf()) })}
+      onMoveBackward={() => shift(-1)}
+      onMoveForward={() => shift(1)}
+      onZoom={() => update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })}
+      timeZone="utc"
+      onChangeTimeZone={() => undefined}
+    />
+  );
+});
 
 /** The search box: commits on Enter or after a pause in typing; the search itself runs in Loki (escaped by schema). */
 function SearchBox({ value, onCommit }: { value: string; onCommit: (q: string) => void }) {

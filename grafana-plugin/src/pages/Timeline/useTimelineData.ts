@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { EVENT_TYPE_NAMES, msToNs, type CasefileEvent, type EventType, type Scope } from '@casefile/schema';
 import { bucketEvents, type Buckets } from '@casefile/timeline-ui';
-import { MAX_GRID_EVENTS } from '../../constants';
+import { FIRST_PAGE_SIZE, MAX_GRID_EVENTS } from '../../constants';
 import { countByType, idsAtEdge, readEventPage } from '../../queries/loki';
 
 export interface TimelineData {
@@ -63,7 +63,7 @@ export function useTimelineData(q: Query): TimelineData {
     const my = ++gen.current;
     setLoading(true);
     setError(undefined);
-    readEventPage(uid, filter, msToNs(fromMs), msToNs(toMs)).then(
+    readEventPage(uid, filter, msToNs(fromMs), msToNs(toMs), new Set(), FIRST_PAGE_SIZE).then(
       (page) => {
         if (my !== gen.current) return;
         setEvents(page.events);

@@ -21,7 +21,7 @@ export const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
 
 /** The events as a virtualised table: time, type, scope, message. Click a row for its details. */
-export function EventGrid({ events, onSelect, selectedId, onEndReached, status, height = 420 }: Props) {
+export const EventGrid = React.memo(function EventGrid({ events, onSelect, selectedId, onEndReached, status, height = 420 }: Props) {
   const styles = useStyles2(getStyles);
   const [scrollTop, setScrollTop] = useState(0);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
@@ -74,7 +74,7 @@ export function EventGrid({ events, onSelect, selectedId, onEndReached, status, 
       </div>
     </div>
   );
-}
+});
 
 const getStyles = (theme: GrafanaTheme2) => ({
   viewport: css({ overflowY: 'auto', border: `1px solid ${theme.colors.border.weak}` }),

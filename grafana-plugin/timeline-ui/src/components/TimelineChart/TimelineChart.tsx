@@ -25,7 +25,7 @@ const MIN_SEGMENT = 2;
  * type. Linear scale with a floor for non-empty segments; hover a segment for
  * its count; drag to zoom into a range, click a bar to zoom into its bucket.
  */
-export function TimelineChart({ buckets, hidden, onZoom, height = 140 }: Props) {
+export const TimelineChart = React.memo(function TimelineChart({ buckets, hidden, onZoom, height = 140 }: Props) {
   const styles = useStyles2(getStyles);
   const svgRef = useRef<SVGSVGElement>(null);
   const [brush, setBrush] = useState<{ a: number; b: number } | null>(null);
@@ -115,7 +115,7 @@ export function TimelineChart({ buckets, hidden, onZoom, height = 140 }: Props) 
       </div>
     </div>
   );
-}
+});
 
 function formatStep(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;

@@ -13,7 +13,7 @@ interface Props {
 }
 
 /** One toggle per event type, in its timeline colour, with its count. Types with no events are left out. */
-export function TypeToggles({ totals, hidden, onToggle }: Props) {
+export const TypeToggles = React.memo(function TypeToggles({ totals, hidden, onToggle }: Props) {
   const styles = useStyles2(getStyles);
   const shown = EVENT_TYPE_NAMES.filter((t) => totals[t] > 0 || hidden.has(t));
   if (shown.length === 0) return null;
@@ -41,7 +41,7 @@ export function TypeToggles({ totals, hidden, onToggle }: Props) {
       })}
     </div>
   );
-}
+});
 
 const getStyles = (theme: GrafanaTheme2) => ({
   row: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(1), margin: theme.spacing(1, 0) }),
