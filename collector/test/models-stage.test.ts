@@ -119,7 +119,7 @@ test('models persist across restarts; reset and extend work by admin command and
   await second.stop();
 
   // Reset through config at start-up: everything forgotten, learning from scratch.
-  const third = new ModelStage({ ...s.config, models: { ...s.config.models, reset: ['*'] } }, logger, createRuntimeActions(), { now: s.clk.now });
+  const third = new ModelStage({ ...s.config, models: { ...s.config.models, reset: '*' } }, logger, createRuntimeActions(), { now: s.clk.now });
   const relearned = collect(third, normal(s.clk.now())).filter((e) => e.type === 'model.learned');
   assert.equal(relearned.length, 4);
   await third.stop();

@@ -47,6 +47,12 @@ export interface CollectorConfig {
     learningPeriodMs: number;
     /** Policy file (YAML) for alert / prevent / block per scope. */
     policyFile?: string;
+    /** model.state is re-emitted at least this often per model. Default 10 min. */
+    stateIntervalMs: number;
+    /** Model ids to reset at start-up, comma-separated (`*` = all). */
+    reset?: string;
+    /** Model ids to learn again for a learning period at start-up, comma-separated (`*` = all). */
+    extend?: string;
   };
   redact: {
     /** Mask secrets in command lines before anything leaves the node. Default true. */
@@ -153,6 +159,9 @@ export const OPTIONS: readonly Option[] = [
   { path: 'sources.bpftrace', kind: 'string', flag: 'bpftrace', env: ['CASEFILE_BPFTRACE'], arg: 'PATH', doc: 'bpftrace binary', default: () => 'bpftrace' },
   { path: 'models.learningPeriodMs', kind: 'duration', flag: 'learning-period', env: ['CASEFILE_LEARNING_PERIOD'], arg: 'DURATION', doc: 'runtime model learning period (e.g. 30m, 1h, 7d)', default: () => 3_600_000 },
   { path: 'models.policyFile', kind: 'string', flag: 'policy', env: ['CASEFILE_POLICY'], arg: 'FILE', doc: 'runtime policy file (YAML)' },
+  { path: 'models.stateIntervalMs', kind: 'duration', env: ['CASEFILE_MODEL_STATE_INTERVAL'], doc: 'model.state re-emitted at least this often', default: () => 600_000 },
+  { path: 'models.reset', kind: 'string', env: ['CASEFILE_MODEL_RESET'], doc: 'model ids to reset at start-up (comma-separated, * = all)' },
+  { path: 'models.extend', kind: 'string', env: ['CASEFILE_MODEL_EXTEND'], doc: 'model ids to learn again at start-up (comma-separated, * = all)' },
   { path: 'listen', kind: 'string', flag: 'listen', env: ['CASEFILE_LISTEN'], arg: 'ADDR', doc: 'address for /metrics and /healthz', default: () => '127.0.0.1:9464' },
   { path: 'redact.enabled', kind: 'bool', negFlag: 'no-redact', env: ['CASEFILE_REDACT'], doc: 'do not mask secrets in command lines (on by default)', default: () => true },
   { path: 'logLevel', kind: 'string', flag: 'log-level', env: ['CASEFILE_LOG_LEVEL'], arg: 'LEVEL', doc: 'log level (trace..fatal)', default: () => 'info' },

@@ -30,10 +30,10 @@ export interface ModelStageConfig {
     policyFile?: string;
     /** model.state is re-emitted at least this often per model (default 10 min). */
     stateIntervalMs?: number;
-    /** Model ids (or `*`) to reset at start-up. */
-    reset?: string[];
-    /** Model ids (or `*`) to extend (learn again for a learning period) at start-up. */
-    extend?: string[];
+    /** Model ids to reset at start-up, comma-separated (`*` = all). */
+    reset?: string;
+    /** Model ids to extend (learn again for a learning period) at start-up, comma-separated (`*` = all). */
+    extend?: string;
   };
 }
 
@@ -88,8 +88,8 @@ export class ModelStage implements Stage {
     this.policy = opts.policy ?? loadPolicy(config.models.policyFile);
     this.limiter = new AuditRateLimiter(this.policy.rateLimit.burst, this.policy.rateLimit.everyMs);
     for (const m of loadModels(config.stateDir)) this.models.set(m.id, m);
-    for (const id of config.models.reset ?? []) this.apply({ op: 'reset', model: id });
-    for (const id of config.models.extend ?? []) this.apply({ op: 'extend', model: id });
+    for (const id of ids(config.models.reset)) this.apply({ op: 'reset', model: id });
+    for (const id of ids(config.models.extend)) this.apply({ op: 'extend', model: id });
     this.tick();
     this.timer = setInterval(() => this.tick(), 250);
     this.timer.unref();
@@ -452,6 +452,10 @@ function normalizeParent(exe: string | undefined): string | undefined {
   if (!exe || exe === RUNTIME_PARENT) return exe;
   const base = exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, '');
   return RUNTIME_PARENTS.test(base) ? RUNTIME_PARENT : exe;
+}
+
+function ids(list: string | undefined): string[] {
+  return (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function scopeOf(e: CasefileEvent): ScopeOf {
