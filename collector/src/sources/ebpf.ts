@@ -178,14 +178,14 @@ export class EbpfSource implements Source {
     this.logger.info({ source: 'ebpf', probes: this.counters.probes_attached }, 'bpftrace probes attached');
   }
 
-  /** Handle one bpftrace output line (latin1-decoded); true when it announced attached probes. */
+  /** Handle one bpftrace output line (latin1-decoded); true on the `ready` record (probes/00-ready.bt): every probe is attached. */
   handleLine(line: string, ctx: ProbeContext, emit: Emit): boolean {
     this.counters.lines++;
     const l = parseBpftraceLine(line);
     switch (l.type) {
       case 'attached':
         this.counters.probes_attached = l.probes;
-        return true;
+        return false;
       case 'lost':
         this.counters.lost_events += l.events;
         return false;
@@ -195,6 +195,7 @@ export class EbpfSource implements Source {
       case 'other':
         return false;
     }
+    if (l.kind === 'ready') return true;
     const parser = probeParser(l.kind);
     if (!parser) {
       this.counters.unknown_kind++;
