@@ -191,6 +191,15 @@ export async function setupPodman(opts: { image?: string } = {}): Promise<Podman
           service!.once('exit', () => (clearTimeout(t), r()));
         });
       }
+      // conmon runs `podman container cleanup` after a container exits, asynchronously: wait for
+      // every process still using this directory, or it recreates files after the delete.
+      const deadline = Date.now() + 10_000;
+      while (
+        Date.now() < deadline &&
+        (await run('/usr/bin/pgrep', ['-f', dir], env, 5000).catch(() => '')).trim()
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       // vfs layers and runroot mounts: unmount anything left, then delete.
       await run(
         '/bin/sh',
