@@ -133,6 +133,7 @@ async function main() {
 
     // Pin 100k.
     const pinTimes: number[] = [];
+    const pinRows: number[] = [];
     let snapshotId = '';
     const pinTo = startMs + Math.floor((PIN_EVENTS * spacingUs) / 1000);
     for (let i = 0; i < REPEATS; i++) {
@@ -146,6 +147,7 @@ async function main() {
       pinTimes.push((performance.now() - t) / 1000);
       if (r.status !== 201) throw new Error(`pin: ${r.status} ${JSON.stringify(body)}`);
       snapshotId = body.snapshot.id;
+      pinRows.push(body.snapshot.eventCount);
       log(`pin ${i + 1}: ${body.snapshot.eventCount} events in ${round(pinTimes[i], 2)} s`);
     }
 
@@ -161,6 +163,7 @@ async function main() {
     await stopServer();
     spid = await startServer();
     const liveRates: number[] = [];
+    const liveRows: number[] = [];
     const peaks: number[] = [];
     let lokiCpu = 0;
     let serverCpu = 0;
@@ -174,7 +177,7 @@ async function main() {
       lokiCpu += cpuSeconds(lpid) - l0;
       serverCpu += cpuSeconds(spid) - s0;
       liveS += s;
-      if (rows !== EVENTS) throw new Error(`live export: ${rows} rows, expected ${EVENTS}`);
+      liveRows.push(rows);
       liveRates.push(rows / s);
       peaks.push(statusKb(spid, 'VmHWM') / 1024);
       log(`live csv ${i + 1}: ${rows} rows in ${round(s, 1)} s, server peak RSS ${round(peaks[i])} MB`);
@@ -188,6 +191,8 @@ async function main() {
       csv_rows_per_sec: Math.round(median(csvRates)),
       live_csv_rows_per_sec: Math.round(median(liveRates)),
       export_rss_mb: round(Math.max(...peaks)),
+      live_rows: liveRows,
+      pin_rows: pinRows,
       server_rss_before_export_mb: round(rssBefore),
       live_loki_cpu_share: round(lokiCpu / liveS, 2),
       live_server_cpu_share: round(serverCpu / liveS, 2),

@@ -46,6 +46,29 @@ for (const [pageSize, prefetch] of [
   });
 }
 
+test('after Loki flushes its chunks to the store, reads are still exact', async () => {
+  // Loki's /flush cuts and writes the in-memory chunks; reads then go through the store as well.
+  const r = await fetch(`${loki.url}/flush`, { method: 'POST' });
+  equal(r.status, 204);
+  const flushed = async () => {
+    const m = /^loki_ingester_chunks_flushed_total(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${loki.url}/metrics`)).text());
+    return Number(m?.[1] ?? 0);
+  };
+  for (const deadline = Date.now() + 30_000; (await flushed()) === 0 && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 200));
+  equal((await flushed()) > 0, true, 'Loki flushed chunks');
+  for (const [pageSize, prefetch] of [
+    [7, 2],
+    [5000, 2],
+  ]) {
+    const got = await new LokiClient({ url: loki.url, pageSize, prefetch }).readAll({ scope: { host: HOST, containerName: 'pages' } }, window);
+    deepEqual(
+      got.map((e) => e.id),
+      [...sent].sort(compareEvents).map((e) => e.id),
+      `page ${pageSize}`
+    );
+  }
+});
+
 test('an empty window and a window inside the gap read nothing', async () => {
   const client = new LokiClient({ url: loki.url, pageSize: 7 });
   const gapFrom = BigInt(window.fromNs) + 2n * 60_000_000_000n;

@@ -124,7 +124,9 @@ describe('server against a real Loki', () => {
     const before = (await api(server.url, `/api/v1/snapshots/${snapshotId}`)).json;
     const csvBefore = (await api(server.url, `/api/v1/snapshots/${snapshotId}/export.csv`)).buffer;
     await server.close();
-    server = await startTestServer({ ...server.config, tokens: server.config.tokens });
+    // Same data dir, fresh port (so no pooled keep-alive socket of the old process is reused).
+    const { port: _oldPort, ...config } = server.config;
+    server = await startTestServer(config);
     deepEqual((await api(server.url, `/api/v1/snapshots/${snapshotId}`)).json, before);
     const csvAfter = (await api(server.url, `/api/v1/snapshots/${snapshotId}/export.csv`)).buffer;
     equal(sha256(csvAfter), sha256(csvBefore));
