@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createRuntimeActions, ModelStage, type ModelStageConfig } from '../src/models';
 import { writeCommand } from '../src/models/store';
 import { parsePolicy } from '../src/policy/policy';
-import { audits, clock, collect, CONTAINER, execEvent, IMAGE, tcpEvent } from './models-fixtures';
+import { audits, clock, collect, CONTAINER, execEvent, IMAGE, syscallEvent, tcpEvent } from './models-fixtures';
 
 const logger = pino({ level: 'silent' });
 const LEARN = 5_000;
@@ -189,4 +190,65 @@ test('policy: denied process and port are audited even while learning; allowed o
   assert.equal(audits(collect(stage, [execEvent(s.clk.now(), ['/bin/nc'], { scope: other })])).length, 0, 'learning, not denied');
   await stage.stop();
   s.done();
+});
+
+test("a new container's first events wait for its image, then count for the image's model", async () => {
+  const s = setup();
+  const stage = s.make();
+  const bare = { containerId: CONTAINER.containerId, host: 'node-1' }; // the enricher has not learned the image yet
+  const early = collect(stage, [execEvent(s.clk.now(), ['/bin/sh', '-c', 'x'], { pid: 130, scope: bare })]);
+  assert.deepEqual(early.map((e) => e.type), ['process.start'], 'passed through, not yet evaluated');
+  const later = collect(stage, [execEvent(s.clk.now(), ['/bin/sleep', '1'], { pid: 131, ppid: 130 })]);
+  const learned = later.filter((e) => e.type === 'model.learned');
+  assert.deepEqual(learned.map((e) => [e.modelId, e.behavior, e.imageName]), [
+    [IMAGE.imageDigest, '/bin/sh <- ?', IMAGE.imageName],
+    [IMAGE.imageDigest, '/bin/sleep <- /bin/sh', IMAGE.imageName],
+  ]);
+  await stage.stop();
+  s.done();
+});
+
+test("the runtime's own processes (runc init, runc:[N:...] tasks) are neither learned nor audited", async () => {
+  const s = setup();
+  const stage = s.make();
+  collect(stage, normal(s.clk.now()));
+  s.clk.advance(LEARN + 1);
+  const out = collect(stage, [
+    execEvent(s.clk.now(), ['/usr/bin/runc', 'init'], { pid: 140, filename: '/dev/fd/5' }),
+    syscallEvent(s.clk.now(), 4, { a: 0x10000000, pid: 141, comm: 'runc:[1:CHILD]' })!,
+    execEvent(s.clk.now(), ['/bin/sh', '-c', 'sleep 1'], { pid: 140, ppid: 4_999_999 }),
+  ]);
+  assert.deepEqual(audits(out).map((e) => e.ruleId), [], 'no fileless, unshare or unexpected-process audit');
+  // The same unshare from the application is audited.
+  const app = audits(collect(stage, [syscallEvent(s.clk.now(), 4, { a: 0x10000000, pid: 142, comm: 'app' })!]));
+  assert.deepEqual(app.map((e) => [e.ruleId, e.attackType, e.syscall]), [['R1006', 'container_escape', 'unshare']]);
+  await stage.stop();
+  s.done();
+});
+
+test('prevent kills the offending (real) process and says so in a runtime.action event', async () => {
+  const s = setup({}, 'actions: { crypto_miner: prevent }');
+  const stage = s.make();
+  const dir = mkdtempSync(join(tmpdir(), 'casefile-miner-'));
+  const exe = join(dir, 'xmrig');
+  copyFileSync('/bin/sleep', exe);
+  const child = spawn(exe, ['30'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => child.once('spawn', r));
+    const exited = new Promise<string | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+    const t0 = Date.now();
+    const out = collect(stage, [execEvent(s.clk.now(), [exe, '30'], { pid: child.pid, scope: { host: 'node-1' } })]);
+    const audit = audits(out).find((e) => e.attackType === 'crypto_miner')!;
+    assert.equal(audit.action, 'prevent');
+    const action = out.find((e) => e.type === 'runtime.action')!;
+    assert.equal(action.auditId, audit.id);
+    assert.equal(action.reason, `killed pid ${child.pid}`);
+    assert.equal(await exited, 'SIGKILL');
+    assert.ok(Date.now() - t0 < 1000, 'dead within a second');
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    await stage.stop();
+    s.done();
+  }
 });

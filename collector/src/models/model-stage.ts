@@ -233,9 +233,8 @@ export class ModelStage implements Stage {
   /** Learn or check one behaviour; `keys[0]` is what is learned, any key known counts as known. */
   private onBehavior(e: CasefileEvent, kind: BehaviorKind, keys: string[], policyValues: (string | number)[], now: number, emit: Emit): void {
     const m = this.modelFor(e, now);
-    const scope = scopeOf(e);
     const pkind = kind === 'process' ? 'process' : kind === 'listen' ? 'port' : 'destination';
-    const verdict = this.policy.verdict(pkind, policyValues, scope);
+    const verdict = this.policy.hasLists ? this.policy.verdict(pkind, policyValues, scopeOf(e)) : undefined;
     if (verdict === 'deny') {
       const rule = kind === 'process' ? 'deniedProcess' : kind === 'listen' ? 'deniedPort' : 'deniedDestination';
       this.raise(e, [{ rule, detail: String(keys[0]) }], now, emit, m.id);

@@ -88,6 +88,11 @@ export class Policy {
     return this.scopes.length > 0 && this.applicable(s).some((c) => c.disable.has(rule.id) || c.disable.has(rule.attackType));
   }
 
+  /** Whether any scope has allow or deny lists (so callers can skip building a scope). */
+  get hasLists(): boolean {
+    return this.scopes.length > 0;
+  }
+
   /** 'allow', 'deny' or undefined for an executable, a port, or a destination (`host:port`, each form tried). */
   verdict(kind: 'process' | 'port' | 'destination', values: readonly (string | number)[], s: ScopeOf): 'allow' | 'deny' | undefined {
     if (this.scopes.length === 0) return undefined;
