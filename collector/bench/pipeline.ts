@@ -63,13 +63,12 @@ interface Child {
 }
 
 function collector(args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Child {
-  const nodeArgs = [...(opts.nodeArgs ?? []), BIN, '--sources', 'none', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...args];
+  const nodeArgs = [...(opts.nodeArgs ?? []), BIN, '--sources', 'none', '--listen', '127.0.0.1:0', ...args];
   const [cmd, argv] = HAS_TASKSET ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   let resolveAddr!: (a: string) => void;
   const address = new Promise<string>((r) => (resolveAddr = r));
-  // --log-level warn hides the address line; ask for it on a fixed format instead.
   child.stderr!.setEncoding('utf8').on('data', (d) => {
     err += d;
     const m = /"address":"([^"]+)"/.exec(err);
@@ -110,7 +109,7 @@ async function throughput(n: number, cpuProfDir?: string) {
     const started = Date.now();
     const c = collector(
       ['--otlp-endpoint', sink.url, '--state-dir', stateDir, '--host-name', 'bench', '--synthetic-rate', '0', '--synthetic-count', String(n), '--synthetic-run', 'tp'],
-      { env: { CASEFILE_QUEUE_MAX_BYTES: '4GiB', CASEFILE_LOG_LEVEL: 'info' }, nodeArgs: cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [] }
+      { env: { CASEFILE_QUEUE_MAX_BYTES: '4GiB' }, nodeArgs: cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [] }
     );
     await c.address;
     const startup = procStats(c.child.pid!);
@@ -133,7 +132,7 @@ async function throughput(n: number, cpuProfDir?: string) {
 async function idleRss(): Promise<number> {
   const sink = await startSink();
   const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
-  const c = collector(['--otlp-endpoint', sink.url, '--state-dir', stateDir, '--host-name', 'bench-idle'], { env: { CASEFILE_LOG_LEVEL: 'info' } });
+  const c = collector(['--otlp-endpoint', sink.url, '--state-dir', stateDir, '--host-name', 'bench-idle']);
   try {
     await c.address;
     await sleep(3000);
@@ -162,9 +161,7 @@ async function lokiRuns() {
     const count = 3000;
     const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
     const t0 = Date.now();
-    const c = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', stateDir, '--host-name', host, '--synthetic-rate', '200', '--synthetic-count', String(count), '--synthetic-run', 'lat'], {
-      env: { CASEFILE_LOG_LEVEL: 'info' },
-    });
+    const c = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', stateDir, '--host-name', host, '--synthetic-rate', '200', '--synthetic-count', String(count), '--synthetic-run', 'lat']);
     const seen = new Map<string, number>();
     await waitFor('latency events in Loki', async () => {
       await pollLoki(client(), host, seen, Math.max(t0, Date.now() - 10_000));
@@ -177,9 +174,7 @@ async function lokiRuns() {
     const oHost = `bench-outage-${Date.now()}`;
     const oCount = 500 * 25;
     const oDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
-    const o = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', oDir, '--host-name', oHost, '--synthetic-rate', '500', '--synthetic-count', String(oCount), '--synthetic-run', 'out'], {
-      env: { CASEFILE_LOG_LEVEL: 'info' },
-    });
+    const o = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', oDir, '--host-name', oHost, '--synthetic-rate', '500', '--synthetic-count', String(oCount), '--synthetic-run', 'out']);
     await o.address;
     await sleep(7000);
     await loki.stop({ keepData: true });
