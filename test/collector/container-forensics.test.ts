@@ -98,6 +98,8 @@ test(
       await pm.exec(id, ['/bin/ls', '/']);
       await pm.exec(id, ['/bin/cat', '/etc/hostname'], { user: '1000' });
       await pm.exec(id, ['/bin/echo', 'quote"d', 'new\nline']);
+      // Invalid UTF-8 and an ANSI escape, made by the shell (JS strings cannot carry the byte).
+      await pm.exec(id, ['/bin/sh', '-c', `/bin/echo "$(printf 'in\\377v\\033[31m')"`]);
       // The listener began when nc called listen(); record the window it must fall in.
       const listenDeadlineNs = nowNs();
       await pm.stop(id, 1);
@@ -122,7 +124,9 @@ test(
             inContainer(evs).some((e) => e.type === 'container.start') &&
             inContainer(evs).some((e) => e.type === 'container.stop') &&
             inContainer(evs).some((e) => e.type === 'port.listen' && e.listenPort === 8080) &&
-            ['/bin/nc', '/bin/ls', '/bin/cat', '/bin/echo'].every((x) => proc(evs, x));
+            ['/bin/nc', '/bin/ls', '/bin/cat', '/bin/echo'].every((x) => proc(evs, x)) &&
+            inContainer(evs).filter((e) => e.type === 'process.start' && e.executable === '/bin/echo')
+              .length === 2;
           return ok ? evs : undefined;
         },
         45_000
@@ -145,7 +149,24 @@ test(
       const cat = proc(events, '/bin/cat')!;
       assert.equal(cat.uid, 1000);
       assert.equal(cat.user, 'appuser', "resolved from the container's /etc/passwd");
-      assert.deepEqual(proc(events, '/bin/echo')!.args, ['/bin/echo', 'quote"d', 'new\nline']);
+      const echoes = inContainer(events).filter(
+        (e) => e.type === 'process.start' && e.executable === '/bin/echo'
+      );
+      assert.ok(
+        echoes.some((e) => JSON.stringify(e.args) === JSON.stringify(['/bin/echo', 'quote"d', 'new\nline'])),
+        'quotes and newline intact'
+      );
+      const bad = echoes.find((e) => e.args?.[1]?.startsWith('in'));
+      assert.deepEqual(
+        bad?.args,
+        ['/bin/echo', 'in\\xffv\x1b[31m'],
+        'invalid byte escaped visibly, ANSI intact'
+      );
+      assert.deepEqual(
+        [...Buffer.from(JSON.parse(bad!.rawBase64!).commandLine, 'base64')].slice(-8),
+        [0x6e, 0xff, 0x76, 0x1b, 0x5b, 0x33, 0x31, 0x6d],
+        'original bytes kept'
+      );
       for (const p of inContainer(events).filter((e) => e.type === 'process.start')) {
         assert.ok(
           p.processKey && p.commandLine && p.user,

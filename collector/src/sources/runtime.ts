@@ -151,6 +151,8 @@ export class RuntimeSource implements Source {
     const action = ev.Action ?? ev.status;
     if (!id || (ev.Type ?? 'container') !== 'container') return;
     let info = this.dir.get(id);
+    // Inspect at create/init already: the container's first exec can come before its start event.
+    if (action === 'create' || action === 'init') void this.dir.lookup(id, true);
     if (action === 'start') {
       this.stopRequested.delete(id);
       info = (await this.dir.lookup(id, true)) ?? info;
