@@ -3,11 +3,11 @@
  * answers (Podman) and a cgroup path table, then a real Podman Engine API.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import pino from 'pino';
 import { makeEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
-import { containerFromCgroup } from '../src/sources/cgroup';
+import { cgroup2Mount, CgroupIndex, containerFromCgroup } from '../src/sources/cgroup';
 import { containerDirectory, infoFromInspect } from '../src/sources/container-directory';
 import type { EngineEvent } from '../src/sources/engine-client';
 import { mapEngineEvent, RuntimeSource } from '../src/sources/runtime';
@@ -128,6 +128,20 @@ test(
       assert.equal(start.namespace, 'shop');
       assert.equal(start.pid, await pm.pid(id));
       assert.equal(containerDirectory(src['socketPath']).get(id)?.containerName, 'rt-test');
+      // The cgroup v2 id eBPF reports (the inode of the container's cgroup directory) maps back to it.
+      const rel = readFileSync(`/proc/${start.pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::'))!
+        .slice(3);
+      assert.deepEqual(new CgroupIndex().resolve(statSync(cgroup2Mount()! + rel).ino), {
+        containerId: id,
+        runtime: 'podman',
+      });
+      assert.equal(
+        new CgroupIndex().resolve(statSync(cgroup2Mount()!).ino),
+        null,
+        'the root cgroup is the host'
+      );
       await pm.stop(id, 1);
       await until(
         () => events.some((e) => e.type === 'container.stop' && e.containerId === id),
