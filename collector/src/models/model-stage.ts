@@ -70,6 +70,8 @@ export class ModelStage implements Stage {
   private readonly runtimeKeys = new Set<string>();
   /** Container events that arrived before the container's image was known, by container id. */
   private readonly waiting = new Map<string, { sinceMs: number; events: CasefileEvent[] }>();
+  /** Containers whose image never became known (no runtime API): their events are evaluated at once. */
+  private readonly imageless = new Set<string>();
   /** The pipeline's emit (stable: composed once), for events evaluated after a wait. */
   private lastEmit?: Emit;
   private nextCheckMs = 0;
@@ -137,7 +139,7 @@ export class ModelStage implements Stage {
     if (e.containerId && (e.imageDigest || e.imageName || e.type === 'container.start') && this.waiting.has(e.containerId)) {
       this.release(e.containerId, e, now, emit);
     }
-    if (e.containerId && !e.imageDigest && !e.imageName && e.type !== 'container.start' && e.type !== 'container.stop' && isEvaluated(e)) {
+    if (e.containerId && !e.imageDigest && !e.imageName && isEvaluated(e) && !this.imageless.has(e.containerId)) {
       // The enricher learns a new container's image a moment after its first events: wait for it, so they count for the image's model.
       let w = this.waiting.get(e.containerId);
       if (!w) this.waiting.set(e.containerId, (w = { sinceMs: now, events: [] }));
@@ -152,6 +154,7 @@ export class ModelStage implements Stage {
     const w = this.waiting.get(containerId);
     this.waiting.delete(containerId);
     if (!w) return;
+    if (!informed) this.remember(this.imageless, containerId);
     const scope = informed ? scopeFields(informed) : {};
     for (const e of w.events) this.evaluate({ ...scope, ...e, ...pick(scope, ['imageName', 'imageDigest', 'containerName', 'namespace', 'pod', 'podUid']) }, now, emit);
     if (!informed && (this.stateDue.size > 0 || this.deferred.length > 0)) this.flush(now, emit);
@@ -163,7 +166,10 @@ export class ModelStage implements Stage {
         if (e.containerId) this.containers.set(e.containerId, { startMs: nsToMs(e.timeNs), rootPid: e.pid, mounts: e.pid ? volumeMounts(e.pid) : undefined });
         break;
       case 'container.stop':
-        if (e.containerId) this.containers.delete(e.containerId);
+        if (e.containerId) {
+          this.containers.delete(e.containerId);
+          this.imageless.delete(e.containerId);
+        }
         break;
       case 'process.start':
         if (isRuntimeExec(e)) {
@@ -417,7 +423,7 @@ const STATE_MIN_GAP_MS = 5_000;
 /** Processes remembered for parent names (oldest forgotten first). */
 const MAX_TRACKED_PROCESSES = 65_536;
 /** How long a new container's events wait for the enricher to learn its image (then its model falls back to the container id). */
-const IMAGE_WAIT_MS = 2_000;
+const IMAGE_WAIT_MS = 5_000;
 const MAX_WAITING_PER_CONTAINER = 1_000;
 /** comm of the runtime's own tasks while it sets a container up. */
 const RUNTIME_COMM = /^(runc|crun|conmon|runc:\[\d:[A-Z]+\])$/;
