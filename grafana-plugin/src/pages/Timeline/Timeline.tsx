@@ -55,6 +55,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const scope = useMemo(() => state.scope, [scopeKey]);
   const onScope = useCallback((s: TimelineState['scope']) => update({ scope: s, event: undefined }), []);
+  const onSearch = useCallback((q: string) => update({ search: q, event: undefined }), []);
   const data = useTimelineData({ uid: lokiUid, scope, search: state.search, hidden: state.hidden, fromMs, toMs });
   const [selected, setSelected] = useState<CasefileEvent>();
 
@@ -100,7 +101,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         <RangePicker range={range} />
       </Stack>
       <Stack direction="row" alignItems="center" wrap="wrap">
-        <SearchBox value={state.search} onCommit={(q) => update({ search: q, event: undefined })} />
+        <SearchBox value={state.search} onCommit={onSearch} />
         <LinkButton variant="secondary" icon="compass" href={exploreUrl(lokiUid, expr, fromMs, toMs)} data-testid={testIds.timeline.explore} target="_blank">
           Open in Explore
         </LinkButton>
