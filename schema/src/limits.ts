@@ -21,6 +21,8 @@ const enc = new TextEncoder();
 
 /** Cut `s` to at most `max` UTF-8 bytes including the marker, at a code point boundary. */
 export function truncateString(s: string, max = MAX_VALUE_BYTES): { value: string; originalBytes?: number } {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding to be measured.
+  if (s.length * 3 <= max) return { value: s };
   const bytes = enc.encode(s).length;
   if (bytes <= max) return { value: s };
   const marker = truncationMarker(bytes);

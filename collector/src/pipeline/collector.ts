@@ -47,6 +47,8 @@ export class Collector {
   private readonly stdout?: StdoutWriter;
   private readonly eventsBySourceType = new Map<string, number>();
   private readonly invalidBySource = new Map<string, number>();
+  /** Events that left makeEvent() unchanged by any stage: the sink need not validate them again. */
+  private readonly validated = new WeakSet<CasefileEvent>();
   private stageErrors = 0;
   private sources: SourceState[] = [];
   private http?: HttpServer;
@@ -120,6 +122,7 @@ export class Collector {
         this.invalid(source, err, raw);
         return;
       }
+      this.validated.add(e);
       const k = `${source}\u0000${e.type}`;
       this.eventsBySourceType.set(k, (this.eventsBySourceType.get(k) ?? 0) + 1);
       this.chain(e);
@@ -136,10 +139,10 @@ export class Collector {
     this.log.warn({ source, error: (err as Error).message, type: r?.type, id: r?.id, invalidTotal: this.invalidBySource.get(source) }, 'invalid event dropped');
   }
 
-  /** After the stages: events they emitted are checked too, then printed and/or queued. */
+  /** After the stages: events they created or replaced are checked too, then printed and/or queued. */
   private sink(e: CasefileEvent): void {
     try {
-      validateEvent(e);
+      if (!this.validated.has(e)) validateEvent(e);
     } catch (err) {
       this.invalid('pipeline', err, e);
       return;

@@ -92,10 +92,9 @@ export function applyTextRules(s: string): string {
 }
 
 // The program a word belongs to: the last word naming a known program (`sudo mysql -p…`, `sh -c "curl -u…`).
+const PROGRAM = new RegExp(`(?:^|[/'"(])(${[...Object.keys(SHORT_PASSWORD_FLAG), ...USER_PASS_PROGRAMS].map((p) => p.replace(/-/g, '\\-')).join('|')})$`);
 function programOf(word: string): string | undefined {
-  const b = word.replace(/^['"(]+/, '');
-  const name = b.slice(b.lastIndexOf('/') + 1);
-  return name in SHORT_PASSWORD_FLAG || USER_PASS_PROGRAMS.has(name) ? name : undefined;
+  return PROGRAM.exec(word)?.[1];
 }
 
 /** The argument rules; `text` also applies the text rules to each argument. */
