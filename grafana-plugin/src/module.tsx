@@ -1,19 +1,14 @@
 import './publicPath';
 import React, { Suspense, lazy } from 'react';
-import { AppPlugin, type AppRootProps } from '@grafana/data';
+import { AppPlugin } from '@grafana/data';
 import { LoadingPlaceholder } from '@grafana/ui';
+import { App } from './components/App/App';
 import type { AppConfigProps } from './components/AppConfig/AppConfig';
 import type { AppSettings } from './settings';
 
-// Only wiring here: the pages and the config page load lazily.
-const LazyApp = lazy(() => import('./components/App/App').then((m) => ({ default: m.App })));
+// Only wiring here. The root (routes, settings) is small and loads with the module, so opening a page
+// costs one chunk, not two; the pages and the config page load lazily.
 const LazyAppConfig = lazy(() => import('./components/AppConfig/AppConfig').then((m) => ({ default: m.AppConfig })));
-
-const App = (props: AppRootProps<AppSettings>) => (
-  <Suspense fallback={<LoadingPlaceholder text="Loading Casefile…" />}>
-    <LazyApp {...props} />
-  </Suspense>
-);
 
 const AppConfig = (props: AppConfigProps) => (
   <Suspense fallback={<LoadingPlaceholder text="" />}>
