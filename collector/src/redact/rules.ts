@@ -72,8 +72,10 @@ export const TEXT_RULES: readonly TextRule[] = [
   { name: 'jwt', re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g, to: MASK },
 ];
 
-// Cheap pre-check: text with none of these cannot match any text rule.
-const MAYBE_SECRET = /[=@:]|-----BEGIN|AKIA|ASIA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|xox|[sr]k_|AIza|eyJ|bearer/i;
+// One pass that finds whether any text rule could match (a superset: case-insensitive, and only
+// assignments whose name looks secret), so clean strings, the common case, cost one regex test.
+const ASSIGNMENT_HINT = String.raw`(?:^|[\s?&;,'"(])(?:export\s+)?[A-Za-z0-9_.-]*(?:pass|secret|token|key|pwd|credential)[A-Za-z0-9_.-]*=`;
+const MAYBE_SECRET = new RegExp(TEXT_RULES.map((r) => (r.name === 'secret_assignment' ? ASSIGNMENT_HINT : r.re.source)).join('|'), 'i');
 
 /** Apply the text rules to one string. */
 export function applyTextRules(s: string): string {
