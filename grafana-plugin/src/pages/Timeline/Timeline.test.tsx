@@ -87,6 +87,12 @@ describe('Timeline page', () => {
     expect(rowTypes()).toEqual(['container.start', 'runtime.audit']);
     expect(locationService.getSearchObject().hide).toBe('process.start');
     await waitFor(() => expect(seen.some((r) => String(r.params.query).includes('casefile_event_type=~"container\\\\.start|'))).toBe(true));
+    // The type-filtered answer holds no process.start; turning it back on shows the earlier rows at once.
+    await waitFor(() => expect(screen.getByTestId(testIds.view.gridStatus)).toHaveTextContent('2 loaded'));
+    fireEvent.click(screen.getByTestId(testIds.view.toggle('process.start')));
+    expect(rowTypes()).toEqual(['container.start', 'process.start', 'runtime.audit']);
+    await waitFor(() => expect(screen.getByTestId(testIds.view.gridStatus)).toHaveTextContent('3 loaded'));
+    expect(locationService.getSearchObject().hide).toBeUndefined();
 
     const search = screen.getByTestId(testIds.timeline.search);
     fireEvent.change(search, { target: { value: 'nc "x' } });
@@ -100,7 +106,7 @@ describe('Timeline page', () => {
     const href = new URL(csv.getAttribute('href')!, 'http://grafana.local');
     expect(href.pathname).toBe('/api/plugin-proxy/casefile-forensics-app/api/v1/export.csv');
     expect(href.searchParams.get('search')).toBe('nc "x');
-    expect(href.searchParams.get('types')!.split(',')).not.toContain('process.start');
+    expect(href.searchParams.get('types')).toBeNull(); // every type shown again
     expect(href.searchParams.get('from')).toBe(String(FROM));
   });
 

@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { EVENT_TYPE_NAMES, msToNs, type CasefileEvent, type EventType, type Scope } from '@casefile/schema';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { EVENT_TYPE_NAMES, compareEvents, msToNs, type CasefileEvent, type EventType, type Scope } from '@casefile/schema';
 import { bucketEvents, type Buckets } from '@casefile/timeline-ui';
 import { FIRST_PAGE_SIZE, MAX_GRID_EVENTS } from '../../constants';
 import { countByType, idsAtEdge, readEventPage } from '../../queries/loki';
@@ -23,16 +23,26 @@ interface Query {
   toMs: number;
 }
 
+/** Union of two event lists by id, in (time, id) order. */
+export function mergeEvents(a: readonly CasefileEvent[], b: readonly CasefileEvent[]): CasefileEvent[] {
+  const seen = new Set(a.map((e) => e.id));
+  return a.concat(b.filter((e) => !seen.has(e.id))).sort(compareEvents);
+}
+
 /**
  * Loads the timeline from Loki: counts per type (a metric query) and the
  * first page of events; more pages on demand. A change of the hidden types
- * re-queries the events with the type filter in the background, while the
- * grid already filters in memory.
+ * re-queries the events with the type filter in the background; meanwhile the
+ * grid filters in memory, over the loaded events merged with the last
+ * unfiltered ones, so a type turned back on shows at once.
  */
 export function useTimelineData(q: Query): TimelineData {
   const { uid, scope, search, hidden, fromMs, toMs } = q;
   const [buckets, setBuckets] = useState<Buckets>(() => bucketEvents([], fromMs, toMs, Math.max(1, toMs - fromMs)));
   const [events, setEvents] = useState<CasefileEvent[]>([]);
+  /** What `events` were read for, and the last events read with no type hidden (same scope, search, range). */
+  const [eventsKey, setEventsKey] = useState('');
+  const [base, setBase] = useState<{ key: string; events: CasefileEvent[] }>({ key: '', events: [] });
   const [next, setNext] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   const [countError, setCountError] = useState<string>();
@@ -40,6 +50,8 @@ export function useTimelineData(q: Query): TimelineData {
   const gen = useRef(0);
   const scopeKey = JSON.stringify(scope);
   const hiddenKey = [...hidden].sort().join(',');
+  const baseKey = `${scopeKey}|${search}|${fromMs}|${toMs}`;
+  const key = `${baseKey}|${hiddenKey}`;
   const types = hidden.size ? EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)) : undefined;
   const filter = { scope, search: search || undefined, types };
 
@@ -67,6 +79,8 @@ export function useTimelineData(q: Query): TimelineData {
       (page) => {
         if (my !== gen.current) return;
         setEvents(page.events);
+        setEventsKey(key);
+        if (!hiddenKey) setBase({ key: baseKey, events: page.events });
         setNext(page.nextFromNs);
         setLoading(false);
       },
@@ -89,6 +103,7 @@ export function useTimelineData(q: Query): TimelineData {
       (page) => {
         if (my !== gen.current) return;
         setEvents((prev) => prev.concat(page.events));
+        if (!hiddenKey) setBase((b) => ({ key: b.key, events: b.events.concat(page.events) }));
         setNext(page.nextFromNs);
         setLoading(false);
       },
@@ -101,6 +116,10 @@ export function useTimelineData(q: Query): TimelineData {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [uid, next, loading, events, toMs, scopeKey, search, hiddenKey]);
 
+  const shown = useMemo(
+    () => (eventsKey !== key && eventsKey.startsWith(`${baseKey}|`) && base.key === baseKey ? mergeEvents(events, base.events) : events),
+    [events, eventsKey, key, baseKey, base]
+  );
   const errors = [countError, error].filter(Boolean).join(' — ');
-  return { buckets, events, more: Boolean(next), loading, error: errors || undefined, loadMore };
+  return { buckets, events: shown, more: Boolean(next), loading, error: errors || undefined, loadMore };
 }
