@@ -109,6 +109,10 @@ export async function startStack(opts: { snapshotCap?: number } = {}): Promise<S
     lokiUrl: loki.url,
     jsonData: { lokiUid: LOKI_DS.uid, serverUrl: server.url, snapshotCap: opts.snapshotCap ?? 20 },
     secureJsonData: { serverToken: server.token },
+  }).catch(async (e) => {
+    await server.stop();
+    await loki.stop();
+    throw e;
   });
   return {
     loki,

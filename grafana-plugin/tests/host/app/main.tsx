@@ -234,6 +234,11 @@ function PluginPages() {
   );
 }
 
+/** Grafana's home page stand-in: nothing of the plugin loaded yet (the benchmark navigates from here). */
+function HomePage() {
+  return <div data-testid="host-home">Home</div>;
+}
+
 function Host() {
   return (
     <ThemeContext.Provider value={config.theme2}>
@@ -243,6 +248,7 @@ function Host() {
         <CompatRouter>
           <Routes>
             <Route path="/host/panel" element={<PanelHost />} />
+            <Route path="/host/home" element={<HomePage />} />
             <Route path="*" element={<PluginPages />} />
           </Routes>
         </CompatRouter>
@@ -252,6 +258,8 @@ function Host() {
 }
 
 async function main() {
+  // In-app navigation, as a click in Grafana's nav would do (used by the benchmark).
+  (window as any).__hostNavigate = (url: string) => locationService.push(url);
   await initializeI18n({ language: 'en-US', ns: ['grafana'] });
   registerSharedModules();
   createRoot(document.getElementById('root')!).render(<Host />);
