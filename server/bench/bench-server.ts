@@ -39,7 +39,9 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return Number(
+    new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0
+  );
 }
 /** The pid of the Loki this process started (its child running the loki binary). */
 function lokiPid(): number {
@@ -83,7 +85,18 @@ async function main() {
     let t = performance.now();
     await Promise.all(
       Array.from({ length: SEEDERS }, (_, w) =>
-        run('node', ['--import', 'tsx', 'server/bench/seed-worker.ts', loki.url, `bench-${w}`, String(w), String(SEEDERS), String(EVENTS), String(startMs), String(spacingUs)])
+        run('node', [
+          '--import',
+          'tsx',
+          'server/bench/seed-worker.ts',
+          loki.url,
+          `bench-${w}`,
+          String(w),
+          String(SEEDERS),
+          String(EVENTS),
+          String(startMs),
+          String(spacingUs),
+        ])
       )
     );
     const seedS = (performance.now() - t) / 1000;
@@ -91,8 +104,11 @@ async function main() {
     // Wait until Loki counts them all (a metric query, not a full read).
     const client = new LokiClient({ url: loki.url });
     const q = countByTypeQuery({ scope: SCOPE }, '1h');
-    for (const deadline = Date.now() + 120_000; ; ) {
-      const r = await client.get<{ data: { result: { value: [number, string] }[] } }>('/loki/api/v1/query', { query: q, time: msToNs(endMs + 1000) });
+    for (const deadline = Date.now() + 120_000; ;) {
+      const r = await client.get<{ data: { result: { value: [number, string] }[] } }>('/loki/api/v1/query', {
+        query: q,
+        time: msToNs(endMs + 1000),
+      });
       const n = r.data.result.reduce((a, x) => a + Number(x.value[1]), 0);
       if (n >= EVENTS) break;
       if (Date.now() > deadline) throw new Error(`Loki counts ${n} of ${EVENTS} events`);
@@ -116,7 +132,7 @@ async function main() {
           CASEFILE_SERVER_LOG_LEVEL: process.env.BENCH_SERVER_LOG ?? 'warn',
         },
       });
-      for (const deadline = Date.now() + 60_000; ; ) {
+      for (const deadline = Date.now() + 60_000; ;) {
         if ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok) break;
         if (Date.now() > deadline) throw new Error('server did not start');
         await new Promise((r) => setTimeout(r, 200));
@@ -173,7 +189,9 @@ async function main() {
       writeFileSync(`/proc/${spid}/clear_refs`, '5'); // reset VmHWM to the current RSS
       const l0 = cpuSeconds(lpid);
       const s0 = cpuSeconds(spid);
-      const { rows, s } = await streamCsv(`${base}/api/v1/export.csv?containerName=bench&from=${startMs}&to=${endMs}`);
+      const { rows, s } = await streamCsv(
+        `${base}/api/v1/export.csv?containerName=bench&from=${startMs}&to=${endMs}`
+      );
       lokiCpu += cpuSeconds(lpid) - l0;
       serverCpu += cpuSeconds(spid) - s0;
       liveS += s;

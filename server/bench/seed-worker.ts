@@ -32,7 +32,13 @@ exporter.export = (records, done) =>
 const provider = new LoggerProvider({
   resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-bench-seed', host })),
   processors: [
-    new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 5000, maxQueueSize: FLUSH_EVERY + 1, scheduledDelayMillis: 100, exportTimeoutMillis: 300_000 }),
+    new BatchLogRecordProcessor({
+      exporter,
+      maxExportBatchSize: 5000,
+      maxQueueSize: FLUSH_EVERY + 1,
+      scheduledDelayMillis: 100,
+      exportTimeoutMillis: 300_000,
+    }),
   ],
 });
 const logger = provider.getLogger('bench');

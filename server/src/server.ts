@@ -16,7 +16,9 @@ import { SnapshotService } from './snapshots/snapshot-service';
 import { openStore } from './store/open-store';
 import type { SnapshotStore } from './store/store';
 
-export const SERVER_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export const SERVER_VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+).version;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -27,7 +29,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = createLogger(config.logLevel)
+): Promise<RunningServer> {
   const metrics = new ServerMetrics();
   const store = await openStore(config);
   const loki = new LokiClient({
@@ -44,7 +49,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const emitter = new PinnedEmitter({ url: config.otlpUrl, tenant: config.lokiTenant }, metrics);
   const snapshots = new SnapshotService(store, loki, config, emitter, metrics, logger);
   const app = buildApp({ config, store, loki, snapshots, metrics, logger, version: SERVER_VERSION });
-  if (!config.tokens.length) logger.warn('no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:token)');
+  if (!config.tokens.length)
+    logger.warn(
+      'no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:token)'
+    );
   const address = await app.listen({ host: config.host, port: config.port });
   metrics.snapshots.set((await store.counts()).snapshots);
   logger.info({ config: redactedConfig(config), address }, 'casefile-server listening');

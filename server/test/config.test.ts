@@ -23,20 +23,37 @@ test('defaults', () => {
 });
 
 test('flag beats env beats file beats default; explicit overrides beat all', () => {
-  const file = yamlFile('maxSnapshots: 10\nport: 9000\nlokiUrl: http://loki:3100\ntokens:\n  - {name: grafana, token: file-token-123}\n');
-  const env = { CASEFILE_SERVER_CONFIG: file, CASEFILE_SERVER_MAX_SNAPSHOTS: '20', CASEFILE_SERVER_PORT: '9100' };
+  const file = yamlFile(
+    'maxSnapshots: 10\nport: 9000\nlokiUrl: http://loki:3100\ntokens:\n  - {name: grafana, token: file-token-123}\n'
+  );
+  const env = {
+    CASEFILE_SERVER_CONFIG: file,
+    CASEFILE_SERVER_MAX_SNAPSHOTS: '20',
+    CASEFILE_SERVER_PORT: '9100',
+  };
   const c = loadConfig({ env, argv: ['--max-snapshots=30'] });
   equal(c.maxSnapshots, 30);
   equal(c.port, 9100);
   equal(c.lokiUrl, 'http://loki:3100');
   equal(c.otlpUrl, 'http://loki:3100/otlp/v1/logs');
   deepEqual(c.tokens, [{ name: 'grafana', token: 'file-token-123' }]);
-  equal(loadConfig({ env, argv: ['--max-snapshots', '31'], overrides: { maxSnapshots: 40 } }).maxSnapshots, 40);
-  equal(loadConfig({ env: { CASEFILE_SERVER_MAX_SNAPSHOTS: '20' }, argv: ['--config', file] }).maxSnapshots, 20);
+  equal(
+    loadConfig({ env, argv: ['--max-snapshots', '31'], overrides: { maxSnapshots: 40 } }).maxSnapshots,
+    40
+  );
+  equal(
+    loadConfig({ env: { CASEFILE_SERVER_MAX_SNAPSHOTS: '20' }, argv: ['--config', file] }).maxSnapshots,
+    20
+  );
 });
 
 test('tokens from env as name:token pairs; secrets redacted for logs', () => {
-  const c = loadConfig({ env: { CASEFILE_SERVER_TOKENS: 'grafana:abcdefgh1234, ci:zyxwvuts:with-colon', CASEFILE_SERVER_POSTGRES_DSN: 'postgresql://u:pw@h/db' } });
+  const c = loadConfig({
+    env: {
+      CASEFILE_SERVER_TOKENS: 'grafana:abcdefgh1234, ci:zyxwvuts:with-colon',
+      CASEFILE_SERVER_POSTGRES_DSN: 'postgresql://u:pw@h/db',
+    },
+  });
   deepEqual(c.tokens, [
     { name: 'grafana', token: 'abcdefgh1234' },
     { name: 'ci', token: 'zyxwvuts:with-colon' },
@@ -47,9 +64,15 @@ test('tokens from env as name:token pairs; secrets redacted for logs', () => {
 });
 
 test('bad values are errors naming their source, never silent defaults', () => {
-  throws(() => loadConfig({ env: { CASEFILE_SERVER_PORT: '80x' } }), (e: Error) => e instanceof ConfigError && /CASEFILE_SERVER_PORT/.test(e.message));
+  throws(
+    () => loadConfig({ env: { CASEFILE_SERVER_PORT: '80x' } }),
+    (e: Error) => e instanceof ConfigError && /CASEFILE_SERVER_PORT/.test(e.message)
+  );
   throws(() => loadConfig({ env: {}, argv: ['--no-such=1'] }), /unknown flag --no-such/);
-  throws(() => loadConfig({ env: {}, argv: ['--config', yamlFile('maxSnapshot: 3\n')] }), /unknown key maxSnapshot/);
+  throws(
+    () => loadConfig({ env: {}, argv: ['--config', yamlFile('maxSnapshot: 3\n')] }),
+    /unknown key maxSnapshot/
+  );
   throws(() => loadConfig({ env: { CASEFILE_SERVER_TOKENS: 'short:abc' } }), /at least 8/);
   throws(() => loadConfig({ env: { CASEFILE_SERVER_MAX_SNAPSHOTS: '0' } }), /at least 1/);
   throws(() => loadConfig({ env: {}, argv: ['--port'] }), /needs a value/);

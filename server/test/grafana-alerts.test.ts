@@ -10,7 +10,12 @@ const PAYLOAD: GrafanaWebhookPayload & Record<string, unknown> = {
   alerts: [
     {
       status: 'firing',
-      labels: { alertname: 'Unexpected process', k8s_pod_name: 'payments-api-7d9', 'k8s.namespace.name': 'payments', team: 'blue' },
+      labels: {
+        alertname: 'Unexpected process',
+        k8s_pod_name: 'payments-api-7d9',
+        'k8s.namespace.name': 'payments',
+        team: 'blue',
+      },
       annotations: { description: 'nc started', summary: 'Unexpected process in payments-api' },
       startsAt: '2021-10-12T09:51:03.157076+02:00',
       endsAt: '0001-01-01T00:00:00Z',
@@ -45,12 +50,21 @@ test('one pin per firing alert, window around startsAt, scope from labels', () =
 });
 
 test('labels in all three spellings map to the scope; others are ignored', () => {
-  deepEqual(scopeFromLabels({ host_name: 'n1', 'container.id': 'abc', containerName: 'web', container_image_name: 'img:1', zone: 'eu' }), {
-    host: 'n1',
-    containerId: 'abc',
-    containerName: 'web',
-    imageName: 'img:1',
-  });
+  deepEqual(
+    scopeFromLabels({
+      host_name: 'n1',
+      'container.id': 'abc',
+      containerName: 'web',
+      container_image_name: 'img:1',
+      zone: 'eu',
+    }),
+    {
+      host: 'n1',
+      containerId: 'abc',
+      containerName: 'web',
+      imageName: 'img:1',
+    }
+  );
 });
 
 test('the same alert repeated gives the same key; a new firing (startsAt) gives a new one; no fingerprint hashes labels', () => {
@@ -59,8 +73,15 @@ test('the same alert repeated gives the same key; a new firing (startsAt) gives 
   const later = structuredClone(PAYLOAD);
   later.alerts[0].startsAt = '2021-10-12T10:51:03Z';
   equal(alertPins(later, 1, 1)[0].key === a, false);
-  const noFp = { alerts: [{ status: 'firing' as const, labels: { b: '2', a: '1' }, startsAt: '2021-10-12T09:56:03Z' }] };
-  const noFp2 = { alerts: [{ status: 'firing' as const, labels: { a: '1', b: '2' }, startsAt: '2021-10-12T09:56:03Z' }] };
+  const noFp = {
+    alerts: [{ status: 'firing' as const, labels: { b: '2', a: '1' }, startsAt: '2021-10-12T09:56:03Z' }],
+  };
+  const noFp2 = {
+    alerts: [{ status: 'firing' as const, labels: { a: '1', b: '2' }, startsAt: '2021-10-12T09:56:03Z' }],
+  };
   equal(alertPins(noFp, 1, 1)[0].key, alertPins(noFp2, 1, 1)[0].key);
-  throws(() => alertPins({ alerts: [{ status: 'firing', labels: {}, startsAt: 'yesterday' }] }, 1, 1), /startsAt/);
+  throws(
+    () => alertPins({ alerts: [{ status: 'firing', labels: {}, startsAt: 'yesterday' }] }, 1, 1),
+    /startsAt/
+  );
 });

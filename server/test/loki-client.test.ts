@@ -19,14 +19,31 @@ before(async () => {
   loki = await startLoki();
   const start = Date.now() - 30 * 60_000;
   // Dense burst: groups of 5 events share one timestamp; then a 10-minute gap; then sparse events.
-  const dense = processEvents(600, start, 'pages').map((e, i) => ({ ...e, timeNs: msToNs(start + Math.floor(i / 5)) }));
-  const sparse = processEvents(40, start + 10 * 60_000, 'pages').map((e, i) => ({ ...e, timeNs: msToNs(start + 10 * 60_000 + i * 7_000) }));
+  const dense = processEvents(600, start, 'pages').map((e, i) => ({
+    ...e,
+    timeNs: msToNs(start + Math.floor(i / 5)),
+  }));
+  const sparse = processEvents(40, start + 10 * 60_000, 'pages').map((e, i) => ({
+    ...e,
+    timeNs: msToNs(start + 10 * 60_000 + i * 7_000),
+  }));
   // 12 events at one instant: more than a page of 10.
-  const pile = processEvents(12, start + 20 * 60_000, 'pile').map((e) => ({ ...e, timeNs: msToNs(start + 20 * 60_000) }));
+  const pile = processEvents(12, start + 20 * 60_000, 'pile').map((e) => ({
+    ...e,
+    timeNs: msToNs(start + 20 * 60_000),
+  }));
   sent = [...dense, ...sparse];
   window = { fromNs: msToNs(start), toNs: msToNs(start + 15 * 60_000) };
   await seedEvents(loki.url, HOST, [...sent, ...pile]);
-  equal(await waitForEvents(loki.url, { scope: { host: HOST } }, { fromNs: window.fromNs, toNs: msToNs(start + 21 * 60_000) }, sent.length + 12), sent.length + 12);
+  equal(
+    await waitForEvents(
+      loki.url,
+      { scope: { host: HOST } },
+      { fromNs: window.fromNs, toNs: msToNs(start + 21 * 60_000) },
+      sent.length + 12
+    ),
+    sent.length + 12
+  );
 });
 after(async () => loki?.stop());
 
@@ -51,16 +68,22 @@ test('after Loki flushes its chunks to the store, reads are still exact', async 
   const r = await fetch(`${loki.url}/flush`, { method: 'POST' });
   equal(r.status, 204);
   const flushed = async () => {
-    const m = /^loki_ingester_chunks_flushed_total(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${loki.url}/metrics`)).text());
+    const m = /^loki_ingester_chunks_flushed_total(?:\{[^}]*\})? (\d+)/m.exec(
+      await (await fetch(`${loki.url}/metrics`)).text()
+    );
     return Number(m?.[1] ?? 0);
   };
-  for (const deadline = Date.now() + 30_000; (await flushed()) === 0 && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 200));
+  for (const deadline = Date.now() + 30_000; (await flushed()) === 0 && Date.now() < deadline;)
+    await new Promise((res) => setTimeout(res, 200));
   equal((await flushed()) > 0, true, 'Loki flushed chunks');
   for (const [pageSize, prefetch] of [
     [7, 2],
     [5000, 2],
   ]) {
-    const got = await new LokiClient({ url: loki.url, pageSize, prefetch }).readAll({ scope: { host: HOST, containerName: 'pages' } }, window);
+    const got = await new LokiClient({ url: loki.url, pageSize, prefetch }).readAll(
+      { scope: { host: HOST, containerName: 'pages' } },
+      window
+    );
     deepEqual(
       got.map((e) => e.id),
       [...sent].sort(compareEvents).map((e) => e.id),
@@ -72,14 +95,26 @@ test('after Loki flushes its chunks to the store, reads are still exact', async 
 test('an empty window and a window inside the gap read nothing', async () => {
   const client = new LokiClient({ url: loki.url, pageSize: 7 });
   const gapFrom = BigInt(window.fromNs) + 2n * 60_000_000_000n;
-  deepEqual(await client.readAll({ scope: { host: HOST } }, { fromNs: gapFrom.toString(), toNs: (gapFrom + 60_000_000_000n).toString() }), []);
+  deepEqual(
+    await client.readAll(
+      { scope: { host: HOST } },
+      { fromNs: gapFrom.toString(), toNs: (gapFrom + 60_000_000_000n).toString() }
+    ),
+    []
+  );
 });
 
 test('more events at one instant than a page is a clear error, not a silent loss', async () => {
   const client = new LokiClient({ url: loki.url, pageSize: 10 });
-  await rejects(client.readAll({ scope: { host: HOST, containerName: 'pile' } }, { fromNs: window.fromNs, toNs: msToNs(Date.now()) }), (e: Error) => {
-    return e instanceof LokiError && /share timestamp/.test(e.message);
-  });
+  await rejects(
+    client.readAll(
+      { scope: { host: HOST, containerName: 'pile' } },
+      { fromNs: window.fromNs, toNs: msToNs(Date.now()) }
+    ),
+    (e: Error) => {
+      return e instanceof LokiError && /share timestamp/.test(e.message);
+    }
+  );
 });
 
 test('an unreachable Loki is a LokiError after retries', async () => {

@@ -18,15 +18,20 @@ const N = 5000;
 
 /** The pid of the Loki this test started on `dataDir` (a child of this process). */
 function lokiPid(dataDir: string): number {
-  for (const line of execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n')) {
+  for (const line of execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], {
+    encoding: 'utf8',
+  }).split('\n')) {
     const pid = Number(line.trim());
-    if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`LOKI_DATA_DIR=${dataDir}\0`)) return pid;
+    if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`LOKI_DATA_DIR=${dataDir}\0`))
+      return pid;
   }
   throw new Error('cannot find the Loki process');
 }
 
 async function pagesRead(url: string): Promise<number> {
-  const m = /^casefile_server_loki_pages_total (\d+)/m.exec((await api(url, '/metrics', { token: null })).text);
+  const m = /^casefile_server_loki_pages_total (\d+)/m.exec(
+    (await api(url, '/metrics', { token: null })).text
+  );
   return Number(m?.[1] ?? 0);
 }
 
@@ -45,7 +50,8 @@ test('Loki stopped mid-pin leaves nothing half-pinned and answers a clear error'
     const body = { title: 'during outage', scope: { host: HOST }, from: start, to: start + N + 1 };
     const pin = api(server.url, '/api/v1/snapshots', { method: 'POST', body });
     const deadline = Date.now() + 30_000;
-    while ((await pagesRead(server.url)) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while ((await pagesRead(server.url)) < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     const pagesAtStop = await pagesRead(server.url);
     ok(pagesAtStop >= 3 && pagesAtStop < N / 10, `stopped Loki after ${pagesAtStop} of ${N / 10} pages`);
     // SIGKILL: an abrupt outage, and no graceful shutdown during which Loki might still answer.

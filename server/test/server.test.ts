@@ -28,7 +28,11 @@ describe('server against a real Loki', () => {
     loki = await startLoki();
     start = Date.now() - 10 * 60_000;
     sent = processEvents(N, start, 'big');
-    sent[1234] = { ...sent[1234], commandLine: '=HYPERLINK("http://x","y")', message: 'exec =HYPERLINK("http://x","y")' };
+    sent[1234] = {
+      ...sent[1234],
+      commandLine: '=HYPERLINK("http://x","y")',
+      message: 'exec =HYPERLINK("http://x","y")',
+    };
     const net = Array.from({ length: 50 }, (_, i) => ({
       ...processEvents(1, start + 100 + i * 7, 'big')[0],
       type: 'network.connect' as const,
@@ -37,10 +41,19 @@ describe('server against a real Loki', () => {
       destPort: 443,
       message: `connect 10.0.0.9:443 #${i}`,
     }));
-    sent.push(...net.map((e) => ({ ...e, pid: undefined, executable: undefined, commandLine: undefined })).map((e) => JSON.parse(JSON.stringify(e))));
+    sent.push(
+      ...net
+        .map((e) => ({ ...e, pid: undefined, executable: undefined, commandLine: undefined }))
+        .map((e) => JSON.parse(JSON.stringify(e)))
+    );
     end = start + N + 1000;
     await seedEvents(loki.url, HOST, sent);
-    const got = await waitForEvents(loki.url, { scope: { host: HOST } }, { fromNs: msToNs(start), toNs: msToNs(end) }, sent.length);
+    const got = await waitForEvents(
+      loki.url,
+      { scope: { host: HOST } },
+      { fromNs: msToNs(start), toNs: msToNs(end) },
+      sent.length
+    );
     equal(got, sent.length, 'Loki holds every seeded event');
     server = await startTestServer({ lokiUrl: loki.url, hookBeforeSeconds: 5, hookAfterSeconds: 5 });
   });
@@ -56,7 +69,10 @@ describe('server against a real Loki', () => {
       equal(r.json.error, 'unauthorized');
       equal((await api(server.url, path, { token: 'wrong-token-xxxxxxxx' })).status, 401);
     }
-    equal((await api(server.url, '/api/v1/snapshots', { method: 'POST', token: null, body: {} })).status, 401);
+    equal(
+      (await api(server.url, '/api/v1/snapshots', { method: 'POST', token: null, body: {} })).status,
+      401
+    );
     equal((await api(server.url, '/healthz', { token: null })).json.status, 'ok');
     match((await api(server.url, '/metrics', { token: null })).text, /casefile_server_pins_total/);
     const doc = (await api(server.url, '/api/v1/openapi.json')).json;
@@ -65,17 +81,29 @@ describe('server against a real Loki', () => {
   });
 
   test('invalid requests get clear 4xx JSON errors', async () => {
-    const bad = await api(server.url, '/api/v1/snapshots', { method: 'POST', body: { title: 'x', scope: { nope: 'y' }, from: start, to: end } });
+    const bad = await api(server.url, '/api/v1/snapshots', {
+      method: 'POST',
+      body: { title: 'x', scope: { nope: 'y' }, from: start, to: end },
+    });
     equal(bad.status, 400);
     deepEqual(Object.keys(bad.json).sort(), ['error', 'message']);
     match(bad.json.message, /additional properties/);
-    const order = await api(server.url, '/api/v1/snapshots', { method: 'POST', body: { title: 'x', scope: {}, from: end, to: start } });
+    const order = await api(server.url, '/api/v1/snapshots', {
+      method: 'POST',
+      body: { title: 'x', scope: {}, from: end, to: start },
+    });
     equal(order.status, 400);
     match(order.json.message, /before/);
-    const types = await api(server.url, `/api/v1/export.csv?from=${start}&to=${end}&types=process.start,bogus`);
+    const types = await api(
+      server.url,
+      `/api/v1/export.csv?from=${start}&to=${end}&types=process.start,bogus`
+    );
     equal(types.status, 400);
     match(types.json.message, /bogus/);
-    const big = await api(server.url, '/api/v1/snapshots', { method: 'POST', body: { title: 'x', scope: {}, from: 1, to: 2, note: 'n'.repeat(2 << 20) } });
+    const big = await api(server.url, '/api/v1/snapshots', {
+      method: 'POST',
+      body: { title: 'x', scope: {}, from: 1, to: 2, note: 'n'.repeat(2 << 20) },
+    });
     equal(big.status, 413);
     equal(big.json.error, 'body_too_large');
     equal((await api(server.url, '/api/v1/snapshots/00000000-0000-0000-0000-000000000000')).status, 404);
@@ -86,7 +114,13 @@ describe('server against a real Loki', () => {
     const r = await api(server.url, '/api/v1/snapshots', {
       method: 'POST',
       headers: { 'x-grafana-user': 'alice' },
-      body: { title: 'big incident', note: 'pinned by test', scope: { host: HOST, containerName: 'big' }, from: start, to: end },
+      body: {
+        title: 'big incident',
+        note: 'pinned by test',
+        scope: { host: HOST, containerName: 'big' },
+        from: start,
+        to: end,
+      },
     });
     equal(r.status, 201, r.text);
     const s = r.json.snapshot;
@@ -97,11 +131,17 @@ describe('server against a real Loki', () => {
     equal(s.lokiVersion, loki.version);
     equal(s.from, new Date(start).toISOString().replace('Z', '000000Z'));
     // Independent read of the same window: same events, same bytes, same hash.
-    const back = await new LokiClient({ url: loki.url }).readAll({ scope: { host: HOST, containerName: 'big' } }, { fromNs: s.fromNs, toNs: s.toNs });
+    const back = await new LokiClient({ url: loki.url }).readAll(
+      { scope: { host: HOST, containerName: 'big' } },
+      { fromNs: s.fromNs, toNs: s.toNs }
+    );
     equal(s.contentSha256, sha256(back.map((e) => JSON.stringify(e) + '\n').join('')));
     deepEqual(new Set(back.map((e) => e.id)), new Set(sent.map((e) => e.id)));
     // Without X-Grafana-User, the token's name is who.
-    const r2 = await api(server.url, '/api/v1/snapshots', { method: 'POST', body: { title: 'small', scope: { host: HOST }, from: start, to: start + 10 } });
+    const r2 = await api(server.url, '/api/v1/snapshots', {
+      method: 'POST',
+      body: { title: 'small', scope: { host: HOST }, from: start, to: start + 10 },
+    });
     equal(r2.json.snapshot.createdBy, TOKEN_NAME);
     equal(r2.json.snapshot.eventCount, 10);
   });
@@ -110,11 +150,20 @@ describe('server against a real Loki', () => {
     const p = await api(server.url, `/api/v1/snapshots/${snapshotId}/events?limit=100&offset=200`);
     equal(p.json.total, sent.length);
     equal(p.json.items.length, 100);
-    const net = await api(server.url, `/api/v1/snapshots/${snapshotId}/events?types=network.connect&limit=10`);
+    const net = await api(
+      server.url,
+      `/api/v1/snapshots/${snapshotId}/events?types=network.connect&limit=10`
+    );
     equal(net.json.total, 50);
     ok(net.json.items.every((e: CasefileEvent) => e.type === 'network.connect'));
-    const hit = await api(server.url, `/api/v1/snapshots/${snapshotId}/events?search=${encodeURIComponent('=hyperlink("HTTP')}`);
-    deepEqual(hit.json.items.map((e: CasefileEvent) => e.id), [sent[1234].id]);
+    const hit = await api(
+      server.url,
+      `/api/v1/snapshots/${snapshotId}/events?search=${encodeURIComponent('=hyperlink("HTTP')}`
+    );
+    deepEqual(
+      hit.json.items.map((e: CasefileEvent) => e.id),
+      [sent[1234].id]
+    );
     const list = await api(server.url, '/api/v1/snapshots?limit=1');
     equal(list.json.total, 2);
     equal(list.json.items.length, 1);
@@ -135,7 +184,9 @@ describe('server against a real Loki', () => {
   });
 
   test("the forensic package's hashes verify and its manifest tells the chain of custody", async () => {
-    const r = await api(server.url, `/api/v1/snapshots/${snapshotId}/package`, { headers: { 'x-grafana-user': 'bob' } });
+    const r = await api(server.url, `/api/v1/snapshots/${snapshotId}/package`, {
+      headers: { 'x-grafana-user': 'bob' },
+    });
     equal(r.status, 200);
     equal(r.headers.get('content-type'), 'application/zip');
     const files = await unzip(r.buffer);
@@ -151,10 +202,13 @@ describe('server against a real Loki', () => {
     equal(m.scope.containerName, 'big');
     match(m.query, /container_name="big"/);
     equal(m.createdBy, 'bob');
-    deepEqual(m.chainOfCustody.map((c: { action: string; by: string }) => [c.action, c.by]), [
-      ['pinned', 'alice'],
-      ['exported', 'bob'],
-    ]);
+    deepEqual(
+      m.chainOfCustody.map((c: { action: string; by: string }) => [c.action, c.by]),
+      [
+        ['pinned', 'alice'],
+        ['exported', 'bob'],
+      ]
+    );
     equal(m.chainOfCustody[0].lokiVersion, loki.version);
     equal(m.chainOfCustody[1].lokiVersion, loki.version);
   });
@@ -172,12 +226,20 @@ describe('server against a real Loki', () => {
     const live = await api(server.url, `/api/v1/export.csv?${q}`);
     equal(live.status, 200);
     equal(sha256(live.buffer), sha256(csv.buffer));
-    const liveNet = await api(server.url, `/api/v1/export.csv?${q}&types=network.connect&search=${encodeURIComponent('10.0.0.9:443 #1')}`);
+    const liveNet = await api(
+      server.url,
+      `/api/v1/export.csv?${q}&types=network.connect&search=${encodeURIComponent('10.0.0.9:443 #1')}`
+    );
     equal(liveNet.text.split('\r\n').length - 2, 11); // #1, #10..#19
   });
 
   test('delete removes a snapshot', async () => {
-    const s = (await api(server.url, '/api/v1/snapshots', { method: 'POST', body: { title: 'gone', scope: { host: HOST }, from: start, to: start + 5 } })).json.snapshot;
+    const s = (
+      await api(server.url, '/api/v1/snapshots', {
+        method: 'POST',
+        body: { title: 'gone', scope: { host: HOST }, from: start, to: start + 5 },
+      })
+    ).json.snapshot;
     equal((await api(server.url, `/api/v1/snapshots/${s.id}`, { method: 'DELETE' })).status, 204);
     equal((await api(server.url, `/api/v1/snapshots/${s.id}`)).status, 404);
     equal((await api(server.url, `/api/v1/snapshots/${s.id}`, { method: 'DELETE' })).status, 404);
@@ -187,13 +249,22 @@ describe('server against a real Loki', () => {
     const capped = await startTestServer({ lokiUrl: loki.url, maxSnapshots: 3 });
     try {
       const pin = (title: string) =>
-        api(capped.url, '/api/v1/snapshots', { method: 'POST', body: { title, scope: { host: HOST }, from: start, to: start + 20 } });
+        api(capped.url, '/api/v1/snapshots', {
+          method: 'POST',
+          body: { title, scope: { host: HOST }, from: start, to: start + 20 },
+        });
       const ids: string[] = [];
       for (const t of ['a', 'b', 'c']) ids.push((await pin(t)).json.snapshot.id);
-      equal((await api(capped.url, `/api/v1/snapshots/${ids[0]}/lock`, { method: 'POST' })).json.locked, true);
+      equal(
+        (await api(capped.url, `/api/v1/snapshots/${ids[0]}/lock`, { method: 'POST' })).json.locked,
+        true
+      );
       const d = await pin('d');
       deepEqual(d.json.evicted, [ids[1]]);
-      deepEqual((await api(capped.url, '/api/v1/snapshots')).json.items.map((s: { title: string }) => s.title), ['d', 'c', 'a']);
+      deepEqual(
+        (await api(capped.url, '/api/v1/snapshots')).json.items.map((s: { title: string }) => s.title),
+        ['d', 'c', 'a']
+      );
       await api(capped.url, `/api/v1/snapshots/${ids[2]}/lock`, { method: 'POST' });
       await api(capped.url, `/api/v1/snapshots/${d.json.snapshot.id}/lock`, { method: 'POST' });
       const refused = await pin('e');
@@ -212,11 +283,17 @@ describe('server against a real Loki', () => {
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pin(`p${i}`)));
       watching = false;
       await watch;
-      ok(results.every((r) => r.status === 201), results.map((r) => r.status).join());
+      ok(
+        results.every((r) => r.status === 201),
+        results.map((r) => r.status).join()
+      );
       ok(max <= 3, `saw ${max} snapshots`);
       const final = (await api(capped.url, '/api/v1/snapshots')).json;
       equal(final.total, 3);
-      ok(final.items.some((s: { id: string }) => s.id === ids[0]), 'the locked snapshot survived');
+      ok(
+        final.items.some((s: { id: string }) => s.id === ids[0]),
+        'the locked snapshot survived'
+      );
     } finally {
       await capped.close();
     }
@@ -238,7 +315,13 @@ describe('server against a real Loki', () => {
           fingerprint: 'fp-1',
           generatorURL: 'http://grafana/alerting/1',
         },
-        { status: 'firing', labels: { alertname: 'Other', 'container.name': 'none-such' }, annotations: {}, startsAt, fingerprint: 'fp-2' },
+        {
+          status: 'firing',
+          labels: { alertname: 'Other', 'container.name': 'none-such' },
+          annotations: {},
+          startsAt,
+          fingerprint: 'fp-2',
+        },
         { status: 'resolved', labels: { alertname: 'Old' }, annotations: {}, startsAt, fingerprint: 'fp-3' },
       ],
       groupLabels: {},
@@ -258,13 +341,19 @@ describe('server against a real Loki', () => {
     equal(s.source, 'grafana-alert');
     equal(s.note, 'nc in big');
     equal(s.title, 'Alert: Unexpected process');
-    equal(BigInt(s.toNs) - BigInt(s.fromNs), BigInt(server.config.hookBeforeSeconds + server.config.hookAfterSeconds) * 1_000_000_000n);
+    equal(
+      BigInt(s.toNs) - BigInt(s.fromNs),
+      BigInt(server.config.hookBeforeSeconds + server.config.hookAfterSeconds) * 1_000_000_000n
+    );
     equal(s.eventCount, 10_000); // [startsAt-5s, startsAt+5s) = events 5000..14999
     equal(r.json.pinned[1].snapshot.eventCount, 0);
     const again = await api(server.url, '/api/v1/hooks/grafana', { method: 'POST', body: payload });
     equal(again.status, 200);
     equal(again.json.pinned.length, 0);
-    deepEqual(again.json.duplicates.map((d: { snapshotId: string }) => d.snapshotId).sort(), r.json.pinned.map((p: { snapshot: { id: string } }) => p.snapshot.id).sort());
+    deepEqual(
+      again.json.duplicates.map((d: { snapshotId: string }) => d.snapshotId).sort(),
+      r.json.pinned.map((p: { snapshot: { id: string } }) => p.snapshot.id).sort()
+    );
   });
 
   test('each pin emits a snapshot.pinned event to Loki over OTLP', async () => {

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { SqliteStore } from '../src/store/sqlite-store';
 import { PostgresStore } from '../src/store/postgres-store';
-import { CapReachedError, DuplicateAlertError, type EventRow, type SnapshotMeta, type SnapshotStore } from '../src/store/store';
+import {
+  CapReachedError,
+  DuplicateAlertError,
+  type EventRow,
+  type SnapshotMeta,
+  type SnapshotStore,
+} from '../src/store/store';
 import { postgresBinDir, startPostgres, type Postgres } from './helpers/postgres';
 
 function meta(over: Partial<SnapshotMeta> = {}): SnapshotMeta {
@@ -57,10 +63,17 @@ interface Impl {
 let pg: Postgres | undefined;
 const sqliteDir = mkdtempSync(join(tmpdir(), 'casefile-store-'));
 const IMPLS: Impl[] = [
-  { name: 'sqlite', open: async () => new SqliteStore(sqliteDir), setup: async () => {}, teardown: async () => {} },
+  {
+    name: 'sqlite',
+    open: async () => new SqliteStore(sqliteDir),
+    setup: async () => {},
+    teardown: async () => {},
+  },
   {
     name: 'postgres',
-    skip: postgresBinDir() ? undefined : 'PostgreSQL binaries not installed (scripts/setup-machine.sh installs them)',
+    skip: postgresBinDir()
+      ? undefined
+      : 'PostgreSQL binaries not installed (scripts/setup-machine.sh installs them)',
     open: async () => new PostgresStore(pg!.dsn),
     setup: async () => {
       pg = await startPostgres();
@@ -97,12 +110,21 @@ for (const impl of IMPLS) {
       deepEqual(list.items[0], m);
       const p = await store.events(m.id, { limit: 3, offset: 2 });
       equal(p.total, 12_001);
-      deepEqual(p.items.map((e) => e.id), ['e2', 'e3', 'e4']);
+      deepEqual(
+        p.items.map((e) => e.id),
+        ['e2', 'e3', 'e4']
+      );
       const net = await store.events(m.id, { types: ['network.connect'], limit: 2, offset: 1 });
       equal(net.total, 4001);
-      deepEqual(net.items.map((e) => e.id), ['e3', 'e6']);
+      deepEqual(
+        net.items.map((e) => e.id),
+        ['e3', 'e6']
+      );
       // LIKE wildcards in the search are literal; matching is case-insensitive.
-      deepEqual((await store.events(m.id, { search: '100%_DONE c:\\', limit: 10, offset: 0 })).items.map((e) => e.id), ['e7']);
+      deepEqual(
+        (await store.events(m.id, { search: '100%_DONE c:\\', limit: 10, offset: 0 })).items.map((e) => e.id),
+        ['e7']
+      );
       equal((await store.events(m.id, { search: '%', limit: 10, offset: 0 })).total, 1);
       equal((await store.events(m.id, { types: [], limit: 10, offset: 0 })).total, 0);
       const all: string[] = [];
@@ -110,7 +132,10 @@ for (const impl of IMPLS) {
         ok(b.length <= 5000);
         all.push(...b);
       }
-      deepEqual(all, ev.map((e) => e.json));
+      deepEqual(
+        all,
+        ev.map((e) => e.json)
+      );
       deepEqual(await store.countByType(m.id), { 'network.connect': 4001, 'process.start': 8000 });
       deepEqual(await store.counts(), { snapshots: 1, locked: 0, events: 12_001 });
     });
@@ -145,7 +170,10 @@ for (const impl of IMPLS) {
       await store.setLocked(a.id, true);
       const d = meta({ title: 'd' });
       deepEqual(await store.createSnapshot(d, rows(3), 3), { evicted: [b.id] });
-      deepEqual((await store.listSnapshots(10, 0)).items.map((s) => s.title), ['d', 'c', 'a']);
+      deepEqual(
+        (await store.listSnapshots(10, 0)).items.map((s) => s.title),
+        ['d', 'c', 'a']
+      );
       equal((await store.getSnapshot(a.id))!.locked, true);
       await store.setLocked(c.id, true);
       await store.setLocked(d.id, true);
@@ -162,7 +190,9 @@ for (const impl of IMPLS) {
       const cap = 4;
       let max = 0;
       const watcher = setInterval(async () => (max = Math.max(max, (await store.counts()).snapshots)), 1);
-      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => store.createSnapshot(meta({ title: `p${i}` }), rows(500), cap)));
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => store.createSnapshot(meta({ title: `p${i}` }), rows(500), cap))
+      );
       clearInterval(watcher);
       const c = await store.counts();
       equal(c.snapshots, cap);

@@ -72,7 +72,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () => openApiDocument(ops, deps.version));
+  app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () =>
+    openApiDocument(ops, deps.version)
+  );
   snapshotRoutes(app, deps, EVENT_TYPE_NAMES);
   exportRoutes(app, deps, EVENT_TYPE_NAMES);
   hookRoutes(app, deps);

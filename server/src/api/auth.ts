@@ -23,7 +23,8 @@ export class TokenAuth {
   authenticate(req: FastifyRequest): string {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    if (!m) throw new ApiError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <token>');
+    if (!m)
+      throw new ApiError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <token>');
     const d = digest(m[1]);
     let name: string | undefined;
     for (const t of this.tokens) if (timingSafeEqual(d, t.digest)) name ??= t.name;

@@ -33,9 +33,13 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
     case 'SnapshotTooLargeError':
       return { status: 413, body: { error: 'too_large', message: e.message } };
     case 'LokiError':
-      return { status: 502, body: { error: 'loki_unavailable', message: `nothing was pinned: ${e.message}` } };
+      return {
+        status: 502,
+        body: { error: 'loki_unavailable', message: `nothing was pinned: ${e.message}` },
+      };
   }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'body_too_large', message: e.message } };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { status: 413, body: { error: 'body_too_large', message: e.message } };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, body: { error: 'bad_request', message: e.message } };
   }

@@ -24,13 +24,26 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id/export.csv',
-    { schema: { summary: "A snapshot's events as CSV (RFC 4180, UTF-8 BOM, formulas neutralised), streamed", params: idParams, response: errors } },
+    {
+      schema: {
+        summary: "A snapshot's events as CSV (RFC 4180, UTF-8 BOM, formulas neutralised), streamed",
+        params: idParams,
+        response: errors,
+      },
+    },
     async (req, reply) => {
       const s = await mustGet(req.params.id);
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.csv"`);
-      return reply.send(csvStream(parsedPages(store.eventJson(s.id)), (n) => metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)));
+        .header(
+          'content-disposition',
+          `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.csv"`
+        );
+      return reply.send(
+        csvStream(parsedPages(store.eventJson(s.id)), (n) =>
+          metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)
+        )
+      );
     }
   );
 
@@ -38,7 +51,8 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
     '/api/v1/snapshots/:id/package',
     {
       schema: {
-        summary: 'Forensic package: zip of events.csv, events.jsonl and manifest.json (hashes, query, chain of custody)',
+        summary:
+          'Forensic package: zip of events.csv, events.jsonl and manifest.json (hashes, query, chain of custody)',
         params: idParams,
         response: errors,
       },
@@ -55,7 +69,10 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       req.log.info({ snapshot: s.id, by: actor(req, req.tokenName) }, 'forensic package exported');
       reply
         .header('content-type', 'application/zip')
-        .header('content-disposition', `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.zip"`);
+        .header(
+          'content-disposition',
+          `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.zip"`
+        );
       return reply.send(zip);
     }
   );

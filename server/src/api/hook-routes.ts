@@ -11,7 +11,8 @@ export function hookRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/api/v1/hooks/grafana',
     {
       schema: {
-        summary: "Grafana webhook contact point: pins a snapshot around each firing alert (fingerprint+startsAt pins once)",
+        summary:
+          'Grafana webhook contact point: pins a snapshot around each firing alert (fingerprint+startsAt pins once)',
         body: grafanaWebhookBody,
         response: { 400: errorSchema, 401: errorSchema },
       },
@@ -33,7 +34,11 @@ export function hookRoutes(app: FastifyInstance, deps: AppDeps): void {
           continue;
         }
         try {
-          const { snapshot } = await deps.snapshots.pin(p.request, { by: req.tokenName, source: 'grafana-alert', alertKey: p.key });
+          const { snapshot } = await deps.snapshots.pin(p.request, {
+            by: req.tokenName,
+            source: 'grafana-alert',
+            alertKey: p.key,
+          });
           pinned.push({ alertKey: p.key, snapshot: snapshotJson(snapshot) });
         } catch (err) {
           if ((err as Error).name === 'DuplicateAlertError') {
@@ -48,7 +53,10 @@ export function hookRoutes(app: FastifyInstance, deps: AppDeps): void {
       // A failure answers 502 so Grafana retries; pins already made are deduplicated on retry.
       reply.code(failed.length ? 502 : 200);
       const summary = failed.length
-        ? { error: 'pin_failed', message: `${failed.length} of ${pins.length} alert pins failed (Loki?); Grafana's retry will pin them` }
+        ? {
+            error: 'pin_failed',
+            message: `${failed.length} of ${pins.length} alert pins failed (Loki?); Grafana's retry will pin them`,
+          }
         : {};
       return { ...summary, pinned, duplicates, failed, ignored: req.body.alerts.length - pins.length };
     }

@@ -15,7 +15,9 @@ export function collectRoutes(app: FastifyInstance): Op[] {
   const ops: Op[] = [];
   app.addHook('onRoute', (r: RouteOptions) => {
     if (!r.url.startsWith('/api/') && r.url !== '/healthz' && r.url !== '/metrics') return;
-    for (const m of [r.method].flat()) if (m !== 'HEAD') ops.push({ method: m.toLowerCase(), url: r.url, schema: (r.schema ?? {}) as Record<string, any> });
+    for (const m of [r.method].flat())
+      if (m !== 'HEAD')
+        ops.push({ method: m.toLowerCase(), url: r.url, schema: (r.schema ?? {}) as Record<string, any> });
   });
   return ops;
 }
@@ -27,7 +29,13 @@ function parameters(s: Record<string, any>) {
     ['query', s.querystring],
   ] as const) {
     for (const [name, p] of Object.entries<any>(schema?.properties ?? {})) {
-      out.push({ name, in: where, required: where === 'path' || (schema.required ?? []).includes(name), schema: p, description: p.description });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (schema.required ?? []).includes(name),
+        schema: p,
+        description: p.description,
+      });
     }
   }
   return out;
@@ -40,13 +48,18 @@ export function openApiDocument(ops: readonly Op[], version: string) {
     const pub = path === '/healthz' || path === '/metrics';
     const responses: Record<string, object> = {};
     for (const [code, schema] of Object.entries<any>(o.schema.response ?? { 200: {} })) {
-      responses[code] = { description: code.startsWith('2') ? 'OK' : 'Error {error, message}', content: { 'application/json': { schema } } };
+      responses[code] = {
+        description: code.startsWith('2') ? 'OK' : 'Error {error, message}',
+        content: { 'application/json': { schema } },
+      };
     }
     paths[path] ??= {};
     paths[path][o.method] = {
       summary: o.schema.summary,
       parameters: parameters(o.schema),
-      ...(o.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: o.schema.body } } } } : {}),
+      ...(o.schema.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: o.schema.body } } } }
+        : {}),
       responses,
       security: pub ? [] : [{ bearer: [] }],
     };

@@ -8,7 +8,10 @@ import { EVENT_TYPE_NAMES, SCOPE_KEYS } from '@casefile/schema';
 const str = (maxLength: number, extra: object = {}) => ({ type: 'string', maxLength, ...extra });
 
 export const timeParam = {
-  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', maxLength: 40 }],
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', maxLength: 40 },
+  ],
   description: 'Milliseconds since the epoch, or an RFC 3339 time (nanosecond fraction kept).',
 };
 
@@ -31,7 +34,12 @@ export const pinBody = {
     scope: scopeSchema,
     from: timeParam,
     to: timeParam,
-    types: { type: 'array', items: eventTypeSchema, maxItems: 64, description: 'Event types to keep; all when absent.' },
+    types: {
+      type: 'array',
+      items: eventTypeSchema,
+      maxItems: 64,
+      description: 'Event types to keep; all when absent.',
+    },
     search: str(1000, { description: 'Case-insensitive substring of the message.' }),
   },
 };

@@ -17,7 +17,10 @@ export function snapshotJson(s: SnapshotMeta) {
 /** Comma-separated types -> list (unknown names are a 400). */
 export function parseTypes(v: string | undefined, known: readonly string[]): EventType[] | undefined {
   if (v === undefined || v === '') return undefined;
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((t) => !known.includes(t));
   if (bad.length) throw new ApiError(400, 'bad_request', `unknown event type(s): ${bad.join(', ')}`);
   return list as EventType[];
@@ -34,14 +37,27 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
   };
   const who = (req: FastifyRequest) => actor(req, req.tokenName);
 
-  app.post<{ Body: { title: string; note?: string; scope: Scope; from: string | number; to: string | number; types?: EventType[]; search?: string } }>(
+  app.post<{
+    Body: {
+      title: string;
+      note?: string;
+      scope: Scope;
+      from: string | number;
+      to: string | number;
+      types?: EventType[];
+      search?: string;
+    };
+  }>(
     '/api/v1/snapshots',
     {
       schema: {
         summary: 'Pin a snapshot: copy every event of a scope and window out of Loki, atomically',
         body: pinBody,
         response: {
-          201: { type: 'object', properties: { snapshot: snapshotSchema, evicted: { type: 'array', items: { type: 'string' } } } },
+          201: {
+            type: 'object',
+            properties: { snapshot: snapshotSchema, evicted: { type: 'array', items: { type: 'string' } } },
+          },
           ...errors,
           409: errorSchema,
           413: errorSchema,
@@ -52,7 +68,14 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     async (req, reply) => {
       const b = req.body;
       const { snapshot, evicted } = await deps.snapshots.pin(
-        { title: b.title, note: b.note, scope: b.scope, ...parseWindow(b.from, b.to), types: b.types, search: b.search },
+        {
+          title: b.title,
+          note: b.note,
+          scope: b.scope,
+          ...parseWindow(b.from, b.to),
+          types: b.types,
+          search: b.search,
+        },
         { by: who(req) }
       );
       reply.code(201);
@@ -69,7 +92,12 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
         response: {
           200: {
             type: 'object',
-            properties: { items: { type: 'array', items: snapshotSchema }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+            properties: {
+              items: { type: 'array', items: snapshotSchema },
+              total: { type: 'integer' },
+              limit: { type: 'integer' },
+              offset: { type: 'integer' },
+            },
           },
           ...errors,
         },
@@ -88,7 +116,10 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     async (req) => snapshotJson(await mustGet(req.params.id))
   );
 
-  app.get<{ Params: { id: string }; Querystring: { limit: number; offset: number; types?: string; search?: string } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { limit: number; offset: number; types?: string; search?: string };
+  }>(
     '/api/v1/snapshots/:id/events',
     {
       schema: {
@@ -120,9 +151,16 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id',
-    { schema: { summary: 'Delete a snapshot (locked ones too: deleting is explicit)', params: idParams, response: { 204: { type: 'null' }, ...errors } } },
+    {
+      schema: {
+        summary: 'Delete a snapshot (locked ones too: deleting is explicit)',
+        params: idParams,
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
     async (req, reply) => {
-      if (!(await store.deleteSnapshot(req.params.id))) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
+      if (!(await store.deleteSnapshot(req.params.id)))
+        throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
       req.log.info({ snapshot: req.params.id, by: who(req) }, 'snapshot deleted');
       reply.code(204).send();
     }
@@ -136,7 +174,9 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
       `/api/v1/snapshots/:id/${verb}`,
       {
         schema: {
-          summary: locked ? 'Lock a snapshot: it is never evicted' : 'Unlock a snapshot: it may be evicted again',
+          summary: locked
+            ? 'Lock a snapshot: it is never evicted'
+            : 'Unlock a snapshot: it may be evicted again',
           params: idParams,
           response: { 200: snapshotSchema, ...errors },
         },

@@ -14,7 +14,11 @@ export function parseTime(v: string | number, name: string): string {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(s);
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
   if (!m || Number.isNaN(ms)) {
-    throw new ApiError(400, 'bad_request', `${name}: expected milliseconds since the epoch or an RFC 3339 time, got ${JSON.stringify(s.slice(0, 40))}`);
+    throw new ApiError(
+      400,
+      'bad_request',
+      `${name}: expected milliseconds since the epoch or an RFC 3339 time, got ${JSON.stringify(s.slice(0, 40))}`
+    );
   }
   return (BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))).toString();
 }

@@ -74,7 +74,12 @@ const SPEC: Record<keyof ServerConfig, { kind: Kind; def?: unknown }> = {
   logLevel: { kind: 'string', def: 'info' },
 };
 /** Keys that are secrets: never logged. */
-export const SECRET_KEYS: readonly (keyof ServerConfig)[] = ['tokens', 'lokiBasicAuth', 'lokiBearerToken', 'postgresDsn'];
+export const SECRET_KEYS: readonly (keyof ServerConfig)[] = [
+  'tokens',
+  'lokiBasicAuth',
+  'lokiBearerToken',
+  'postgresDsn',
+];
 
 const ENV_PREFIX = 'CASEFILE_SERVER_';
 const envName = (k: string) => ENV_PREFIX + k.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
@@ -90,7 +95,10 @@ function parseTokens(v: unknown, source: string): ApiToken[] {
         .filter((s) => s.trim())
         .map((s) => {
           const i = s.indexOf(':');
-          if (i <= 0) throw new ConfigError(`${source}: token entries are name:token, got ${JSON.stringify(s.slice(0, 20))}…`);
+          if (i <= 0)
+            throw new ConfigError(
+              `${source}: token entries are name:token, got ${JSON.stringify(s.slice(0, 20))}…`
+            );
           return { name: s.slice(0, i).trim(), token: s.slice(i + 1).trim() };
         });
   for (const t of list) {
@@ -106,10 +114,12 @@ function coerce(key: keyof ServerConfig, v: unknown, source: string): unknown {
   if (kind === 'tokens') return parseTokens(v, source);
   if (kind === 'int') {
     const n = typeof v === 'number' ? v : /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : NaN;
-    if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new ConfigError(`${source}: ${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
     return n;
   }
-  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${source}: ${key} must be a string`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new ConfigError(`${source}: ${key} must be a string`);
   return String(v);
 }
 
@@ -149,13 +159,16 @@ export function loadConfig(
   const keys = Object.keys(SPEC) as (keyof ServerConfig)[];
   const known = new Set(keys.map(flagName));
   for (const f of Object.keys(flags)) if (!known.has(f)) throw new ConfigError(`unknown flag --${f}`);
-  for (const y of Object.keys(yaml)) if (!(y in SPEC)) throw new ConfigError(`config file ${file}: unknown key ${y}`);
+  for (const y of Object.keys(yaml))
+    if (!(y in SPEC)) throw new ConfigError(`config file ${file}: unknown key ${y}`);
   const cfg: Record<string, unknown> = {};
   for (const k of keys) {
     const fromOverride = opts.overrides?.[k];
     if (fromOverride !== undefined) cfg[k] = fromOverride;
-    else if (flags[flagName(k)] !== undefined) cfg[k] = coerce(k, flags[flagName(k)], `flag --${flagName(k)}`);
-    else if (env[envName(k)] !== undefined && env[envName(k)] !== '') cfg[k] = coerce(k, env[envName(k)], `env ${envName(k)}`);
+    else if (flags[flagName(k)] !== undefined)
+      cfg[k] = coerce(k, flags[flagName(k)], `flag --${flagName(k)}`);
+    else if (env[envName(k)] !== undefined && env[envName(k)] !== '')
+      cfg[k] = coerce(k, env[envName(k)], `env ${envName(k)}`);
     else if (yaml[k] !== undefined && yaml[k] !== null) cfg[k] = coerce(k, yaml[k], `config file ${file}`);
     else cfg[k] = SPEC[k].def;
   }
@@ -168,7 +181,9 @@ export function loadConfig(
 
 /** The config with secrets replaced, for the startup log. */
 export function redactedConfig(c: ServerConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(c).filter(([, v]) => v !== undefined)
+  );
   for (const k of SECRET_KEYS) {
     if (c[k] === undefined) continue;
     out[k] = k === 'tokens' ? c.tokens.map((t) => ({ name: t.name, token: '[redacted]' })) : '[redacted]';

@@ -8,7 +8,10 @@ import { Readable } from 'node:stream';
 import { CSV_BOM, csvHeader, csvRow, type CasefileEvent } from '@casefile/schema';
 
 /** CSV text chunks for pages of events; `onRows` counts rows as they go. */
-export async function* csvChunks(pages: AsyncIterable<CasefileEvent[]>, onRows?: (n: number) => void): AsyncGenerator<string> {
+export async function* csvChunks(
+  pages: AsyncIterable<CasefileEvent[]>,
+  onRows?: (n: number) => void
+): AsyncGenerator<string> {
   yield CSV_BOM + csvHeader();
   for await (const page of pages) {
     let chunk = '';

@@ -49,7 +49,11 @@ class HashedFile {
 }
 
 /** Build the package of a snapshot; returns the zip as a stream. */
-export async function forensicPackage(store: SnapshotStore, s: SnapshotMeta, ctx: PackageContext): Promise<Readable> {
+export async function forensicPackage(
+  store: SnapshotStore,
+  s: SnapshotMeta,
+  ctx: PackageContext
+): Promise<Readable> {
   const dir = mkdtempSync(join(tmpdir(), 'casefile-package-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
@@ -84,8 +88,20 @@ export async function forensicPackage(store: SnapshotStore, s: SnapshotMeta, ctx
       createdBy: ctx.exportedBy,
       createdAt: exportedAt,
       chainOfCustody: [
-        { action: 'pinned', by: s.createdBy, at: s.createdAt, lokiVersion: s.lokiVersion, eventsSha256: s.contentSha256 },
-        { action: 'exported', by: ctx.exportedBy, at: exportedAt, lokiVersion: ctx.lokiVersion, serverVersion: ctx.serverVersion },
+        {
+          action: 'pinned',
+          by: s.createdBy,
+          at: s.createdAt,
+          lokiVersion: s.lokiVersion,
+          eventsSha256: s.contentSha256,
+        },
+        {
+          action: 'exported',
+          by: ctx.exportedBy,
+          at: exportedAt,
+          lokiVersion: ctx.lokiVersion,
+          serverVersion: ctx.serverVersion,
+        },
       ],
     };
     const zip = new yazl.ZipFile();

@@ -68,7 +68,8 @@ export function alertPins(p: GrafanaWebhookPayload, beforeSeconds: number, after
   for (const a of p.alerts) {
     if (a.status !== 'firing') continue;
     const startsMs = Date.parse(a.startsAt);
-    if (Number.isNaN(startsMs)) throw new Error(`alert startsAt is not a time: ${JSON.stringify(a.startsAt)}`);
+    if (Number.isNaN(startsMs))
+      throw new Error(`alert startsAt is not a time: ${JSON.stringify(a.startsAt)}`);
     const startsNs = BigInt(startsMs) * 1_000_000n;
     const ann = a.annotations ?? {};
     out.push({

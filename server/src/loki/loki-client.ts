@@ -69,8 +69,13 @@ export class LokiClient {
     const headers: Record<string, string> = { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' };
     if (opts.tenant) headers['X-Scope-OrgID'] = opts.tenant;
     if (opts.bearerToken) headers.Authorization = `Bearer ${opts.bearerToken}`;
-    else if (opts.basicAuth) headers.Authorization = `Basic ${Buffer.from(opts.basicAuth).toString('base64')}`;
-    this.http = axios.create({ baseURL: opts.url.replace(/\/$/, ''), headers, timeout: opts.timeoutMs ?? 30_000 });
+    else if (opts.basicAuth)
+      headers.Authorization = `Basic ${Buffer.from(opts.basicAuth).toString('base64')}`;
+    this.http = axios.create({
+      baseURL: opts.url.replace(/\/$/, ''),
+      headers,
+      timeout: opts.timeoutMs ?? 30_000,
+    });
     this.pageSize = opts.pageSize ?? 5000;
     this.retries = opts.retries ?? 5;
     this.prefetch = Math.max(1, opts.prefetch ?? 2);
@@ -88,7 +93,9 @@ export class LokiClient {
         if (!transient || attempt >= this.retries) {
           const body = typeof e.response?.data === 'string' ? e.response.data.trim() : '';
           throw new LokiError(
-            status ? `Loki answered ${status} for ${path}: ${body || e.message}` : `Loki unreachable at ${this.opts.url}: ${e.message}`,
+            status
+              ? `Loki answered ${status} for ${path}: ${body || e.message}`
+              : `Loki unreachable at ${this.opts.url}: ${e.message}`,
             status
           );
         }
@@ -99,15 +106,24 @@ export class LokiClient {
   }
 
   /** One page of a log query, forward from `startNs` (inclusive). */
-  async queryRange(query: string, startNs: string, endNs: string, limit = this.pageSize): Promise<LokiStream[]> {
-    const body = await this.get<{ data: { resultType: string; result: LokiStream[] } }>('/loki/api/v1/query_range', {
-      query,
-      start: startNs,
-      end: endNs,
-      limit,
-      direction: 'forward',
-    });
-    if (body.data.resultType !== 'streams') throw new LokiError(`expected streams, got ${body.data.resultType}`);
+  async queryRange(
+    query: string,
+    startNs: string,
+    endNs: string,
+    limit = this.pageSize
+  ): Promise<LokiStream[]> {
+    const body = await this.get<{ data: { resultType: string; result: LokiStream[] } }>(
+      '/loki/api/v1/query_range',
+      {
+        query,
+        start: startNs,
+        end: endNs,
+        limit,
+        direction: 'forward',
+      }
+    );
+    if (body.data.resultType !== 'streams')
+      throw new LokiError(`expected streams, got ${body.data.resultType}`);
     return body.data.result;
   }
 
@@ -133,15 +149,17 @@ export class LokiClient {
     // does not depend on whether Loki's `start` bound is inclusive (a 1M-event benchmark read
     // once came back one entry short after Loki flushed; the cause is not pinned down yet).
     const fetch = (from: bigint, end: bigint): Slice => {
-      const answer = this.queryRange(query, (from > 0n ? from - 1n : 0n).toString(), end.toString()).then((r) => {
-        const all = decodeStreams(r).events;
-        const last = all.length ? BigInt(all[all.length - 1].timeNs) : from;
-        const events = all.filter((e) => {
-          const t = BigInt(e.timeNs);
-          return t >= from && t < end;
-        });
-        return { events, full: all.length >= this.pageSize, last };
-      });
+      const answer = this.queryRange(query, (from > 0n ? from - 1n : 0n).toString(), end.toString()).then(
+        (r) => {
+          const all = decodeStreams(r).events;
+          const last = all.length ? BigInt(all[all.length - 1].timeNs) : from;
+          const events = all.filter((e) => {
+            const t = BigInt(e.timeNs);
+            return t >= from && t < end;
+          });
+          return { events, full: all.length >= this.pageSize, last };
+        }
+      );
       answer.catch(() => {}); // awaited later; do not report it as unhandled meanwhile
       return { from, to: end, answer };
     };
@@ -167,7 +185,9 @@ export class LokiClient {
         if (events.length) yield events;
       } else {
         if (last <= head.from) {
-          throw new LokiError(`more than ${this.pageSize} events share timestamp ${last}; raise the page size`);
+          throw new LokiError(
+            `more than ${this.pageSize} events share timestamp ${last}; raise the page size`
+          );
         }
         learn(events.length, last - head.from);
         // A full answer is complete strictly before its last timestamp; [last, end) is read next.

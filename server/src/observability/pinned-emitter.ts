@@ -36,7 +36,9 @@ export class PinnedEmitter {
         done(r);
       });
     this.provider = new LoggerProvider({
-      resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-server', host: hostname() })),
+      resource: resourceFromAttributes(
+        resourceAttributes({ serviceName: 'casefile-server', host: hostname() })
+      ),
       processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 500 })],
     });
   }

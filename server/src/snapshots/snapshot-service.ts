@@ -34,7 +34,9 @@ export interface PinOrigin {
 /** The window holds more events than maxSnapshotEvents. */
 export class SnapshotTooLargeError extends Error {
   constructor(readonly limit: number) {
-    super(`the window holds more than ${limit} events (maxSnapshotEvents); narrow the scope, types or time range`);
+    super(
+      `the window holds more than ${limit} events (maxSnapshotEvents); narrow the scope, types or time range`
+    );
     this.name = 'SnapshotTooLargeError';
   }
 }
@@ -84,7 +86,8 @@ export class SnapshotService {
   private async pinOnce(req: PinRequest, origin: PinOrigin) {
     // Refuse early when nothing could be evicted; the transaction checks again.
     const c = await this.store.counts();
-    if (c.snapshots >= this.opts.maxSnapshots && c.locked >= c.snapshots) throw new CapReachedError(this.opts.maxSnapshots);
+    if (c.snapshots >= this.opts.maxSnapshots && c.locked >= c.snapshots)
+      throw new CapReachedError(this.opts.maxSnapshots);
     const filter = { scope: req.scope, types: req.types, search: req.search };
     const started = performance.now();
     const lokiVersion = await this.loki.version();
@@ -92,7 +95,8 @@ export class SnapshotService {
     const hash = createHash('sha256');
     for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
       this.metrics.lokiPages.inc();
-      if (rows.length + page.length > this.opts.maxSnapshotEvents) throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
+      if (rows.length + page.length > this.opts.maxSnapshotEvents)
+        throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
       for (const e of page) {
         const json = JSON.stringify(e);
         hash.update(json + '\n');
@@ -121,7 +125,14 @@ export class SnapshotService {
     const read = performance.now();
     const { evicted } = await this.store.createSnapshot(snapshot, rows, this.opts.maxSnapshots);
     this.log?.info(
-      { snapshot: snapshot.id, by: origin.by, events: rows.length, evicted, readMs: Math.round(read - started), storeMs: Math.round(performance.now() - read) },
+      {
+        snapshot: snapshot.id,
+        by: origin.by,
+        events: rows.length,
+        evicted,
+        readMs: Math.round(read - started),
+        storeMs: Math.round(performance.now() - read),
+      },
       'snapshot pinned'
     );
     this.metrics.snapshots.set((await this.store.counts()).snapshots);

@@ -49,21 +49,35 @@ export class PostgresStore implements SnapshotStore {
     await this.tx(async (c) => {
       // Serialise migrations of concurrent starts.
       await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK + 1]);
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-      const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)));
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)'
+      );
+      const done = new Set(
+        (await c.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))
+      );
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         await c.query(m.postgres);
-        await c.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
+        await c.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        ]);
       }
     });
   }
 
-  async createSnapshot(meta: SnapshotMeta, events: readonly EventRow[], cap: number): Promise<{ evicted: string[] }> {
+  async createSnapshot(
+    meta: SnapshotMeta,
+    events: readonly EventRow[],
+    cap: number
+  ): Promise<{ evicted: string[] }> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK]);
       if (meta.alertKey) {
-        const prior = await c.query('SELECT snapshot_id FROM alert_pins WHERE alert_key = $1', [meta.alertKey]);
+        const prior = await c.query('SELECT snapshot_id FROM alert_pins WHERE alert_key = $1', [
+          meta.alertKey,
+        ]);
         if (prior.rowCount) throw new DuplicateAlertError(prior.rows[0].snapshot_id);
       }
       const evicted: string[] = [];
@@ -86,16 +100,28 @@ export class PostgresStore implements SnapshotStore {
         await c.query(
           `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json)
            SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-          [meta.id, b.map((_, j) => i + j), b.map((e) => e.timeNs), b.map((e) => e.type), b.map((e) => e.id), b.map((e) => e.message.toLowerCase()), b.map((e) => e.json)]
+          [
+            meta.id,
+            b.map((_, j) => i + j),
+            b.map((e) => e.timeNs),
+            b.map((e) => e.type),
+            b.map((e) => e.id),
+            b.map((e) => e.message.toLowerCase()),
+            b.map((e) => e.json),
+          ]
         );
       }
-      if (meta.alertKey) await c.query('INSERT INTO alert_pins VALUES ($1, $2, $3)', [meta.alertKey, meta.id, meta.createdAt]);
+      if (meta.alertKey)
+        await c.query('INSERT INTO alert_pins VALUES ($1, $2, $3)', [meta.alertKey, meta.id, meta.createdAt]);
       return { evicted };
     });
   }
 
   async listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>> {
-    const rows = await this.pool.query(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots ORDER BY seq DESC LIMIT $1 OFFSET $2`, [limit, offset]);
+    const rows = await this.pool.query(
+      `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots ORDER BY seq DESC LIMIT $1 OFFSET $2`,
+      [limit, offset]
+    );
     const total = Number((await this.pool.query('SELECT COUNT(*) AS n FROM snapshots')).rows[0].n);
     return { items: (rows.rows as SnapshotRow[]).map(toMeta), total };
   }
@@ -111,7 +137,11 @@ export class PostgresStore implements SnapshotStore {
   }
 
   async counts() {
-    const r = (await this.pool.query('SELECT COUNT(*) AS snapshots, COALESCE(SUM(locked), 0) AS locked, (SELECT COUNT(*) FROM events) AS events FROM snapshots')).rows[0];
+    const r = (
+      await this.pool.query(
+        'SELECT COUNT(*) AS snapshots, COALESCE(SUM(locked), 0) AS locked, (SELECT COUNT(*) FROM events) AS events FROM snapshots'
+      )
+    ).rows[0];
     return { snapshots: Number(r.snapshots), locked: Number(r.locked), events: Number(r.events) };
   }
 
@@ -127,19 +157,23 @@ export class PostgresStore implements SnapshotStore {
       where.push(`message_lc LIKE $${args.length} ESCAPE '\\'`);
     }
     const w = where.join(' AND ');
-    const total = Number((await this.pool.query(`SELECT COUNT(*) AS n FROM events WHERE ${w}`, args)).rows[0].n);
-    const rows = await this.pool.query(`SELECT json FROM events WHERE ${w} ORDER BY pos LIMIT $${args.length + 1} OFFSET $${args.length + 2}`, [
-      ...args,
-      q.limit,
-      q.offset,
-    ]);
+    const total = Number(
+      (await this.pool.query(`SELECT COUNT(*) AS n FROM events WHERE ${w}`, args)).rows[0].n
+    );
+    const rows = await this.pool.query(
+      `SELECT json FROM events WHERE ${w} ORDER BY pos LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      [...args, q.limit, q.offset]
+    );
     return { items: rows.rows.map((r) => JSON.parse(r.json)), total };
   }
 
   async *eventJson(id: string, batchSize = 5000): AsyncGenerator<string[]> {
     let after = -1;
     for (;;) {
-      const r = await this.pool.query('SELECT pos, json FROM events WHERE snapshot_id = $1 AND pos > $2 ORDER BY pos LIMIT $3', [id, after, batchSize]);
+      const r = await this.pool.query(
+        'SELECT pos, json FROM events WHERE snapshot_id = $1 AND pos > $2 ORDER BY pos LIMIT $3',
+        [id, after, batchSize]
+      );
       if (!r.rowCount) return;
       after = r.rows[r.rows.length - 1].pos;
       yield r.rows.map((x) => x.json as string);
@@ -148,7 +182,10 @@ export class PostgresStore implements SnapshotStore {
   }
 
   async countByType(id: string): Promise<Record<string, number>> {
-    const r = await this.pool.query('SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = $1 GROUP BY type ORDER BY type', [id]);
+    const r = await this.pool.query(
+      'SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = $1 GROUP BY type ORDER BY type',
+      [id]
+    );
     return Object.fromEntries(r.rows.map((x) => [x.type, Number(x.n)]));
   }
 

@@ -36,65 +36,90 @@ export class SqliteStore implements SnapshotStore {
   }
 
   async migrate(): Promise<void> {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)'
+    );
     const done = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sqlite);
-        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+        this.db
+          .prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
       })();
     }
   }
 
-  async createSnapshot(meta: SnapshotMeta, events: readonly EventRow[], cap: number): Promise<{ evicted: string[] }> {
+  async createSnapshot(
+    meta: SnapshotMeta,
+    events: readonly EventRow[],
+    cap: number
+  ): Promise<{ evicted: string[] }> {
     const db = this.db;
     const insertEvent = db.prepare(
       'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json) VALUES (?, ?, ?, ?, ?, ?, ?)'
     );
     const tx = db.transaction(() => {
       if (meta.alertKey) {
-        const prior = db.prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?').pluck().get(meta.alertKey) as string | undefined;
+        const prior = db
+          .prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?')
+          .pluck()
+          .get(meta.alertKey) as string | undefined;
         if (prior) throw new DuplicateAlertError(prior);
       }
       const evicted: string[] = [];
       let count = db.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
       while (count >= cap) {
-        const oldest = db.prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1').pluck().get() as string | undefined;
+        const oldest = db
+          .prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1')
+          .pluck()
+          .get() as string | undefined;
         if (!oldest) throw new CapReachedError(cap);
         db.prepare('DELETE FROM snapshots WHERE id = ?').run(oldest);
         evicted.push(oldest);
         count--;
       }
-      const seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots').pluck().get() as number) ?? 1;
-      db.prepare(`INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${SNAPSHOT_COLUMNS.split(',').map(() => '?').join(', ')}, ?)`).run(
-        ...metaValues(meta),
-        seq
+      const seq =
+        (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots').pluck().get() as number) ?? 1;
+      db.prepare(
+        `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${SNAPSHOT_COLUMNS.split(',')
+          .map(() => '?')
+          .join(', ')}, ?)`
+      ).run(...metaValues(meta), seq);
+      events.forEach((e, pos) =>
+        insertEvent.run(meta.id, pos, BigInt(e.timeNs), e.type, e.id, e.message.toLowerCase(), e.json)
       );
-      events.forEach((e, pos) => insertEvent.run(meta.id, pos, BigInt(e.timeNs), e.type, e.id, e.message.toLowerCase(), e.json));
-      if (meta.alertKey) db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(meta.alertKey, meta.id, meta.createdAt);
+      if (meta.alertKey)
+        db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(meta.alertKey, meta.id, meta.createdAt);
       return { evicted };
     });
     return tx.immediate();
   }
 
   async listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>> {
-    const rows = this.db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots ORDER BY seq DESC LIMIT ? OFFSET ?`).all(limit, offset) as SnapshotRow[];
+    const rows = this.db
+      .prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots ORDER BY seq DESC LIMIT ? OFFSET ?`)
+      .all(limit, offset) as SnapshotRow[];
     const total = this.db.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
     return { items: rows.map(toMeta), total };
   }
 
   async getSnapshot(id: string): Promise<SnapshotMeta | undefined> {
-    const r = this.db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`).get(id) as SnapshotRow | undefined;
+    const r = this.db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`).get(id) as
+      SnapshotRow | undefined;
     return r && toMeta(r);
   }
 
   async findByAlertKey(key: string): Promise<string | undefined> {
-    return this.db.prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?').pluck().get(key) as string | undefined;
+    return this.db.prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?').pluck().get(key) as
+      string | undefined;
   }
 
   async counts() {
-    const c = this.db.prepare('SELECT COUNT(*) AS snapshots, COALESCE(SUM(locked), 0) AS locked FROM snapshots').get() as {
+    const c = this.db
+      .prepare('SELECT COUNT(*) AS snapshots, COALESCE(SUM(locked), 0) AS locked FROM snapshots')
+      .get() as {
       snapshots: number;
       locked: number;
     };
@@ -114,13 +139,21 @@ export class SqliteStore implements SnapshotStore {
       args.push(likePattern(q.search.toLowerCase()));
     }
     const w = where.join(' AND ');
-    const total = this.db.prepare(`SELECT COUNT(*) FROM events WHERE ${w}`).pluck().get(...args) as number;
-    const rows = this.db.prepare(`SELECT json FROM events WHERE ${w} ORDER BY pos LIMIT ? OFFSET ?`).pluck().all(...args, q.limit, q.offset) as string[];
+    const total = this.db
+      .prepare(`SELECT COUNT(*) FROM events WHERE ${w}`)
+      .pluck()
+      .get(...args) as number;
+    const rows = this.db
+      .prepare(`SELECT json FROM events WHERE ${w} ORDER BY pos LIMIT ? OFFSET ?`)
+      .pluck()
+      .all(...args, q.limit, q.offset) as string[];
     return { items: rows.map((j) => JSON.parse(j)), total };
   }
 
   async *eventJson(id: string, batchSize = 5000): AsyncGenerator<string[]> {
-    const stmt = this.db.prepare('SELECT pos, json FROM events WHERE snapshot_id = ? AND pos > ? ORDER BY pos LIMIT ?');
+    const stmt = this.db.prepare(
+      'SELECT pos, json FROM events WHERE snapshot_id = ? AND pos > ? ORDER BY pos LIMIT ?'
+    );
     let after = -1;
     for (;;) {
       const rows = stmt.all(id, after, batchSize) as { pos: number; json: string }[];
@@ -132,7 +165,9 @@ export class SqliteStore implements SnapshotStore {
   }
 
   async countByType(id: string): Promise<Record<string, number>> {
-    const rows = this.db.prepare('SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = ? GROUP BY type ORDER BY type').all(id) as {
+    const rows = this.db
+      .prepare('SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = ? GROUP BY type ORDER BY type')
+      .all(id) as {
       type: string;
       n: number;
     }[];

@@ -82,7 +82,11 @@ export interface SnapshotStore {
    * are serialised so concurrent pins never exceed the cap.
    * @throws CapReachedError, DuplicateAlertError
    */
-  createSnapshot(meta: SnapshotMeta, events: readonly EventRow[], cap: number): Promise<{ evicted: string[] }>;
+  createSnapshot(
+    meta: SnapshotMeta,
+    events: readonly EventRow[],
+    cap: number
+  ): Promise<{ evicted: string[] }>;
   /** Newest first. */
   listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>>;
   getSnapshot(id: string): Promise<SnapshotMeta | undefined>;

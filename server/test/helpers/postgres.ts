@@ -19,7 +19,9 @@ const run = promisify(execFile);
 export function postgresBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin/initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin/initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.length ? join(base, versions[0], 'bin') : undefined;
 }
 
@@ -30,7 +32,8 @@ export interface Postgres {
 
 export async function startPostgres(): Promise<Postgres> {
   const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql; see scripts/setup-machine.sh)');
+  if (!bin)
+    throw new Error('PostgreSQL is not installed (apt-get install postgresql; see scripts/setup-machine.sh)');
   const dir = mkdtempSync(join(tmpdir(), 'casefile-pg-'));
   const data = join(dir, 'data');
   const asRoot = userInfo().uid === 0;
@@ -41,7 +44,8 @@ export async function startPostgres(): Promise<Postgres> {
     chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
     chmodSync(dir, 0o700);
   }
-  const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args));
+  const as = (cmd: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
   await as(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', pgUser, '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
   await as(join(bin, 'pg_ctl'), [

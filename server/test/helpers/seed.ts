@@ -7,10 +7,22 @@
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { makeEvent, msToNs, resourceAttributes, toLogRecord, type CasefileEvent, type EventFilter } from '@casefile/schema';
+import {
+  makeEvent,
+  msToNs,
+  resourceAttributes,
+  toLogRecord,
+  type CasefileEvent,
+  type EventFilter,
+} from '@casefile/schema';
 import { LokiClient, type Window } from '../../src/loki/loki-client';
 
-export async function seedEvents(lokiUrl: string, host: string, events: readonly CasefileEvent[], flushEvery = 8192): Promise<void> {
+export async function seedEvents(
+  lokiUrl: string,
+  host: string,
+  events: readonly CasefileEvent[],
+  flushEvery = 8192
+): Promise<void> {
   let failed = 0;
   const exporter = new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs`, timeoutMillis: 60_000 });
   const exportBatch = exporter.export.bind(exporter);
@@ -22,7 +34,13 @@ export async function seedEvents(lokiUrl: string, host: string, events: readonly
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-test-seed', host })),
     processors: [
-      new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 2048, maxQueueSize: flushEvery + 1, scheduledDelayMillis: 200, exportTimeoutMillis: 120_000 }),
+      new BatchLogRecordProcessor({
+        exporter,
+        maxExportBatchSize: 2048,
+        maxQueueSize: flushEvery + 1,
+        scheduledDelayMillis: 200,
+        exportTimeoutMillis: 120_000,
+      }),
     ],
   });
   const logger = provider.getLogger('seed');
@@ -36,7 +54,12 @@ export async function seedEvents(lokiUrl: string, host: string, events: readonly
 }
 
 /** `n` process.start events 1 ms apart from `startMs`, on `host`, in container `container`. */
-export function processEvents(n: number, startMs: number, container: string, extra: Partial<CasefileEvent> = {}): CasefileEvent[] {
+export function processEvents(
+  n: number,
+  startMs: number,
+  container: string,
+  extra: Partial<CasefileEvent> = {}
+): CasefileEvent[] {
   const out: CasefileEvent[] = [];
   for (let i = 0; i < n; i++) {
     out.push(
@@ -57,7 +80,13 @@ export function processEvents(n: number, startMs: number, container: string, ext
 }
 
 /** Poll Loki until it returns `n` events for the filter (entries become queryable shortly after the push). */
-export async function waitForEvents(lokiUrl: string, filter: EventFilter, window: Window, n: number, timeoutMs = 60_000): Promise<number> {
+export async function waitForEvents(
+  lokiUrl: string,
+  filter: EventFilter,
+  window: Window,
+  n: number,
+  timeoutMs = 60_000
+): Promise<number> {
   const client = new LokiClient({ url: lokiUrl });
   const deadline = Date.now() + timeoutMs;
   let got = 0;

@@ -10,7 +10,9 @@ import { startServer, type RunningServer } from '../../src/server';
 export const TOKEN = 'test-token-0123456789';
 export const TOKEN_NAME = 'automation';
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer & { config: ServerConfig }> {
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {}
+): Promise<RunningServer & { config: ServerConfig }> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -34,7 +36,11 @@ export async function api(
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const r = await fetch(base + path, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
   const buffer = Buffer.from(await r.arrayBuffer());
   const text = buffer.toString('utf8');
   let json: any;
