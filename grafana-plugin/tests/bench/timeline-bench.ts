@@ -152,7 +152,6 @@ async function main() {
       const runToggles: number[] = [];
       for (const type of TOGGLED) {
         for (const _ of [0, 1]) {
-          log('toggle', type);
           const ms = (await withDeadline(page.evaluate(toggleScript(type)) as Promise<number>, 30_000, async () => {
             await page.screenshot({ path: join(ARTIFACTS, 'bench-toggle-timeout.png') });
           }));
