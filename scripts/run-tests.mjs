@@ -11,7 +11,7 @@
  * (Jest), e2e (the built plugin in headless Chromium).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -27,6 +27,9 @@ function findTests(dir, out = []) {
   return out.sort();
 }
 
+const pluginScripts = () => JSON.parse(readFileSync(join(ROOT, 'grafana-plugin/package.json'), 'utf8')).scripts ?? {};
+const pluginScript = (name) => (pluginScripts()[name] ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', name]] : null);
+
 const nodeTest = (files) => ['node', ['--import', 'tsx', '--test', '--test-reporter=tap', ...files]];
 
 const SUITES = {
@@ -34,14 +37,8 @@ const SUITES = {
     nodeTest(['schema/test', 'collector/test', 'server/test'].flatMap((d) => findTests(join(ROOT, d)))),
   contract: () => ['node', ['--import', 'tsx', 'test/contract/contract.ts']],
   integration: () => nodeTest(findTests(join(ROOT, 'test')).filter((f) => !f.startsWith('test/contract/'))),
-  plugin: () =>
-    existsSync(join(ROOT, 'grafana-plugin/jest.config.js'))
-      ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'test:ci']]
-      : null,
-  e2e: () =>
-    existsSync(join(ROOT, 'grafana-plugin/tests'))
-      ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', 'e2e']]
-      : null,
+  plugin: () => pluginScript('test:ci'),
+  e2e: () => pluginScript('e2e'),
 };
 
 /** Pass/fail counts from node:test TAP (`# pass N`) or Jest (`Tests: N failed, N passed`). */
