@@ -73,6 +73,13 @@ describe('Loki queries', () => {
     expect(row[119]).toBe(5);
   });
 
+  it('widens an unaligned range to whole step-aligned buckets so edge events are counted', async () => {
+    const seen = standInBackendSrv(() => ({ data: { status: 'success', data: { resultType: 'matrix', result: [] } } }));
+    const b = await countByType('u', {}, 10_000, 3_610_000);
+    expect(seen[0].params).toMatchObject({ start: '30000000000', end: '3630000000000', step: 30 });
+    expect([b.fromMs, b.toMs]).toEqual([0, 3_630_000]);
+  });
+
   it('lists distinct scope values, most frequent first, with an instant query over the range', async () => {
     const seen = standInBackendSrv(() => ({
       data: {

@@ -51,12 +51,16 @@ export function durationMs(d: string): number {
 export async function countByType(uid: string, filter: EventFilter, fromMs: number, toMs: number): Promise<Buckets> {
   const step = stepFor(toMs - fromMs);
   const stepMs = durationMs(step);
+  // Loki evaluates range queries at multiples of the step: an unaligned edge
+  // would drop up to a step of events, so count whole aligned buckets.
+  const from = Math.floor(fromMs / stepMs) * stepMs;
+  const to = Math.ceil(toMs / stepMs) * stepMs;
   const query = countByTypeQuery({ scope: filter.scope, search: filter.search }, step);
   const ans = await request<LokiAnswer<MatrixSeries[]>>('GET', `${lokiBase(uid)}/query_range`, {
     // The point at t counts (t - step, t]: the first point closes the first bucket.
-    params: { query, start: ns(fromMs + stepMs), end: ns(toMs), step: stepMs / 1000 },
+    params: { query, start: ns(from + stepMs), end: ns(to), step: stepMs / 1000 },
   });
-  return bucketsFromMatrix(ans.data.result, EVENT_TYPE_LABEL, fromMs, toMs, stepMs);
+  return bucketsFromMatrix(ans.data.result, EVENT_TYPE_LABEL, from, to, stepMs);
 }
 
 /** One page of events, oldest first, from `fromNs` (inclusive) to `toNs` (exclusive). */
