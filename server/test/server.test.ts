@@ -294,6 +294,20 @@ describe('server against a real Loki', () => {
         final.items.some((s: { id: string }) => s.id === ids[0]),
         'the locked snapshot survived'
       );
+      // The Grafana app's cap (X-Casefile-Max-Snapshots from its plugin route) overrides the server's.
+      const pinCapped = (cap: string) =>
+        api(capped.url, '/api/v1/snapshots', {
+          method: 'POST',
+          headers: { 'x-casefile-max-snapshots': cap },
+          body: { title: `cap${cap}`, scope: { host: HOST }, from: start, to: start + 20 },
+        });
+      equal((await pinCapped('2')).status, 201);
+      equal((await api(capped.url, '/api/v1/snapshots')).json.total, 2);
+      equal((await pinCapped('<no value>')).status, 201);
+      equal((await api(capped.url, '/api/v1/snapshots')).json.total, 3);
+      const bad = await pinCapped('0; drop');
+      equal(bad.status, 400);
+      match(bad.json.message, /X-Casefile-Max-Snapshots/);
     } finally {
       await capped.close();
     }

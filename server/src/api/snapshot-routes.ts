@@ -76,7 +76,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
           types: b.types,
           search: b.search,
         },
-        { by: who(req) }
+        { by: who(req), maxSnapshots: capHeader(req.headers['x-casefile-max-snapshots']) }
       );
       reply.code(201);
       return { snapshot: snapshotJson(snapshot), evicted };
@@ -189,4 +189,22 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
       }
     );
   }
+}
+
+/**
+ * The Grafana app's snapshot cap, which its plugin route sends as
+ * X-Casefile-Max-Snapshots. Absent, empty or Grafana's `<no value>` means the
+ * server's own cap; anything else must be a whole number from 1 to 100000.
+ */
+export function capHeader(v: string | string[] | undefined): number | undefined {
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
+  if (!s || s === '<no value>') return undefined;
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!(n >= 1 && n <= 100_000))
+    throw new ApiError(
+      400,
+      'bad_request',
+      `X-Casefile-Max-Snapshots must be a whole number from 1 to 100000, got ${JSON.stringify(s.slice(0, 20))}`
+    );
+  return n;
 }

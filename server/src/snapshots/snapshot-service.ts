@@ -29,6 +29,11 @@ export interface PinOrigin {
   source?: string;
   /** Alert dedupe key (webhook pins). */
   alertKey?: string;
+  /**
+   * Cap for this pin, from the Grafana app's settings (X-Casefile-Max-Snapshots,
+   * set by the plugin route, not by the browser); defaults to the server's.
+   */
+  maxSnapshots?: number;
 }
 
 /** The window holds more events than maxSnapshotEvents. */
@@ -85,9 +90,9 @@ export class SnapshotService {
 
   private async pinOnce(req: PinRequest, origin: PinOrigin) {
     // Refuse early when nothing could be evicted; the transaction checks again.
+    const cap = origin.maxSnapshots ?? this.opts.maxSnapshots;
     const c = await this.store.counts();
-    if (c.snapshots >= this.opts.maxSnapshots && c.locked >= c.snapshots)
-      throw new CapReachedError(this.opts.maxSnapshots);
+    if (c.snapshots >= cap && c.locked >= c.snapshots) throw new CapReachedError(cap);
     const filter = { scope: req.scope, types: req.types, search: req.search };
     const started = performance.now();
     const lokiVersion = await this.loki.version();
@@ -123,7 +128,7 @@ export class SnapshotService {
       locked: false,
     };
     const read = performance.now();
-    const { evicted } = await this.store.createSnapshot(snapshot, rows, this.opts.maxSnapshots);
+    const { evicted } = await this.store.createSnapshot(snapshot, rows, cap);
     this.log?.info(
       {
         snapshot: snapshot.id,
