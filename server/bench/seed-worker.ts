@@ -8,10 +8,8 @@
  * Event g (global index; this worker sends g = worker, worker+workers, ...)
  * is at startMs + g * spacingUs.
  */
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { makeEvent, resourceAttributes, toLogRecord } from '@casefile/schema';
+import { makeEvent, type CasefileEvent } from '@casefile/schema';
+import { seedEvents } from '../../test/loki/seed';
 
 const [lokiUrl, host, workerS, workersS, totalS, startMsS, spacingUsS] = process.argv.slice(2);
 const worker = Number(workerS);
@@ -19,55 +17,33 @@ const workers = Number(workersS);
 const total = Number(totalS);
 const startNs = BigInt(startMsS) * 1_000_000n;
 const spacingNs = BigInt(spacingUsS) * 1000n;
-const FLUSH_EVERY = 20_000;
 
-let failed = 0;
-const exporter = new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs`, timeoutMillis: 120_000 });
-const exportBatch = exporter.export.bind(exporter);
-exporter.export = (records, done) =>
-  exportBatch(records, (r) => {
-    if (r.code !== 0) failed += records.length;
-    done(r);
-  });
-const provider = new LoggerProvider({
-  resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-bench-seed', host })),
-  processors: [
-    new BatchLogRecordProcessor({
-      exporter,
-      maxExportBatchSize: 5000,
-      maxQueueSize: FLUSH_EVERY + 1,
-      scheduledDelayMillis: 100,
-      exportTimeoutMillis: 300_000,
-    }),
-  ],
-});
-const logger = provider.getLogger('bench');
-let n = 0;
-for (let g = worker; g < total; g += workers) {
-  const pid = 1000 + (g % 30000);
-  logger.emit(
-    toLogRecord(
-      makeEvent({
-        type: 'process.start',
-        timeNs: (startNs + BigInt(g) * spacingNs).toString(),
-        message: `exec /usr/bin/worker --job ${g}`,
-        pid,
-        ppid: 1,
-        executable: '/usr/bin/worker',
-        commandLine: `/usr/bin/worker --job ${g}`,
-        user: 'app',
-        containerId: 'b'.repeat(64),
-        containerName: 'bench',
-        imageName: 'registry.example/bench:1.0',
-      })
-    )
-  );
-  if (++n % FLUSH_EVERY === 0) await provider.forceFlush();
+function* share(): Generator<CasefileEvent> {
+  for (let g = worker; g < total; g += workers) {
+    yield makeEvent({
+      type: 'process.start',
+      timeNs: (startNs + BigInt(g) * spacingNs).toString(),
+      message: `exec /usr/bin/worker --job ${g}`,
+      pid: 1000 + (g % 30000),
+      ppid: 1,
+      executable: '/usr/bin/worker',
+      commandLine: `/usr/bin/worker --job ${g}`,
+      user: 'app',
+      containerId: 'b'.repeat(64),
+      containerName: 'bench',
+      imageName: 'registry.example/bench:1.0',
+    });
+  }
 }
-await provider.forceFlush();
-await provider.shutdown();
-if (failed) {
-  console.error(`${failed} records failed to export`);
+
+try {
+  const sent = await seedEvents(lokiUrl, host, share(), {
+    serviceName: 'casefile-bench-seed',
+    flushEvery: 20_000,
+    batchSize: 5000,
+  });
+  console.log(JSON.stringify({ worker, sent }));
+} catch (err) {
+  console.error((err as Error).message);
   process.exit(1);
 }
-console.log(JSON.stringify({ worker, sent: n }));

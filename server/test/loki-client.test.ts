@@ -8,7 +8,8 @@ import { deepEqual, equal, rejects } from 'node:assert/strict';
 import { compareEvents, msToNs, type CasefileEvent } from '@casefile/schema';
 import { startLoki, type Loki } from '../../test/loki/loki-server';
 import { LokiClient, LokiError } from '../src/loki/loki-client';
-import { processEvents, seedEvents, waitForEvents } from './helpers/seed';
+import { processEvents, waitForEvents } from './helpers/seed';
+import { seedEvents } from '../../test/loki/seed';
 
 const HOST = 'node-pages';
 let loki: Loki;

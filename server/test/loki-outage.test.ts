@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { msToNs } from '@casefile/schema';
 import { startLoki } from '../../test/loki/loki-server';
-import { processEvents, seedEvents, waitForEvents } from './helpers/seed';
+import { processEvents, waitForEvents } from './helpers/seed';
+import { seedEvents } from '../../test/loki/seed';
 import { api, startTestServer } from './helpers/server';
 
 const HOST = 'node-outage';

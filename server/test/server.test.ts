@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { msToNs, type CasefileEvent } from '@casefile/schema';
 import { startLoki, type Loki } from '../../test/loki/loki-server';
 import { LokiClient } from '../src/loki/loki-client';
-import { seedEvents, processEvents, waitForEvents } from './helpers/seed';
+import { processEvents, waitForEvents } from './helpers/seed';
+import { seedEvents } from '../../test/loki/seed';
 import { api, startTestServer, TOKEN_NAME } from './helpers/server';
 import { unzip } from './helpers/zip';
 

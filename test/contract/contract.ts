@@ -8,10 +8,6 @@
  *   contract: N event types round-tripped through Loki <version>
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { logs } from '@opentelemetry/api-logs';
-import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   EVENT_TYPES,
   EVENT_TYPE_NAMES,
@@ -20,8 +16,6 @@ import {
   decodeBytes,
   makeEvent,
   msToNs,
-  resourceAttributes,
-  toLogRecord,
   type CasefileEvent,
   type EventType,
   type FieldName,
@@ -29,6 +23,7 @@ import {
 } from '@casefile/schema';
 import { LokiClient } from '../../server/src/loki/loki-client';
 import { startLoki } from '../loki/loki-server';
+import { seedEvents } from '../loki/seed';
 
 /** Strings that have broken log pipelines, query languages and spreadsheets. */
 const HOSTILE = [
@@ -100,19 +95,9 @@ async function main() {
     }
   };
   try {
-    const provider = new LoggerProvider({
-      resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-contract', host: HOST })),
-      processors: [
-        new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${loki.url}/otlp/v1/logs` }) }),
-      ],
-    });
-    logs.setGlobalLoggerProvider(provider);
-    const logger = provider.getLogger('casefile-contract');
     const start = Date.now() - 60_000;
     const sent = EVENT_TYPE_NAMES.map((t, i) => buildEvent(t, start + i * 1000));
-    for (const e of sent) logger.emit(toLogRecord(e));
-    await provider.forceFlush();
-    await provider.shutdown();
+    await seedEvents(loki.url, HOST, sent, { serviceName: 'casefile-contract' });
 
     const client = new LokiClient({ url: loki.url });
     const window = { fromNs: msToNs(start - 1000), toNs: msToNs(Date.now() + 1000) };

@@ -5,11 +5,8 @@
  * The batch path is flushed every few thousand records: left alone, the default
  * exporter drops bursts (shared/MACHINE.md).
  */
-import { logs } from '@opentelemetry/api-logs';
-import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { EVENT_TYPES, FIELDS, makeEvent, msToNs, resourceAttributes, streamSelector, toLogRecord, type CasefileEvent, type EventType, type FieldName, type FieldSpec } from '@casefile/schema';
+import { EVENT_TYPES, FIELDS, makeEvent, msToNs, streamSelector, type CasefileEvent, type EventType, type FieldName, type FieldSpec } from '@casefile/schema';
+import { seedEvents } from '../../../test/loki/seed';
 
 /** Strings that have broken log pipelines, query languages, HTML and spreadsheets. */
 export const HOSTILE = [
@@ -128,24 +125,7 @@ export async function sendEvents(lokiUrl: string, events: CasefileEvent[]): Prom
     byHost.get(host)!.push(e);
   }
   for (const [host, list] of byHost) {
-    const provider = new LoggerProvider({
-      resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-collector', host })),
-      processors: [
-        new BatchLogRecordProcessor({
-          exporter: new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs` }),
-          maxExportBatchSize: 1024,
-          maxQueueSize: PER_FLUSH * 2,
-        }),
-      ],
-    });
-    logs.setGlobalLoggerProvider(provider);
-    const logger = provider.getLogger('casefile-e2e-seed');
-    for (let i = 0; i < list.length; i++) {
-      logger.emit(toLogRecord(list[i]) as never);
-      if ((i + 1) % PER_FLUSH === 0) await provider.forceFlush();
-    }
-    await provider.forceFlush();
-    await provider.shutdown();
+    await seedEvents(lokiUrl, host, list, { serviceName: 'casefile-collector', flushEvery: PER_FLUSH, batchSize: 1024 });
   }
 }
 

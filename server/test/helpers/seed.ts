@@ -1,57 +1,6 @@
-/**
- * Seed events into a real Loki through the real OpenTelemetry exporter
- * (schema's toLogRecord + resourceAttributes), with flow control: the batch
- * processor drops bursts silently (see MACHINE.md), so we flush every
- * `flushEvery` records and count failed exports.
- */
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  makeEvent,
-  msToNs,
-  resourceAttributes,
-  toLogRecord,
-  type CasefileEvent,
-  type EventFilter,
-} from '@casefile/schema';
+/** Test events for the server's suites, and waiting for Loki to have them; seeding is test/loki/seed.ts. */
+import { makeEvent, msToNs, type CasefileEvent, type EventFilter } from '@casefile/schema';
 import { LokiClient, type Window } from '../../src/loki/loki-client';
-
-export async function seedEvents(
-  lokiUrl: string,
-  host: string,
-  events: readonly CasefileEvent[],
-  flushEvery = 8192
-): Promise<void> {
-  let failed = 0;
-  const exporter = new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs`, timeoutMillis: 60_000 });
-  const exportBatch = exporter.export.bind(exporter);
-  exporter.export = (records, done) =>
-    exportBatch(records, (r) => {
-      if (r.code !== 0) failed += records.length;
-      done(r);
-    });
-  const provider = new LoggerProvider({
-    resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-test-seed', host })),
-    processors: [
-      new BatchLogRecordProcessor({
-        exporter,
-        maxExportBatchSize: 2048,
-        maxQueueSize: flushEvery + 1,
-        scheduledDelayMillis: 200,
-        exportTimeoutMillis: 120_000,
-      }),
-    ],
-  });
-  const logger = provider.getLogger('seed');
-  for (let i = 0; i < events.length; i++) {
-    logger.emit(toLogRecord(events[i]));
-    if ((i + 1) % flushEvery === 0) await provider.forceFlush();
-  }
-  await provider.forceFlush();
-  await provider.shutdown();
-  if (failed) throw new Error(`${failed} records failed to export to Loki`);
-}
 
 /** `n` process.start events 1 ms apart from `startMs`, on `host`, in container `container`. */
 export function processEvents(
