@@ -91,7 +91,17 @@ export const EVENT_TYPES = {
     title: 'Security-relevant syscall',
     color: '#B877D9',
     required: ['pid', 'syscall'],
-    fields: ['ppid', 'processKey', 'executable', 'processName', 'uid', 'filePath', 'targetPid', 'syscallArg', 'source'],
+    fields: [
+      'ppid',
+      'processKey',
+      'executable',
+      'processName',
+      'uid',
+      'filePath',
+      'targetPid',
+      'syscallArg',
+      'source',
+    ],
   },
   'host.login': {
     title: 'Host login',

@@ -1,5 +1,5 @@
 import { EVENT_TYPES, isEventType, type EventType } from './event-types';
-import { FIELDS, FIELD_NAMES, type EventFields, type FieldSpec } from './fields';
+import { fieldSpec, type EventFields } from './fields';
 import { escapeReplacementChars, truncateEvent } from './limits';
 
 /**
@@ -75,10 +75,11 @@ export function validateEvent<E extends CasefileEvent>(e: E): E {
     if (e[f] === undefined || e[f] === null || e[f] === '')
       throw new EventValidationError(f, `is required for ${e.type}`);
   }
-  for (const f of FIELD_NAMES) {
-    const v = e[f];
-    if (v === undefined) continue;
-    switch ((FIELDS[f] as FieldSpec).kind) {
+  for (const f in e) {
+    const spec = fieldSpec(f);
+    const v = (e as unknown as Record<string, unknown>)[f];
+    if (!spec || v === undefined) continue;
+    switch (spec.kind) {
       case 'int':
         if (typeof v !== 'number' || !Number.isSafeInteger(v))
           throw new EventValidationError(f, 'expected an integer');

@@ -113,8 +113,16 @@ export const FIELDS = {
     kind: 'string',
     doc: 'Syscall seen: openat, memfd_create, ptrace, unshare, setuid, bpf, symlinkat, linkat.',
   },
-  filePath: { attr: 'file.path', kind: 'string', doc: 'File a syscall touched (opened, linked), or a memfd name.' },
-  targetPid: { attr: 'casefile.syscall.target_pid', kind: 'int', doc: 'Process a syscall acted on (ptrace).' },
+  filePath: {
+    attr: 'file.path',
+    kind: 'string',
+    doc: 'File a syscall touched (opened, linked), or a memfd name.',
+  },
+  targetPid: {
+    attr: 'casefile.syscall.target_pid',
+    kind: 'int',
+    doc: 'Process a syscall acted on (ptrace).',
+  },
   syscallArg: {
     attr: 'casefile.syscall.arg',
     kind: 'string',
@@ -230,6 +238,13 @@ export type EventFields = {
 };
 
 export const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
+
+const SPECS = new Map<string, FieldSpec>(Object.entries(FIELDS));
+
+/** The spec of a field name, or undefined for any other key (id, type, unknown keys). */
+export function fieldSpec(key: string): FieldSpec | undefined {
+  return SPECS.get(key);
+}
 export const SCOPE_FIELDS = FIELD_NAMES.filter((f) => (FIELDS[f] as FieldSpec).scope);
 
 /** Loki's label name for an OTLP attribute: `process.pid` -> `process_pid`. */

@@ -1,5 +1,5 @@
 import type { CasefileEvent } from './event';
-import { FIELDS, FIELD_NAMES, type FieldName, type FieldSpec } from './fields';
+import { FIELDS, FIELD_NAMES, fieldSpec, type FieldName, type FieldSpec } from './fields';
 
 /**
  * Size limits. Loki caps a line at 256 KiB and an entry's structured metadata
@@ -19,9 +19,11 @@ export function truncationMarker(originalBytes: number): string {
 
 const enc = new TextEncoder();
 
+// A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding to be measured.
+const fits = (s: string, max: number) => s.length * 3 <= max || enc.encode(s).length <= max;
+
 /** Cut `s` to at most `max` UTF-8 bytes including the marker, at a code point boundary. */
 export function truncateString(s: string, max = MAX_VALUE_BYTES): { value: string; originalBytes?: number } {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding to be measured.
   if (s.length * 3 <= max) return { value: s };
   const bytes = enc.encode(s).length;
   if (bytes <= max) return { value: s };
@@ -37,13 +39,30 @@ export function truncateString(s: string, max = MAX_VALUE_BYTES): { value: strin
   return { value: out + marker, originalBytes: bytes };
 }
 
+/** Whether any value of the event is over its limit (the hot path: most events are not). */
+function needsCut(e: CasefileEvent): boolean {
+  if (!fits(e.message, MAX_VALUE_BYTES)) return true;
+  for (const f in e) {
+    const spec = f === 'truncated' ? undefined : fieldSpec(f);
+    const v = (e as unknown as Record<string, unknown>)[f];
+    if (spec?.kind === 'string' && typeof v === 'string' && !fits(v, MAX_VALUE_BYTES)) return true;
+    if (spec?.kind === 'string[]' && Array.isArray(v)) {
+      if (v.length > MAX_ARGS || v.some((a) => typeof a === 'string' && !fits(a, MAX_VALUE_BYTES / 4)))
+        return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Cut every oversized value of an event and record what was cut in
- * `truncated` (`field:original_bytes,...`). Returns a new event.
+ * `truncated` (`field:original_bytes,...`). Returns a new event, or the event
+ * itself when nothing is over a limit.
  *
  * @example truncateEvent({ ...e, commandLine: 'x'.repeat(1 << 20) }).truncated === 'commandLine:1048576'
  */
 export function truncateEvent(e: CasefileEvent): CasefileEvent {
+  if (!needsCut(e)) return e;
   const out: CasefileEvent = { ...e };
   const cut: string[] = e.truncated ? [e.truncated] : [];
   const m = truncateString(e.message);
@@ -147,16 +166,18 @@ export function decodeBytes(field: FieldName, bytes: Uint8Array, raw: Record<str
  */
 export function escapeReplacementChars(e: CasefileEvent): CasefileEvent {
   let raw: Record<string, string> | undefined;
-  const out = { ...e } as Record<string, unknown>;
-  for (const f of FIELD_NAMES) {
-    const v = e[f];
-    if (f === 'rawBase64' || typeof v !== 'string' || !v.includes(REPLACEMENT)) continue;
+  let out: Record<string, unknown> | undefined;
+  for (const f in e) {
+    const v = (e as unknown as Record<string, unknown>)[f];
+    if (f === 'rawBase64' || typeof v !== 'string' || !v.includes(REPLACEMENT) || !fieldSpec(f)) continue;
+    out ??= { ...e };
     raw ??= e.rawBase64 ? JSON.parse(e.rawBase64) : {};
     const bytes = new TextEncoder().encode(v);
     raw![f] = toBase64(bytes.subarray(0, MAX_VALUE_BYTES));
     out[f] = escapeInvalidUtf8(bytes);
   }
-  if (raw) out.rawBase64 = JSON.stringify(raw);
+  if (!out) return e;
+  out.rawBase64 = JSON.stringify(raw);
   return out as unknown as CasefileEvent;
 }
 // btoa exists in browsers and Node alike; Buffer only in Node.

@@ -171,7 +171,11 @@ export function stepFor(rangeMs: number, points = 120): string {
  * @example countByFieldsQuery(['attackType', 'host'], { types: ['runtime.audit'] }, '1m')
  *   // => 'sum by (casefile_audit_attack_type, host_name) (count_over_time({service_namespace="casefile"} | casefile_event_type="runtime.audit" [1m]))'
  */
-export function countByFieldsQuery(fields: readonly (keyof typeof FIELDS)[], f: EventFilter, range: string): string {
+export function countByFieldsQuery(
+  fields: readonly (keyof typeof FIELDS)[],
+  f: EventFilter,
+  range: string
+): string {
   const by = fields.map((k) => lokiName(FIELDS[k].attr)).join(', ');
   return `sum by (${by}) (count_over_time(${eventsQuery(f)} [${checkDuration(range)}]))`;
 }

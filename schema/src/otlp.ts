@@ -1,6 +1,6 @@
 import type { CasefileEvent } from './event';
 import { severityOf } from './event-types';
-import { FIELDS, FIELD_NAMES, type FieldSpec } from './fields';
+import { FIELDS, fieldSpec } from './fields';
 
 /** Attribute carrying the event id and type on every record. */
 export const EVENT_ID_ATTR = 'casefile.event.id';
@@ -37,10 +37,10 @@ export function toLogRecord(e: CasefileEvent): OtlpLogRecord {
   const ns = BigInt(e.timeNs);
   const sev = severityOf(e.type);
   const attributes: Record<string, AttrValue> = { [EVENT_ID_ATTR]: e.id, [EVENT_TYPE_ATTR]: e.type };
-  for (const f of FIELD_NAMES) {
-    const spec = FIELDS[f] as FieldSpec;
-    const v = e[f];
-    if (v === undefined || v === null || v === '' || spec.resource) continue;
+  for (const f in e) {
+    const spec = fieldSpec(f);
+    const v = (e as unknown as Record<string, unknown>)[f];
+    if (!spec || v === undefined || v === null || v === '' || spec.resource) continue;
     attributes[spec.attr] = spec.kind === 'string[]' ? JSON.stringify(v) : (v as AttrValue);
   }
   return {
