@@ -79,7 +79,8 @@ test('collector SIGKILLed mid-stream and restarted: nothing queued is lost', { t
   const run = 'kill';
   const stateDir = mkdtempSync(join(tmpdir(), 'casefile-sigkill-'));
   const common = ['--state-dir', stateDir, '--otlp-endpoint', `${loki.url}/otlp`, '--host-name', host, '--listen', '127.0.0.1:0', '--sources', 'none'];
-  const first = spawnCollector([...common, '--synthetic-rate', '5000', '--synthetic-count', '1000000', '--synthetic-run', run]);
+  // As fast as possible, so the queue is ahead of the exporter when the kill lands.
+  const first = spawnCollector([...common, '--synthetic-rate', '0', '--synthetic-count', '1000000', '--synthetic-run', run]);
   try {
     await until('events queued and some delivered', async () => (await first.metric('casefile_queue_appended_total')) >= 10_000 && (await first.metric('casefile_export_records_total', { result: 'ok' })) > 0, 60_000);
   } finally {

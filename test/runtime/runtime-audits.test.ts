@@ -133,7 +133,11 @@ test('runtime models learn an image, then drift, a new listener, a reverse shell
     const early = audits(evs, main).filter((e) => BigInt(e.timeNs) < BigInt(attacksFrom));
     assert.deepEqual(early.map((e) => e.message), [], 'no audit before the attacks');
     // rt-prevent ran only its (learned) loop apart from the miner command: audits for that command only.
-    assert.deepEqual([...new Set(audits(evs, prevent).map((e) => e.executable))].sort(), ['/bin/ln', '/tmp/xmrig'], 'the miner command (ln, then the miner) only');
+    // The `podman exec` shell that runs it is part of that command: whether it is audited depends on
+    // whether its parent is resolved before runc exits, so it may or may not appear; nothing else may.
+    const preventExes = new Set(audits(evs, prevent).map((e) => e.executable));
+    assert.ok(preventExes.has('/bin/ln') && preventExes.has('/tmp/xmrig'), `ln and the miner audited: ${[...preventExes]}`);
+    assert.deepEqual([...preventExes].filter((x) => !['/bin/ln', '/bin/sh', '/tmp/xmrig'].includes(x!)), [], 'the miner command (sh, ln, then the miner) only');
 
     // Prevent: the miner's process was killed within a second of its exec.
     const preventAudit = checks.preventAudit(evs)!;
