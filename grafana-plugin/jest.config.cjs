@@ -18,10 +18,18 @@ module.exports = {
   transform: {
     '^.+\\.(t|j)sx?$|^.+\\.mjs$': [
       '@swc/jest',
-      { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' } },
+      {
+        jsc: {
+          parser: { syntax: 'typescript', tsx: true },
+          transform: { react: { runtime: 'automatic' } },
+          target: 'es2022',
+        },
+      },
     ],
   },
   // @grafana/* ship CommonJS builds; only ESM-only dependencies need transforming.
-  transformIgnorePatterns: ['node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid|@react-hookz|react-calendar|get-user-locale|memoize|mimic-function|@wojtekmaj|@ver0)/)'],
+  transformIgnorePatterns: [
+    'node_modules/(?!(d3|d3-[a-z-]+|ol|react-colorful|nanoid|marked|internmap|robust-predicates|uuid|@react-hookz|react-calendar|get-user-locale|memoize|mimic-function|@wojtekmaj|@ver0)/)',
+  ],
   testTimeout: 60000,
 };

@@ -27,8 +27,10 @@ function findTests(dir, out = []) {
   return out.sort();
 }
 
-const pluginScripts = () => JSON.parse(readFileSync(join(ROOT, 'grafana-plugin/package.json'), 'utf8')).scripts ?? {};
-const pluginScript = (name) => (pluginScripts()[name] ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', name]] : null);
+const pluginScripts = () =>
+  JSON.parse(readFileSync(join(ROOT, 'grafana-plugin/package.json'), 'utf8')).scripts ?? {};
+const pluginScript = (name) =>
+  pluginScripts()[name] ? ['npm', ['-w', '@casefile/grafana-plugin', 'run', name]] : null;
 
 const nodeTest = (files) => ['node', ['--import', 'tsx', '--test', '--test-reporter=tap', ...files]];
 

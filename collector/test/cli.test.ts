@@ -15,9 +15,20 @@ import { spawnCollector, testConfig, until } from './helpers';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 test('npx casefile-collector --help', async () => {
-  const { stdout } = await promisify(execFile)('npx', ['--no-install', 'casefile-collector', '--help'], { cwd: ROOT });
+  const { stdout } = await promisify(execFile)('npx', ['--no-install', 'casefile-collector', '--help'], {
+    cwd: ROOT,
+  });
   match(stdout, /^Usage: casefile-collector/);
-  for (const f of ['--stdout', '--otlp-endpoint URL', '--state-dir DIR', '--runtime-socket PATH', '--sources LIST', '--learning-period DURATION', '--policy FILE', '--no-redact']) {
+  for (const f of [
+    '--stdout',
+    '--otlp-endpoint URL',
+    '--state-dir DIR',
+    '--runtime-socket PATH',
+    '--sources LIST',
+    '--learning-period DURATION',
+    '--policy FILE',
+    '--no-redact',
+  ]) {
     ok(stdout.includes(f), f);
   }
 });
@@ -30,12 +41,33 @@ test('a bad flag exits 2 with the reason and the usage', async () => {
 });
 
 test('--stdout: JSON lines, /healthz, /metrics, sources reported, SIGTERM stops cleanly', async () => {
-  const p = spawnCollector(['--stdout', '--sources', 'none', '--listen', '127.0.0.1:0', '--state-dir', testConfig().stateDir, '--synthetic-count', '50', '--synthetic-run', 'cli']);
+  const p = spawnCollector([
+    '--stdout',
+    '--sources',
+    'none',
+    '--listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    testConfig().stateDir,
+    '--synthetic-count',
+    '50',
+    '--synthetic-run',
+    'cli',
+  ]);
   try {
-    const lines = await until('50 events on stdout', () => {
-      const l = p.stdout().split('\n').filter(Boolean).map((x) => JSON.parse(x));
-      return l.filter((e) => e.type === 'process.start').length >= 50 ? l : undefined;
-    }, 30_000, 100);
+    const lines = await until(
+      '50 events on stdout',
+      () => {
+        const l = p
+          .stdout()
+          .split('\n')
+          .filter(Boolean)
+          .map((x) => JSON.parse(x));
+        return l.filter((e) => e.type === 'process.start').length >= 50 ? l : undefined;
+      },
+      30_000,
+      100
+    );
     const ids = lines.filter((e) => e.type === 'process.start').map((e) => e.id);
     equal(new Set(ids).size, 50);
     ok(ids.includes('cli-0') && ids.includes('cli-49'));
@@ -72,7 +104,10 @@ test('start-up names inactive sources with the reason; stop is idempotent', asyn
     ],
   });
   await collector.start();
-  equal(collector.health().sources && (collector.health().sources as Record<string, string>).ebpf, 'inactive: bpftrace not found');
+  equal(
+    collector.health().sources && (collector.health().sources as Record<string, string>).ebpf,
+    'inactive: bpftrace not found'
+  );
   const a = collector.stop();
   equal(collector.stop(), a);
   await a;

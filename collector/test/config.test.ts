@@ -67,31 +67,58 @@ test('standard OTEL_* variables: endpoint, headers, resource, service name, time
   const { config } = loadConfig({ env });
   equal(config.otlp.endpoint, 'http://loki:3100/otlp/v1/logs');
   deepStrictEqual(config.otlp.headers, { 'X-Scope-OrgID': 'team a', Authorization: 'Bearer abc' });
-  deepStrictEqual(config.otlp.resourceAttributes, { 'deployment.environment': 'prod', 'k8s.cluster.name': 'c1' });
+  deepStrictEqual(config.otlp.resourceAttributes, {
+    'deployment.environment': 'prod',
+    'k8s.cluster.name': 'c1',
+  });
   equal(config.otlp.serviceName, 'node-agent');
   equal(config.otlp.timeoutMs, 2500);
   // The signal-specific variable is a full URL and wins over the generic one.
-  const logs = loadConfig({ env: { ...env, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'https://gw.example/custom/path' } });
+  const logs = loadConfig({
+    env: { ...env, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'https://gw.example/custom/path' },
+  });
   equal(logs.config.otlp.endpoint, 'https://gw.example/custom/path');
   // CASEFILE_* beats OTEL_*, the flag beats both.
-  equal(loadConfig({ env: { ...env, CASEFILE_OTLP_ENDPOINT: 'http://a:1/otlp/v1/logs' } }).config.otlp.endpoint, 'http://a:1/otlp/v1/logs');
-  equal(loadConfig({ argv: ['--otlp-endpoint', 'http://b:2/otlp'], env }).config.otlp.endpoint, 'http://b:2/otlp/v1/logs');
+  equal(
+    loadConfig({ env: { ...env, CASEFILE_OTLP_ENDPOINT: 'http://a:1/otlp/v1/logs' } }).config.otlp.endpoint,
+    'http://a:1/otlp/v1/logs'
+  );
+  equal(
+    loadConfig({ argv: ['--otlp-endpoint', 'http://b:2/otlp'], env }).config.otlp.endpoint,
+    'http://b:2/otlp/v1/logs'
+  );
 });
 
 test('--stdout alone prints only; with an endpoint it prints and exports', () => {
   equal(loadConfig({ argv: ['--stdout'] }).config.otlp.endpoint, undefined);
-  equal(loadConfig({ argv: ['--stdout', '--otlp-endpoint', 'http://l:3100/otlp'] }).config.otlp.endpoint, 'http://l:3100/otlp/v1/logs');
+  equal(
+    loadConfig({ argv: ['--stdout', '--otlp-endpoint', 'http://l:3100/otlp'] }).config.otlp.endpoint,
+    'http://l:3100/otlp/v1/logs'
+  );
   equal(loadConfig({ argv: ['--stdout'], env: { CASEFILE_STDOUT: 'false' } }).config.stdout, true);
   equal(loadConfig({ env: { CASEFILE_STDOUT: 'yes' } }).config.stdout, true);
 });
 
 test('--no-redact, --policy, --runtime-socket, --sources none, DOCKER_HOST', () => {
-  const { config } = loadConfig({ argv: ['--no-redact', '--policy', '/p.yaml', '--runtime-socket', '/run/podman/podman.sock', '--sources', 'none'] });
+  const { config } = loadConfig({
+    argv: [
+      '--no-redact',
+      '--policy',
+      '/p.yaml',
+      '--runtime-socket',
+      '/run/podman/podman.sock',
+      '--sources',
+      'none',
+    ],
+  });
   equal(config.redact.enabled, false);
   equal(config.models.policyFile, '/p.yaml');
   equal(config.sources.runtimeSocket, '/run/podman/podman.sock');
   deepStrictEqual(config.sources.enabled, []);
-  equal(loadConfig({ env: { DOCKER_HOST: 'unix:///run/user/0/podman.sock' } }).config.sources.runtimeSocket, '/run/user/0/podman.sock');
+  equal(
+    loadConfig({ env: { DOCKER_HOST: 'unix:///run/user/0/podman.sock' } }).config.sources.runtimeSocket,
+    '/run/user/0/podman.sock'
+  );
   const tcp = loadConfig({ env: { DOCKER_HOST: 'tcp://10.0.0.1:2375' } });
   equal(tcp.config.sources.runtimeSocket, '/var/run/docker.sock');
   match(tcp.warnings[0], /DOCKER_HOST.*unix/);
@@ -104,7 +131,10 @@ test('bad flags are errors; bad env and YAML values fall back with a warning', (
   throws(() => loadConfig({ argv: ['--state-dir'] }), /needs a value/);
   throws(() => loadConfig({ argv: ['--config', '/does/not/exist.yaml'] }), /cannot read config file/);
   const file = yamlFile('models:\n  learningPeriodMs: forever\nbogus: 1\n');
-  const { config, warnings } = loadConfig({ argv: ['--config', file], env: { CASEFILE_QUEUE_MAX_BYTES: 'lots' } });
+  const { config, warnings } = loadConfig({
+    argv: ['--config', file],
+    env: { CASEFILE_QUEUE_MAX_BYTES: 'lots' },
+  });
   equal(config.models.learningPeriodMs, 3_600_000);
   equal(config.queue.maxBytes, 256 * 1024 * 1024);
   equal(warnings.length, 3, warnings.join('\n'));
@@ -119,7 +149,9 @@ test('colleague sections: unknown YAML keys under sources/models pass through', 
 });
 
 test('hidden synthetic generator flags', () => {
-  const { config } = loadConfig({ argv: ['--synthetic-rate', '100', '--synthetic-count', '5', '--synthetic-run', 'r1'] });
+  const { config } = loadConfig({
+    argv: ['--synthetic-rate', '100', '--synthetic-count', '5', '--synthetic-run', 'r1'],
+  });
   deepStrictEqual(config.synthetic, { rate: 100, count: 5, run: 'r1' });
   ok(!usage().includes('synthetic'));
 });
@@ -127,7 +159,19 @@ test('hidden synthetic generator flags', () => {
 test('--help text lists every required flag', () => {
   equal(loadConfig({ argv: ['--help'] }).help, true);
   const u = usage();
-  for (const f of ['--config', '--stdout', '--otlp-endpoint', '--state-dir', '--runtime-socket', '--sources', '--learning-period', '--policy', '--listen', '--no-redact', '--help']) {
+  for (const f of [
+    '--config',
+    '--stdout',
+    '--otlp-endpoint',
+    '--state-dir',
+    '--runtime-socket',
+    '--sources',
+    '--learning-period',
+    '--policy',
+    '--listen',
+    '--no-redact',
+    '--help',
+  ]) {
     ok(u.includes(f), f);
   }
 });

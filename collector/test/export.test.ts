@@ -34,7 +34,16 @@ after(async () => {
 });
 
 const proc = (id: string, commandLine: string, extra: Partial<NewEvent> = {}) =>
-  ({ id, type: 'process.start', pid: 4242, executable: '/bin/sh', message: commandLine, commandLine, args: commandLine.split(' '), ...extra }) as NewEvent;
+  ({
+    id,
+    type: 'process.start',
+    pid: 4242,
+    executable: '/bin/sh',
+    message: commandLine,
+    commandLine,
+    args: commandLine.split(' '),
+    ...extra,
+  }) as NewEvent;
 
 test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pipeline into Loki', async () => {
   const host = `export-${Date.now()}`;
@@ -46,7 +55,11 @@ test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pi
     unicode: 'echo ✓ 日本語 🧪 \u202eevil\u202c',
   };
   const raw: Record<string, string> = {};
-  const badExe = decodeBytes('executable', Uint8Array.from([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]), raw);
+  const badExe = decodeBytes(
+    'executable',
+    Uint8Array.from([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]),
+    raw
+  );
   const big = 'A'.repeat(1 << 20);
   const events: unknown[] = [
     ...Object.entries(hostile).map(([k, v]) => proc(`hostile-${k}`, v)),
@@ -55,7 +68,13 @@ test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pi
     proc('secret', 'mysql -u root -phunter2 --password=hunter2 postgres://app:hunter2@db/x'),
     { id: 'invalid-no-pid', type: 'process.start', message: 'no pid', executable: '/bin/x' },
     { id: 'invalid-type', type: 'no.such.type', message: 'x' },
-    { id: 'invalid-surrogate', type: 'process.start', pid: 1, executable: '/bin/x', message: 'lone \ud800 surrogate' },
+    {
+      id: 'invalid-surrogate',
+      type: 'process.start',
+      pid: 1,
+      executable: '/bin/x',
+      message: 'lone \ud800 surrogate',
+    },
   ];
   const config = testConfig(['--otlp-endpoint', `${loki.url}/otlp`, '--host-name', host]);
   const collector = new Collector(config, createLogger('warn'), { sources: [new ListSource(events)] });
@@ -65,10 +84,14 @@ test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pi
   } finally {
     await collector.stop();
   }
-  const got = await until('events in Loki', async () => {
-    const all = (await readHost(loki.url, host)).filter((e) => e.type === 'process.start');
-    return all.length >= 8 ? all : undefined;
-  }, 30_000);
+  const got = await until(
+    'events in Loki',
+    async () => {
+      const all = (await readHost(loki.url, host)).filter((e) => e.type === 'process.start');
+      return all.length >= 8 ? all : undefined;
+    },
+    30_000
+  );
   const byId = new Map(got.map((e) => [e.id, e]));
   for (const n of idCounts(got).values()) equal(n, 1, 'each event exactly once');
   for (const [k, v] of Object.entries(hostile)) {
@@ -80,7 +103,10 @@ test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pi
   }
   const bad = byId.get('bad-utf8')!;
   equal(bad.executable, '/tmp/\\xff\\xfex');
-  deepStrictEqual([...Buffer.from(JSON.parse(bad.rawBase64!).executable, 'base64')], [0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]);
+  deepStrictEqual(
+    [...Buffer.from(JSON.parse(bad.rawBase64!).executable, 'base64')],
+    [0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff, 0xfe, 0x78]
+  );
   const b = byId.get('big-argv')!;
   ok(b.commandLine!.endsWith(`…[truncated, ${(1 << 20) + 6} bytes]`), b.commandLine!.slice(-50));
   ok(b.args![2].includes('…[truncated,'), 'the big argument is cut with the marker');
@@ -88,7 +114,8 @@ test('hostile command lines, invalid UTF-8, 1 MB argv and secrets through the pi
   const s = byId.get('secret')!;
   ok(!JSON.stringify(s).includes('hunter2'), JSON.stringify(s));
   equal(s.commandLine, 'mysql -u root -p[REDACTED] --password=[REDACTED] postgres://app:[REDACTED]@db/x');
-  for (const id of ['invalid-no-pid', 'invalid-type', 'invalid-surrogate']) ok(!byId.has(id), `${id} not exported`);
+  for (const id of ['invalid-no-pid', 'invalid-type', 'invalid-surrogate'])
+    ok(!byId.has(id), `${id} not exported`);
   const text = await collector.metrics.registry.getSingleMetricAsString('casefile_events_invalid_total');
   ok(/source="synthetic"\} 3/.test(text), text);
 });

@@ -15,10 +15,18 @@ export const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
 /** A config as the CLI would build it from these flags, with a fresh state dir and a free listen port. */
 export function testConfig(argv: string[] = []): CollectorConfig {
   const stateDir = mkdtempSync(join(tmpdir(), 'casefile-collector-'));
-  return loadConfig({ argv: ['--state-dir', stateDir, '--listen', '127.0.0.1:0', '--sources', 'none', ...argv], env: {} }).config;
+  return loadConfig({
+    argv: ['--state-dir', stateDir, '--listen', '127.0.0.1:0', '--sources', 'none', ...argv],
+    env: {},
+  }).config;
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  everyMs = 250
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -28,7 +36,10 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -36,7 +47,10 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
 /** Every event of `host` in Loki from the last hour. */
 export async function readHost(lokiUrl: string, host: string): Promise<CasefileEvent[]> {
   const client = new LokiClient({ url: lokiUrl });
-  return client.readAll({ scope: { host } }, { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 60_000) });
+  return client.readAll(
+    { scope: { host } },
+    { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 60_000) }
+  );
 }
 
 /** How often each id occurs. */
@@ -59,7 +73,10 @@ export interface CollectorProcess {
 
 /** Run the real CLI as a child process. */
 export function spawnCollector(args: string[], env: Record<string, string> = {}): CollectorProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
@@ -70,7 +87,9 @@ export function spawnCollector(args: string[], env: Record<string, string> = {})
     const m = /"address":"([^"]+)","msg":"serving/.exec(err);
     if (m) resolveAddr(m[1]);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal }))
+  );
   return {
     child,
     address,
@@ -83,7 +102,8 @@ export function spawnCollector(args: string[], env: Record<string, string> = {})
       for (const line of text.split('\n')) {
         const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
         if (!m || m[1] !== name) continue;
-        if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+        if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`)))
+          sum += Number(m[3]);
       }
       return sum;
     },

@@ -8,7 +8,16 @@ import pino from 'pino';
 import { createRuntimeActions, ModelStage, type ModelStageConfig } from '../src/models';
 import { writeCommand } from '../src/models/store';
 import { parsePolicy } from '../src/policy/policy';
-import { audits, clock, collect, CONTAINER, execEvent, IMAGE, syscallEvent, tcpEvent } from './models-fixtures';
+import {
+  audits,
+  clock,
+  collect,
+  CONTAINER,
+  execEvent,
+  IMAGE,
+  syscallEvent,
+  tcpEvent,
+} from './models-fixtures';
 
 const logger = pino({ level: 'silent' });
 const LEARN = 5_000;
@@ -17,7 +26,11 @@ function setup(extra: Partial<ModelStageConfig['models']> = {}, policy?: string)
   const dir = mkdtempSync(join(tmpdir(), 'casefile-models-'));
   const clk = clock();
   const config: ModelStageConfig = { stateDir: dir, models: { learningPeriodMs: LEARN, ...extra } };
-  const make = () => new ModelStage(config, logger, createRuntimeActions(), { now: clk.now, policy: policy ? parsePolicy(policy) : undefined });
+  const make = () =>
+    new ModelStage(config, logger, createRuntimeActions(), {
+      now: clk.now,
+      policy: policy ? parsePolicy(policy) : undefined,
+    });
   return { dir, clk, config, make, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -45,7 +58,14 @@ test('learns each behaviour once with its time, then audits only deviations', as
       ['connect', '10.0.0.7:5432'],
     ]
   );
-  assert.ok(learned.every((e) => e.modelId === IMAGE.imageDigest && e.modelState === 'learning' && e.containerId === CONTAINER.containerId));
+  assert.ok(
+    learned.every(
+      (e) =>
+        e.modelId === IMAGE.imageDigest &&
+        e.modelState === 'learning' &&
+        e.containerId === CONTAINER.containerId
+    )
+  );
   assert.match(learned[0].message, /learned process \/bin\/sh <- \? at 2026-11-27T12:00:00/);
   assert.equal(audits(learning).length, 0);
   const created = learning.find((e) => e.type === 'model.state');
@@ -106,7 +126,10 @@ test('models persist across restarts; reset and extend work by admin command and
   const out = collect(second, normal(s.clk.now()));
   assert.equal(out.filter((e) => e.type === 'model.learned').length, 0, 'nothing relearned after a restart');
   assert.equal(audits(out).length, 0);
-  assert.equal(audits(collect(second, [execEvent(s.clk.now(), ['/bin/vi'], { pid: 110, ppid: 100 })])).length, 1);
+  assert.equal(
+    audits(collect(second, [execEvent(s.clk.now(), ['/bin/vi'], { pid: 110, ppid: 100 })])).length,
+    1
+  );
 
   // Admin command (what `casefile-models extend` writes): the running stage picks it up within a second.
   writeCommand(s.dir, { op: 'extend', model: IMAGE.imageDigest, durationMs: 60_000 });
@@ -114,13 +137,20 @@ test('models persist across restarts; reset and extend work by admin command and
   let learnedVi: unknown[] = [];
   while (Date.now() < deadline && learnedVi.length === 0) {
     await new Promise((r) => setTimeout(r, 100));
-    learnedVi = collect(second, [execEvent(s.clk.now(), ['/bin/vi'], { pid: 111, ppid: 100 })]).filter((e) => e.type === 'model.learned');
+    learnedVi = collect(second, [execEvent(s.clk.now(), ['/bin/vi'], { pid: 111, ppid: 100 })]).filter(
+      (e) => e.type === 'model.learned'
+    );
   }
   assert.equal(learnedVi.length, 1, 'extended model learns again');
   await second.stop();
 
   // Reset through config at start-up: everything forgotten, learning from scratch.
-  const third = new ModelStage({ ...s.config, models: { ...s.config.models, reset: '*' } }, logger, createRuntimeActions(), { now: s.clk.now });
+  const third = new ModelStage(
+    { ...s.config, models: { ...s.config.models, reset: '*' } },
+    logger,
+    createRuntimeActions(),
+    { now: s.clk.now }
+  );
   const relearned = collect(third, normal(s.clk.now())).filter((e) => e.type === 'model.learned');
   assert.equal(relearned.length, 4);
   await third.stop();
@@ -132,7 +162,11 @@ test('model.state is re-emitted at the configured interval', async () => {
   const stage = s.make();
   collect(stage, normal(s.clk.now()));
   s.clk.advance(30_000);
-  assert.equal(collect(stage, normal(s.clk.now())).filter((e) => e.type === 'model.state').length, 1, 'learning -> active');
+  assert.equal(
+    collect(stage, normal(s.clk.now())).filter((e) => e.type === 'model.state').length,
+    1,
+    'learning -> active'
+  );
   s.clk.advance(30_000);
   assert.equal(collect(stage, normal(s.clk.now())).filter((e) => e.type === 'model.state').length, 0);
   s.clk.advance(31_000);
@@ -148,7 +182,9 @@ test('audit storms are rate-limited per container and type, with a suppressed co
   const stage = s.make();
   collect(stage, normal(s.clk.now()));
   s.clk.advance(LEARN + 1);
-  const storm = Array.from({ length: 20 }, (_, i) => execEvent(s.clk.now(), [`/bin/x${i}`], { pid: 200 + i, ppid: 100 }));
+  const storm = Array.from({ length: 20 }, (_, i) =>
+    execEvent(s.clk.now(), [`/bin/x${i}`], { pid: 200 + i, ppid: 100 })
+  );
   assert.equal(audits(collect(stage, storm)).length, 5);
   // Another container of the same image has its own budget.
   const other = { ...CONTAINER, containerId: 'e'.repeat(64) };
@@ -173,7 +209,10 @@ test('policy: denied process and port are audited even while learning; allowed o
   );
   const stage = s.make();
   const learning = audits(
-    collect(stage, [execEvent(s.clk.now(), ['/bin/nc', '-l', '-p', '9'], { pid: 120 }), tcpEvent(s.clk.now(), 'listen', '0.0.0.0', 22, { pid: 120 })])
+    collect(stage, [
+      execEvent(s.clk.now(), ['/bin/nc', '-l', '-p', '9'], { pid: 120 }),
+      tcpEvent(s.clk.now(), 'listen', '0.0.0.0', 22, { pid: 120 }),
+    ])
   );
   assert.deepEqual(
     learning.map((e) => [e.ruleId, e.attackType]),
@@ -183,11 +222,18 @@ test('policy: denied process and port are audited even while learning; allowed o
     ]
   );
   s.clk.advance(LEARN + 1);
-  const active = collect(stage, [execEvent(s.clk.now(), ['/usr/bin/curl', 'x'], { pid: 121 }), tcpEvent(s.clk.now(), 'connect', '1.2.3.4', 443, { pid: 121 })]);
+  const active = collect(stage, [
+    execEvent(s.clk.now(), ['/usr/bin/curl', 'x'], { pid: 121 }),
+    tcpEvent(s.clk.now(), 'connect', '1.2.3.4', 443, { pid: 121 }),
+  ]);
   assert.equal(audits(active).length, 0);
   // Outside the scope the lists do not apply.
   const other = { containerId: 'f'.repeat(64), imageName: 'other:1' };
-  assert.equal(audits(collect(stage, [execEvent(s.clk.now(), ['/bin/nc'], { scope: other })])).length, 0, 'learning, not denied');
+  assert.equal(
+    audits(collect(stage, [execEvent(s.clk.now(), ['/bin/nc'], { scope: other })])).length,
+    0,
+    'learning, not denied'
+  );
   await stage.stop();
   s.done();
 });
@@ -197,13 +243,20 @@ test("a new container's first events wait for its image, then count for the imag
   const stage = s.make();
   const bare = { containerId: CONTAINER.containerId, host: 'node-1' }; // the enricher has not learned the image yet
   const early = collect(stage, [execEvent(s.clk.now(), ['/bin/sh', '-c', 'x'], { pid: 130, scope: bare })]);
-  assert.deepEqual(early.map((e) => e.type), ['process.start'], 'passed through, not yet evaluated');
+  assert.deepEqual(
+    early.map((e) => e.type),
+    ['process.start'],
+    'passed through, not yet evaluated'
+  );
   const later = collect(stage, [execEvent(s.clk.now(), ['/bin/sleep', '1'], { pid: 131, ppid: 130 })]);
   const learned = later.filter((e) => e.type === 'model.learned');
-  assert.deepEqual(learned.map((e) => [e.modelId, e.behavior, e.imageName]), [
-    [IMAGE.imageDigest, '/bin/sh <- ?', IMAGE.imageName],
-    [IMAGE.imageDigest, '/bin/sleep <- /bin/sh', IMAGE.imageName],
-  ]);
+  assert.deepEqual(
+    learned.map((e) => [e.modelId, e.behavior, e.imageName]),
+    [
+      [IMAGE.imageDigest, '/bin/sh <- ?', IMAGE.imageName],
+      [IMAGE.imageDigest, '/bin/sleep <- /bin/sh', IMAGE.imageName],
+    ]
+  );
   await stage.stop();
   s.done();
 });
@@ -218,10 +271,19 @@ test("the runtime's own processes (runc init, runc:[N:...] tasks) are neither le
     syscallEvent(s.clk.now(), 4, { a: 0x10000000, pid: 141, comm: 'runc:[1:CHILD]' })!,
     execEvent(s.clk.now(), ['/bin/sh', '-c', 'sleep 1'], { pid: 140, ppid: 4_999_999 }),
   ]);
-  assert.deepEqual(audits(out).map((e) => e.ruleId), [], 'no fileless, unshare or unexpected-process audit');
+  assert.deepEqual(
+    audits(out).map((e) => e.ruleId),
+    [],
+    'no fileless, unshare or unexpected-process audit'
+  );
   // The same unshare from the application is audited.
-  const app = audits(collect(stage, [syscallEvent(s.clk.now(), 4, { a: 0x10000000, pid: 142, comm: 'app' })!]));
-  assert.deepEqual(app.map((e) => [e.ruleId, e.attackType, e.syscall]), [['R1006', 'container_escape', 'unshare']]);
+  const app = audits(
+    collect(stage, [syscallEvent(s.clk.now(), 4, { a: 0x10000000, pid: 142, comm: 'app' })!])
+  );
+  assert.deepEqual(
+    app.map((e) => [e.ruleId, e.attackType, e.syscall]),
+    [['R1006', 'container_escape', 'unshare']]
+  );
   await stage.stop();
   s.done();
 });
@@ -237,7 +299,9 @@ test('prevent kills the offending (real) process and says so in a runtime.action
     await new Promise((r) => child.once('spawn', r));
     const exited = new Promise<string | null>((r) => child.once('exit', (_c, sig) => r(sig)));
     const t0 = Date.now();
-    const out = collect(stage, [execEvent(s.clk.now(), [exe, '30'], { pid: child.pid, scope: { host: 'node-1' } })]);
+    const out = collect(stage, [
+      execEvent(s.clk.now(), [exe, '30'], { pid: child.pid, scope: { host: 'node-1' } }),
+    ]);
     const audit = audits(out).find((e) => e.attackType === 'crypto_miner')!;
     assert.equal(audit.action, 'prevent');
     const action = out.find((e) => e.type === 'runtime.action')!;

@@ -50,7 +50,10 @@ test('rules disabled per scope', () => {
 });
 
 test('bad actions are refused with the key at fault; an empty policy alerts on everything', () => {
-  assert.throws(() => parsePolicy('actions: { R1007: kill }'), /actions\.R1007: action must be one of alert, prevent, block/);
+  assert.throws(
+    () => parsePolicy('actions: { R1007: kill }'),
+    /actions\.R1007: action must be one of alert, prevent, block/
+  );
   assert.throws(() => parsePolicy('defaultAction: nuke'), /defaultAction/);
   const empty = new Policy();
   assert.equal(empty.actionFor(RULES.reverseShell, shop), 'alert');

@@ -24,7 +24,10 @@ test('FIFO across segment rotations; acknowledged segments are deleted', () => {
   equal(q.depth, 1000);
   ok(readdirSync(dir).filter((f) => f.endsWith('.seg')).length > 10);
   const got = drain(q, 77);
-  deepStrictEqual(got, Array.from({ length: 1000 }, (_, i) => rec(i)));
+  deepStrictEqual(
+    got,
+    Array.from({ length: 1000 }, (_, i) => rec(i))
+  );
   equal(q.depth, 0);
   equal(q.dropped, 0);
   ok(readdirSync(dir).filter((f) => f.endsWith('.seg')).length <= 1);
@@ -44,7 +47,10 @@ test('survives reopen: unacknowledged records come back, acknowledged ones do no
   const q2 = new DiskQueue(dir, { segmentBytes: 4096, maxBytes: 1 << 20 });
   equal(q2.depth, 180);
   for (let i = 300; i < 310; i++) q2.append(rec(i));
-  deepStrictEqual(drain(q2), Array.from({ length: 190 }, (_, i) => rec(i + 120)));
+  deepStrictEqual(
+    drain(q2),
+    Array.from({ length: 190 }, (_, i) => rec(i + 120))
+  );
   q.close();
   q2.close();
 });
@@ -61,7 +67,10 @@ test('a torn frame at the end (crash mid-write) is cut off on open, the rest kep
   equal(q2.recoveredTornBytes, 10);
   equal(statSync(join(dir, seg)).size, size);
   q2.append(rec(10));
-  deepStrictEqual(drain(q2), Array.from({ length: 11 }, (_, i) => rec(i)));
+  deepStrictEqual(
+    drain(q2),
+    Array.from({ length: 11 }, (_, i) => rec(i))
+  );
   q2.close();
 });
 
@@ -73,14 +82,20 @@ test('bounded by bytes: when full the oldest are dropped and counted', () => {
   for (let i = 0; i < n; i++) q.append(rec(i));
   q.flush();
   ok(q.bytes <= maxBytes, `${q.bytes} <= ${maxBytes}`);
-  const onDisk = readdirSync(dir).filter((f) => f.endsWith('.seg')).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+  const onDisk = readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .reduce((s, f) => s + statSync(join(dir, f)).size, 0);
   ok(onDisk <= maxBytes, `on disk ${onDisk}`);
   ok(q.dropped > 0);
   equal(q.dropped + q.depth, n, 'every record is either still queued or counted as dropped');
   const depth = q.depth;
   const got = drain(q);
   equal(got.length, depth);
-  deepStrictEqual(got, Array.from({ length: got.length }, (_, i) => rec(n - got.length + i)), 'the newest are kept, in order');
+  deepStrictEqual(
+    got,
+    Array.from({ length: got.length }, (_, i) => rec(n - got.length + i)),
+    'the newest are kept, in order'
+  );
   q.close();
 });
 

@@ -27,10 +27,16 @@ const TEXT_CASES: Array<[string, string]> = [
   ['curl -u admin:hunter2 https://x', `curl -u admin:${R} https://x`],
   // connection strings
   ['psql postgres://app:hunter2@db:5432/x', `psql postgres://app:${R}@db:5432/x`],
-  ['mongo mongodb+srv://u:p%40ss@cluster0.example.net/db', `mongo mongodb+srv://u:${R}@cluster0.example.net/db`],
+  [
+    'mongo mongodb+srv://u:p%40ss@cluster0.example.net/db',
+    `mongo mongodb+srv://u:${R}@cluster0.example.net/db`,
+  ],
   ['redis-cli -u redis://:pw@cache:6379', `redis-cli -u redis://:${R}@cache:6379`],
   // headers and bearer tokens
-  ['curl -H Authorization: Bearer eyJhbGciOi.abc.def https://api', `curl -H Authorization: Bearer ${R} https://api`],
+  [
+    'curl -H Authorization: Bearer eyJhbGciOi.abc.def https://api',
+    `curl -H Authorization: Bearer ${R} https://api`,
+  ],
   ['curl -H authorization:basic dXNlcjpwYXNz', `curl -H authorization:basic ${R}`],
   ['curl -H X-Api-Key: k-123456 https://api', `curl -H X-Api-Key: ${R} https://api`],
   ['wget --header=X-Auth-Token:abcdef https://x', `wget --header=X-Auth-Token:${R} https://x`],
@@ -44,11 +50,17 @@ const TEXT_CASES: Array<[string, string]> = [
   // self-evident token shapes
   ['aws --key AKIAIOSFODNN7EXAMPLE', `aws --key ${R}`],
   ['echo AKIAIOSFODNN7EXAMPLE', `echo ${R}`],
-  ['git clone https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/x', `git clone https://${R}@github.com/x`],
+  [
+    'git clone https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/x',
+    `git clone https://${R}@github.com/x`,
+  ],
   ['notify xoxb-123456789012-abcdefghij', `notify ${R}`],
   ['pay sk_live_abcdefghijklmnop1234', `pay ${R}`],
   ['call eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N', `call ${R}`],
-  ['echo -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- done', `echo -----BEGIN RSA PRIVATE KEY-----${R}-----END PRIVATE KEY----- done`],
+  [
+    'echo -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- done',
+    `echo -----BEGIN RSA PRIVATE KEY-----${R}-----END PRIVATE KEY----- done`,
+  ],
 ];
 
 /** Lookalikes that are NOT secrets and must pass unchanged. */
@@ -84,7 +96,12 @@ test('redaction table: lookalikes are left alone', () => {
 });
 
 test('argv: values that contain spaces and positional secrets', () => {
-  deepStrictEqual(redactArgs(['app', '--password', 'correct horse battery', '-v']), ['app', '--password', R, '-v']);
+  deepStrictEqual(redactArgs(['app', '--password', 'correct horse battery', '-v']), [
+    'app',
+    '--password',
+    R,
+    '-v',
+  ]);
   deepStrictEqual(redactArgs(['mysql', '-uroot', '-p', 'pw', 'db']), ['mysql', '-uroot', '-p', R, 'db']);
   deepStrictEqual(redactArgs(['curl', '--user=a:b c', 'https://x']), ['curl', `--user=a:${R}`, 'https://x']);
   deepStrictEqual(redactArgs(['app', '--password']), ['app', '--password']);
@@ -107,6 +124,13 @@ test('redactEvent masks message, command line and args; returns the same object 
   deepStrictEqual(r.args, ['mysql', '-u', 'root', `-p${R}`]);
   ok(!JSON.stringify(r).includes('hunter2'));
   equal(e.commandLine, 'mysql -u root -phunter2', 'input not mutated');
-  const clean = makeEvent({ type: 'process.start', pid: 1, executable: '/bin/ls', message: 'ls -la', commandLine: 'ls -la', args: ['ls', '-la'] });
+  const clean = makeEvent({
+    type: 'process.start',
+    pid: 1,
+    executable: '/bin/ls',
+    message: 'ls -la',
+    commandLine: 'ls -la',
+    args: ['ls', '-la'],
+  });
   equal(redactEvent(clean), clean);
 });

@@ -8,7 +8,13 @@ import pluginJson from '../src/panels/forensic-timeline/plugin.json';
 
 const LOKI = { type: 'loki', uid: 'casefile-loki' };
 
-const logQuery = (expr: string) => ({ refId: 'A', datasource: LOKI, expr, queryType: 'range', maxLines: 5000 });
+const logQuery = (expr: string) => ({
+  refId: 'A',
+  datasource: LOKI,
+  expr,
+  queryType: 'range',
+  maxLines: 5000,
+});
 
 /** The dashboard JSON (Grafana schemaVersion 41). */
 export function casefileDashboard() {
@@ -37,7 +43,15 @@ export function casefileDashboard() {
         title: 'Events per type',
         gridPos: { x: 0, y: 16, w: 12, h: 8 },
         datasource: LOKI,
-        targets: [{ refId: 'A', datasource: LOKI, expr: countByTypeQuery({}, '1m'), queryType: 'range', legendFormat: `{{${EVENT_TYPE_LABEL}}}` }],
+        targets: [
+          {
+            refId: 'A',
+            datasource: LOKI,
+            expr: countByTypeQuery({}, '1m'),
+            queryType: 'range',
+            legendFormat: `{{${EVENT_TYPE_LABEL}}}`,
+          },
+        ],
         fieldConfig: {
           defaults: { custom: { drawStyle: 'bars', stacking: { mode: 'normal' }, fillOpacity: 80 } },
           overrides: Object.entries(EVENT_TYPES).map(([type, t]) => ({

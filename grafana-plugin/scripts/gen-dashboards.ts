@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dashboardFile } from './dashboards';
 
-const out = fileURLToPath(new URL('../../provisioning/grafana/dashboards/casefile-forensics.json', import.meta.url));
+const out = fileURLToPath(
+  new URL('../../provisioning/grafana/dashboards/casefile-forensics.json', import.meta.url)
+);
 writeFileSync(out, dashboardFile());
 console.log(`wrote ${out}`);

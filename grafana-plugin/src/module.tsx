@@ -8,7 +8,9 @@ import type { AppSettings } from './settings';
 
 // Only wiring here. The root (routes, settings) is small and loads with the module, so opening a page
 // costs one chunk, not two; the pages and the config page load lazily.
-const LazyAppConfig = lazy(() => import('./components/AppConfig/AppConfig').then((m) => ({ default: m.AppConfig })));
+const LazyAppConfig = lazy(() =>
+  import('./components/AppConfig/AppConfig').then((m) => ({ default: m.AppConfig }))
+);
 
 const AppConfig = (props: AppConfigProps) => (
   <Suspense fallback={<LoadingPlaceholder text="" />}>

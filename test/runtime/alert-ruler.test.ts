@@ -30,7 +30,8 @@ test('a runtime audit fires the provisioned Loki ruler alert', { timeout: 120_00
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      if (req.method === 'POST' && req.url?.endsWith('/api/v2/alerts')) received.push(...(JSON.parse(body) as AmAlert[]));
+      if (req.method === 'POST' && req.url?.endsWith('/api/v2/alerts'))
+        received.push(...(JSON.parse(body) as AmAlert[]));
       res.writeHead(200).end();
     });
   });
@@ -43,15 +44,26 @@ test('a runtime audit fires the provisioned Loki ruler alert', { timeout: 120_00
     assert.match(rules, /alert: CasefileRuntimeAudit/, 'the provisioned rules file is loaded');
 
     // The audit, made by the models stage from an exec as the eBPF source reports it.
-    const stage = new ModelStage({ stateDir, models: { learningPeriodMs: 0 } }, pino({ level: 'silent' }), createRuntimeActions());
+    const stage = new ModelStage(
+      { stateDir, models: { learningPeriodMs: 0 } },
+      pino({ level: 'silent' }),
+      createRuntimeActions()
+    );
     const out: CasefileEvent[] = [];
-    stage.process(execEvent(Date.now(), ['/usr/local/bin/xmrig', '-o', 'pool:3333'], { scope: CONTAINER }), (e) => out.push(e));
+    stage.process(
+      execEvent(Date.now(), ['/usr/local/bin/xmrig', '-o', 'pool:3333'], { scope: CONTAINER }),
+      (e) => out.push(e)
+    );
     await stage.stop();
     assert.ok(out.some((e) => e.type === 'runtime.audit' && e.attackType === 'crypto_miner'));
 
     const provider = new LoggerProvider({
-      resource: resourceFromAttributes(resourceAttributes({ serviceName: 'casefile-collector', host: 'node-1' })),
-      processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${loki.url}/otlp/v1/logs` }) })],
+      resource: resourceFromAttributes(
+        resourceAttributes({ serviceName: 'casefile-collector', host: 'node-1' })
+      ),
+      processors: [
+        new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${loki.url}/otlp/v1/logs` }) }),
+      ],
     });
     const logger = provider.getLogger('test');
     for (const e of out) logger.emit(toLogRecord(e));
@@ -61,17 +73,28 @@ test('a runtime audit fires the provisioned Loki ruler alert', { timeout: 120_00
     const deadline = Date.now() + 60_000;
     let fired: AmAlert | undefined;
     while (!fired && Date.now() < deadline) {
-      fired = received.find((a) => a.labels.alertname === 'CasefileRuntimeAudit' && a.labels.casefile_audit_attack_type === 'crypto_miner');
+      fired = received.find(
+        (a) =>
+          a.labels.alertname === 'CasefileRuntimeAudit' &&
+          a.labels.casefile_audit_attack_type === 'crypto_miner'
+      );
       if (!fired) await new Promise((r) => setTimeout(r, 500));
     }
-    assert.ok(fired, `alert reached Alertmanager (got ${JSON.stringify(received.map((a) => a.labels.alertname))})`);
+    assert.ok(
+      fired,
+      `alert reached Alertmanager (got ${JSON.stringify(received.map((a) => a.labels.alertname))})`
+    );
     assert.equal(fired.labels.casefile_audit_rule_id, 'R1007');
     assert.equal(fired.labels.container_name, 'api');
     assert.equal(fired.labels.host_name, 'node-1');
     assert.match(fired.annotations.summary, /R1007 \(crypto_miner\) in api on node-1/);
     // Loki's own view of the alert agrees.
-    const alerts = (await (await fetch(`${loki.url}/prometheus/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
-    assert.ok(alerts.data.alerts.some((a) => a.labels.alertname === 'CasefileRuntimeAudit' && a.state === 'firing'));
+    const alerts = (await (await fetch(`${loki.url}/prometheus/api/v1/alerts`)).json()) as {
+      data: { alerts: { labels: Record<string, string>; state: string }[] };
+    };
+    assert.ok(
+      alerts.data.alerts.some((a) => a.labels.alertname === 'CasefileRuntimeAudit' && a.state === 'firing')
+    );
   } finally {
     await loki.stop();
     am.close();

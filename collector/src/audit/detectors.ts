@@ -3,7 +3,16 @@
  * to the rules it breaks. Model and policy checks live in the models stage.
  */
 import type { CasefileEvent } from '@casefile/schema';
-import { baseName, connectIndicators, execIndicators, isFilelessPath, isSensitivePath, isTempPath, sensitiveFileRule, SHELLS } from './known-bad';
+import {
+  baseName,
+  connectIndicators,
+  execIndicators,
+  isFilelessPath,
+  isSensitivePath,
+  isTempPath,
+  sensitiveFileRule,
+  SHELLS,
+} from './known-bad';
 import { exeChangedMs, exeLink, hasLdPreload, rootExeChangedMs, stdioIsTcpSocket } from './proc-checks';
 import type { RuleKey } from './rules';
 
@@ -44,22 +53,35 @@ export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Find
     }
     if (pid && !c.rootPid) c.rootPid = pid;
     if (changed !== undefined && changed > c.startMs) {
-      out.push(f('driftBinary', `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`));
+      out.push(
+        f(
+          'driftBinary',
+          `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`
+        )
+      );
     }
     const m = c.mounts?.find((p) => exe.startsWith(p + '/'));
     if (m) out.push(f('execFromMount', `${exe} (volume ${m})`));
   }
-  if (pid && SHELLS.has(names[0] ?? '') && !out.some((x) => x.rule === 'reverseShell') && stdioIsTcpSocket(pid)) {
+  if (
+    pid &&
+    SHELLS.has(names[0] ?? '') &&
+    !out.some((x) => x.rule === 'reverseShell') &&
+    stdioIsTcpSocket(pid)
+  ) {
     out.push(f('reverseShell', `${exe} with a TCP socket as stdin/stdout`));
   }
-  if (pid && c && !out.some((x) => x.rule === 'ldPreload') && hasLdPreload(pid)) out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
+  if (pid && c && !out.some((x) => x.rule === 'ldPreload') && hasLdPreload(pid))
+    out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
   return out;
 }
 
 /** Rules an outbound connection breaks (scan behaviour is tracked by {@link ScanTracker}). */
 export function detectConnect(e: CasefileEvent, inContainer: boolean): Finding[] {
   const port = e.destPort ?? 0;
-  return connectIndicators(port, e.destDomain, inContainer).map((r) => f(r, `${e.destDomain ?? e.destAddress}:${port} by ${e.executable ?? e.pid}`));
+  return connectIndicators(port, e.destDomain, inContainer).map((r) =>
+    f(r, `${e.destDomain ?? e.destAddress}:${port} by ${e.executable ?? e.pid}`)
+  );
 }
 
 // ptrace requests that touch another process: ATTACH, SEIZE, POKETEXT/DATA/USER, SETREGS.
@@ -78,11 +100,15 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
     }
     case 'symlinkat':
     case 'linkat':
-      return e.filePath && isSensitivePath(e.filePath) ? [f('sensitiveLink', `${who} linked ${e.filePath}`)] : [];
+      return e.filePath && isSensitivePath(e.filePath)
+        ? [f('sensitiveLink', `${who} linked ${e.filePath}`)]
+        : [];
     case 'memfd_create':
       return []; // recorded; only an exec of the memfd is fileless execution
     case 'ptrace':
-      return PTRACE_ATTACKS.test(arg) && e.targetPid !== e.pid ? [f('ptrace', `${who} ${arg} pid ${e.targetPid}`)] : [];
+      return PTRACE_ATTACKS.test(arg) && e.targetPid !== e.pid
+        ? [f('ptrace', `${who} ${arg} pid ${e.targetPid}`)]
+        : [];
     case 'unshare':
       return inContainer ? [f('unshare', `${who} unshare(${arg})`)] : [];
     case 'init_module':
@@ -91,7 +117,9 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
     case 'bpf':
       return inContainer && /PROG_LOAD|^5$/.test(arg) ? [f('ebpfLoad', `${who} bpf(${arg})`)] : [];
     case 'setuid':
-      return inContainer && arg === '0' && (e.uid ?? 0) !== 0 ? [f('setuidRoot', `${who} setuid(0) as uid ${e.uid}`)] : [];
+      return inContainer && arg === '0' && (e.uid ?? 0) !== 0
+        ? [f('setuidRoot', `${who} setuid(0) as uid ${e.uid}`)]
+        : [];
     default:
       return [];
   }

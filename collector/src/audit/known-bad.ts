@@ -5,31 +5,124 @@
 import type { RuleKey } from './rules';
 
 const MINERS = new Set([
-  'xmrig', 'xmr-stak', 'xmr-stak-cpu', 'minerd', 'cpuminer', 'cpuminer-multi', 'ccminer', 'cgminer', 'bfgminer',
-  'ethminer', 'nbminer', 't-rex', 'lolminer', 'phoenixminer', 'nanominer', 'teamredminer', 'gminer', 'srbminer',
-  'srbminer-multi', 'xmrminer', 'kdevtmpfsi', 'kinsing', 'moneroocean', 'cryptonight', 'nicehash', 'randomx',
+  'xmrig',
+  'xmr-stak',
+  'xmr-stak-cpu',
+  'minerd',
+  'cpuminer',
+  'cpuminer-multi',
+  'ccminer',
+  'cgminer',
+  'bfgminer',
+  'ethminer',
+  'nbminer',
+  't-rex',
+  'lolminer',
+  'phoenixminer',
+  'nanominer',
+  'teamredminer',
+  'gminer',
+  'srbminer',
+  'srbminer-multi',
+  'xmrminer',
+  'kdevtmpfsi',
+  'kinsing',
+  'moneroocean',
+  'cryptonight',
+  'nicehash',
+  'randomx',
 ]);
 /** Arguments only miners use: pool URLs, donation and algorithm flags. */
-const MINER_ARGS = /stratum\d?\+(tcp|ssl|tls):\/\/|--donate-level|--randomx|--coin[= ]monero|-a\s+(cryptonight|rx\/0|randomx)|--cpu-max-threads-hint|nicehash\.com|\bxmr\b.*\bpool\b/i;
+const MINER_ARGS =
+  /stratum\d?\+(tcp|ssl|tls):\/\/|--donate-level|--randomx|--coin[= ]monero|-a\s+(cryptonight|rx\/0|randomx)|--cpu-max-threads-hint|nicehash\.com|\bxmr\b.*\bpool\b/i;
 /** Mining pool domains (suffix match). */
 const POOL_DOMAINS = [
-  'minexmr.com', 'supportxmr.com', 'nanopool.org', 'moneroocean.stream', 'hashvault.pro', 'f2pool.com', 'ethermine.org',
-  '2miners.com', 'herominers.com', 'c3pool.com', 'xmrpool.eu', 'nicehash.com', 'minergate.com', 'unmineable.com', 'mining-pool',
+  'minexmr.com',
+  'supportxmr.com',
+  'nanopool.org',
+  'moneroocean.stream',
+  'hashvault.pro',
+  'f2pool.com',
+  'ethermine.org',
+  '2miners.com',
+  'herominers.com',
+  'c3pool.com',
+  'xmrpool.eu',
+  'nicehash.com',
+  'minergate.com',
+  'unmineable.com',
+  'mining-pool',
 ];
 /** Ports pools listen on (Kubescape R1009 uses 3333 and 45700; the rest are common stratum ports). */
 const POOL_PORTS = new Set([3333, 3334, 3357, 5555, 7777, 8888, 9999, 14433, 14444, 45560, 45700]);
-const SCANNERS = new Set(['nmap', 'masscan', 'zmap', 'rustscan', 'unicornscan', 'naabu', 'hping3', 'nping', 'zgrab', 'zgrab2']);
+const SCANNERS = new Set([
+  'nmap',
+  'masscan',
+  'zmap',
+  'rustscan',
+  'unicornscan',
+  'naabu',
+  'hping3',
+  'nping',
+  'zgrab',
+  'zgrab2',
+]);
 const LATERAL = new Set([
-  'sshpass', 'psexec', 'psexec.py', 'wmiexec.py', 'smbexec.py', 'atexec.py', 'crackmapexec', 'netexec', 'nxc', 'evil-winrm',
-  'smbclient', 'xfreerdp', 'rdesktop', 'chisel', 'ligolo', 'proxychains', 'proxychains4', 'impacket-psexec', 'hydra', 'medusa',
+  'sshpass',
+  'psexec',
+  'psexec.py',
+  'wmiexec.py',
+  'smbexec.py',
+  'atexec.py',
+  'crackmapexec',
+  'netexec',
+  'nxc',
+  'evil-winrm',
+  'smbclient',
+  'xfreerdp',
+  'rdesktop',
+  'chisel',
+  'ligolo',
+  'proxychains',
+  'proxychains4',
+  'impacket-psexec',
+  'hydra',
+  'medusa',
 ]);
 const REMOTE_ADMIN_PORTS = new Set([22, 23, 445, 3389, 5985, 5986]);
 const PACKAGE_MANAGERS = new Set([
-  'apt', 'apt-get', 'aptitude', 'dpkg', 'yum', 'dnf', 'microdnf', 'rpm', 'apk', 'zypper', 'pacman', 'emerge', 'pip', 'pip3', 'gem', 'conda',
+  'apt',
+  'apt-get',
+  'aptitude',
+  'dpkg',
+  'yum',
+  'dnf',
+  'microdnf',
+  'rpm',
+  'apk',
+  'zypper',
+  'pacman',
+  'emerge',
+  'pip',
+  'pip3',
+  'gem',
+  'conda',
 ]);
 const KUBE_CLIENTS = new Set(['kubectl', 'oc', 'helm', 'crictl', 'kubeadm']);
 const MODULE_LOADERS = new Set(['insmod', 'modprobe']);
-export const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'mksh', 'fish', 'tcsh', 'csh', 'busybox']);
+export const SHELLS = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'ash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'fish',
+  'tcsh',
+  'csh',
+  'busybox',
+]);
 const NET_TOOLS = '(nc|ncat|netcat|nc\\.traditional|nc\\.openbsd|socat|telnet|openssl)';
 /** Command lines of the classic reverse-shell one-liners. */
 const REVERSE_SHELL_CMD = new RegExp(
@@ -42,7 +135,15 @@ const REVERSE_SHELL_CMD = new RegExp(
     'pty\\.spawn|socket\\.socket.*connect|fsockopen|TCPSocket\\.(new|open)',
   ].join('|')
 );
-const SENSITIVE_PREFIXES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/root/.ssh/', '/etc/ssh/ssh_host_', '/etc/kubernetes/', '/etc/ssl/private/'];
+const SENSITIVE_PREFIXES = [
+  '/etc/shadow',
+  '/etc/gshadow',
+  '/etc/sudoers',
+  '/root/.ssh/',
+  '/etc/ssh/ssh_host_',
+  '/etc/kubernetes/',
+  '/etc/ssl/private/',
+];
 const SA_TOKEN = /^\/(var\/)?run\/secrets\/(kubernetes\.io|eks\.amazonaws\.com)\/serviceaccount\//;
 const PROC_ENVIRON = /^\/proc\/(\d+|self|thread-self)\/(task\/\d+\/)?environ$/;
 const HOME_SSH = /^\/home\/[^/]+\/\.ssh\//;
@@ -55,7 +156,11 @@ export function baseName(p: string | undefined): string {
 }
 
 /** What an exec's name and arguments alone reveal. `names` are exe basename, comm and argv[0] basename. */
-export function execIndicators(names: readonly string[], commandLine: string, inContainer: boolean): RuleKey[] {
+export function execIndicators(
+  names: readonly string[],
+  commandLine: string,
+  inContainer: boolean
+): RuleKey[] {
   const out: RuleKey[] = [];
   const has = (set: Set<string>) => names.some((n) => set.has(n));
   if (has(MINERS) || MINER_ARGS.test(commandLine)) out.push('minerProcess');
@@ -73,12 +178,16 @@ export function execIndicators(names: readonly string[], commandLine: string, in
 
 /** `nc -z host 1-1000` is a scan. */
 function isNetcatScan(names: readonly string[], commandLine: string): boolean {
-  return names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat') && /\s-[a-y]*z[a-y]*\b/.test(commandLine);
+  return (
+    names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat') && /\s-[a-y]*z[a-y]*\b/.test(commandLine)
+  );
 }
 
 /** Version and help queries of a package manager are harmless. */
 function isPackageQuery(commandLine: string): boolean {
-  return /\s(--version|-v|--help|-h|list|show|search|info|policy|-q[a-z]*|-l|-L|-s|-S|--list|--status|--get-selections)(\s|$)/.test(commandLine);
+  return /\s(--version|-v|--help|-h|list|show|search|info|policy|-q[a-z]*|-l|-L|-s|-S|--list|--status|--get-selections)(\s|$)/.test(
+    commandLine
+  );
 }
 
 /** What an outbound connection reveals. */
@@ -95,7 +204,10 @@ export function connectIndicators(port: number, domain: string | undefined, inCo
 export function sensitiveFileRule(path: string, pid: number): RuleKey | undefined {
   if (SA_TOKEN.test(path)) return 'serviceAccountToken';
   const env = PROC_ENVIRON.exec(path);
-  if (env) return env[1] === 'self' || env[1] === 'thread-self' || Number(env[1]) === pid ? undefined : 'procEnviron';
+  if (env)
+    return env[1] === 'self' || env[1] === 'thread-self' || Number(env[1]) === pid
+      ? undefined
+      : 'procEnviron';
   if (path === '/etc/ld.so.preload') return 'ldPreload';
   if (SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || HOME_SSH.test(path)) return 'sensitiveFile';
   return undefined;

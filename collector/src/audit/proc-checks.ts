@@ -90,7 +90,14 @@ export function volumeMounts(pid: number): string[] | undefined {
     for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
       // mountinfo: id parent major:minor root mountpoint ...; a bind mount has a root other than "/".
       const f = line.split(' ');
-      if (f.length > 5 && f[3] !== '/' && !f[4].startsWith('/proc') && !f[4].startsWith('/sys') && !f[4].startsWith('/dev') && !f[4].startsWith('/etc/')) {
+      if (
+        f.length > 5 &&
+        f[3] !== '/' &&
+        !f[4].startsWith('/proc') &&
+        !f[4].startsWith('/sys') &&
+        !f[4].startsWith('/dev') &&
+        !f[4].startsWith('/etc/')
+      ) {
         out.push(f[4]);
       }
     }

@@ -37,7 +37,8 @@ export class AuditRateLimiter {
   /** Forget buckets that are full again and owe no suppressed count (containers long gone, quiet types). */
   private prune(nowMs: number): void {
     for (const [k, b] of this.buckets) {
-      if (b.suppressed === 0 && b.tokens + (nowMs - b.lastMs) / this.everyMs >= this.burst) this.buckets.delete(k);
+      if (b.suppressed === 0 && b.tokens + (nowMs - b.lastMs) / this.everyMs >= this.burst)
+        this.buckets.delete(k);
     }
   }
 

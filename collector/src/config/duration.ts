@@ -12,7 +12,14 @@ export function parseDuration(s: string | number): number {
   }
   const t = s.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const unit: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+  };
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
   let total = 0;
   let end = 0;
@@ -20,7 +27,8 @@ export function parseDuration(s: string | number): number {
     total += Number(m[1]) * unit[m[2]];
     end = re.lastIndex;
   }
-  if (end === 0 || end !== t.length) throw new Error(`not a duration: ${JSON.stringify(s)} (e.g. 500ms, 30s, 1h30m, 7d)`);
+  if (end === 0 || end !== t.length)
+    throw new Error(`not a duration: ${JSON.stringify(s)} (e.g. 500ms, 30s, 1h30m, 7d)`);
   return total;
 }
 

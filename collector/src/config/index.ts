@@ -125,8 +125,22 @@ const OTLP_LOGS_PATH = '/v1/logs';
 
 /** The settings table: --help, the env names and the YAML keys are all generated from it. */
 export const OPTIONS: readonly Option[] = [
-  { path: 'config', kind: 'string', flag: 'config', env: ['CASEFILE_CONFIG'], arg: 'FILE', doc: 'YAML config file' },
-  { path: 'stdout', kind: 'bool', flag: 'stdout', env: ['CASEFILE_STDOUT'], doc: 'print events as JSON lines on stdout (instead of exporting, unless an OTLP endpoint is also set)', default: () => false },
+  {
+    path: 'config',
+    kind: 'string',
+    flag: 'config',
+    env: ['CASEFILE_CONFIG'],
+    arg: 'FILE',
+    doc: 'YAML config file',
+  },
+  {
+    path: 'stdout',
+    kind: 'bool',
+    flag: 'stdout',
+    env: ['CASEFILE_STDOUT'],
+    doc: 'print events as JSON lines on stdout (instead of exporting, unless an OTLP endpoint is also set)',
+    default: () => false,
+  },
   {
     path: 'otlp.endpoint',
     kind: 'url',
@@ -135,7 +149,15 @@ export const OPTIONS: readonly Option[] = [
     arg: 'URL',
     doc: `OTLP/HTTP endpoint; ${OTLP_LOGS_PATH} is appended unless present (Loki: http://HOST:3100/otlp). Default http://127.0.0.1:3100/otlp${OTLP_LOGS_PATH}`,
   },
-  { path: 'stateDir', kind: 'string', flag: 'state-dir', env: ['CASEFILE_STATE_DIR'], arg: 'DIR', doc: 'state directory (durable queue, runtime models)', default: () => '/var/lib/casefile' },
+  {
+    path: 'stateDir',
+    kind: 'string',
+    flag: 'state-dir',
+    env: ['CASEFILE_STATE_DIR'],
+    arg: 'DIR',
+    doc: 'state directory (durable queue, runtime models)',
+    default: () => '/var/lib/casefile',
+  },
   {
     path: 'sources.runtimeSocket',
     kind: 'string',
@@ -154,34 +176,221 @@ export const OPTIONS: readonly Option[] = [
     doc: `comma-separated sources to run (${SOURCE_NAMES.join(',')}; "none" for none)`,
     default: () => [...SOURCE_NAMES],
   },
-  { path: 'sources.procfsIntervalMs', kind: 'duration', flag: 'procfs-interval', env: ['CASEFILE_PROCFS_INTERVAL'], arg: 'DURATION', doc: 'procfs poll interval', default: () => 1000 },
-  { path: 'sources.authLog', kind: 'string', flag: 'auth-log', env: ['CASEFILE_AUTH_LOG'], arg: 'FILE', doc: 'auth log for SSH/sudo (default: auto, auth.log or journald)' },
-  { path: 'sources.bpftrace', kind: 'string', flag: 'bpftrace', env: ['CASEFILE_BPFTRACE'], arg: 'PATH', doc: 'bpftrace binary', default: () => 'bpftrace' },
-  { path: 'models.learningPeriodMs', kind: 'duration', flag: 'learning-period', env: ['CASEFILE_LEARNING_PERIOD'], arg: 'DURATION', doc: 'runtime model learning period (e.g. 30m, 1h, 7d)', default: () => 3_600_000 },
-  { path: 'models.policyFile', kind: 'string', flag: 'policy', env: ['CASEFILE_POLICY'], arg: 'FILE', doc: 'runtime policy file (YAML)' },
-  { path: 'models.stateIntervalMs', kind: 'duration', env: ['CASEFILE_MODEL_STATE_INTERVAL'], doc: 'model.state re-emitted at least this often', default: () => 600_000 },
-  { path: 'models.reset', kind: 'string', env: ['CASEFILE_MODEL_RESET'], doc: 'model ids to reset at start-up (comma-separated, * = all)' },
-  { path: 'models.extend', kind: 'string', env: ['CASEFILE_MODEL_EXTEND'], doc: 'model ids to learn again at start-up (comma-separated, * = all)' },
-  { path: 'listen', kind: 'string', flag: 'listen', env: ['CASEFILE_LISTEN'], arg: 'ADDR', doc: 'address for /metrics and /healthz', default: () => '127.0.0.1:9464' },
-  { path: 'redact.enabled', kind: 'bool', negFlag: 'no-redact', env: ['CASEFILE_REDACT'], doc: 'do not mask secrets in command lines (on by default)', default: () => true },
-  { path: 'logLevel', kind: 'string', flag: 'log-level', env: ['CASEFILE_LOG_LEVEL'], arg: 'LEVEL', doc: 'log level (trace..fatal)', default: () => 'info' },
-  { path: 'host.name', kind: 'string', flag: 'host-name', env: ['CASEFILE_HOST_NAME'], arg: 'NAME', doc: 'node name (the host_name label)', default: () => hostname() },
-  { path: 'host.id', kind: 'string', env: ['CASEFILE_HOST_ID'], doc: 'stable host id', default: readMachineId },
-  { path: 'queue.maxBytes', kind: 'bytes', flag: 'queue-max-bytes', env: ['CASEFILE_QUEUE_MAX_BYTES'], arg: 'SIZE', doc: 'on-disk queue bound; oldest dropped when full', default: () => 256 * 1024 ** 2 },
-  { path: 'queue.segmentBytes', kind: 'bytes', env: ['CASEFILE_QUEUE_SEGMENT_BYTES'], doc: 'queue segment file size', default: () => 8 * 1024 ** 2 },
-  { path: 'queue.flushIntervalMs', kind: 'duration', env: ['CASEFILE_QUEUE_FLUSH_INTERVAL'], doc: 'queue write interval', default: () => 20 },
-  { path: 'queue.fsyncIntervalMs', kind: 'duration', env: ['CASEFILE_QUEUE_FSYNC_INTERVAL'], doc: 'queue fdatasync interval (0 = every write)', default: () => 1000 },
-  { path: 'queue.batchRecords', kind: 'int', env: ['CASEFILE_QUEUE_BATCH_RECORDS'], doc: 'records per OTLP request', default: () => 2048 },
-  { path: 'queue.batchBytes', kind: 'bytes', env: ['CASEFILE_QUEUE_BATCH_BYTES'], doc: 'bytes per OTLP request', default: () => 4 * 1024 ** 2 },
-  { path: 'otlp.headers', kind: 'map', env: ['CASEFILE_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], doc: 'OTLP headers k=v,k2=v2', default: () => ({}) },
-  { path: 'otlp.timeoutMs', kind: 'duration', env: ['CASEFILE_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], doc: 'OTLP request timeout (ms)', default: () => 10_000 },
-  { path: 'otlp.compression', kind: 'compression', env: ['CASEFILE_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_LOGS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'], doc: 'gzip or none', default: () => 'none' },
-  { path: 'otlp.serviceName', kind: 'string', env: ['CASEFILE_SERVICE_NAME', 'OTEL_SERVICE_NAME'], doc: 'service.name', default: () => 'casefile-collector' },
-  { path: 'otlp.resourceAttributes', kind: 'map', env: ['CASEFILE_RESOURCE_ATTRIBUTES', 'OTEL_RESOURCE_ATTRIBUTES'], doc: 'extra resource attributes k=v,...', default: () => ({}) },
-  { path: 'shutdownTimeoutMs', kind: 'duration', env: ['CASEFILE_SHUTDOWN_TIMEOUT'], doc: 'drain time on SIGTERM', default: () => 5000 },
-  { path: 'synthetic.rate', kind: 'int', flag: 'synthetic-rate', hidden: true, doc: 'synthetic events per second (0 = as fast as possible)' },
-  { path: 'synthetic.count', kind: 'int', flag: 'synthetic-count', hidden: true, doc: 'synthetic events in total' },
-  { path: 'synthetic.run', kind: 'string', flag: 'synthetic-run', hidden: true, doc: 'synthetic run id (event ids are <run>-<seq>)' },
+  {
+    path: 'sources.procfsIntervalMs',
+    kind: 'duration',
+    flag: 'procfs-interval',
+    env: ['CASEFILE_PROCFS_INTERVAL'],
+    arg: 'DURATION',
+    doc: 'procfs poll interval',
+    default: () => 1000,
+  },
+  {
+    path: 'sources.authLog',
+    kind: 'string',
+    flag: 'auth-log',
+    env: ['CASEFILE_AUTH_LOG'],
+    arg: 'FILE',
+    doc: 'auth log for SSH/sudo (default: auto, auth.log or journald)',
+  },
+  {
+    path: 'sources.bpftrace',
+    kind: 'string',
+    flag: 'bpftrace',
+    env: ['CASEFILE_BPFTRACE'],
+    arg: 'PATH',
+    doc: 'bpftrace binary',
+    default: () => 'bpftrace',
+  },
+  {
+    path: 'models.learningPeriodMs',
+    kind: 'duration',
+    flag: 'learning-period',
+    env: ['CASEFILE_LEARNING_PERIOD'],
+    arg: 'DURATION',
+    doc: 'runtime model learning period (e.g. 30m, 1h, 7d)',
+    default: () => 3_600_000,
+  },
+  {
+    path: 'models.policyFile',
+    kind: 'string',
+    flag: 'policy',
+    env: ['CASEFILE_POLICY'],
+    arg: 'FILE',
+    doc: 'runtime policy file (YAML)',
+  },
+  {
+    path: 'models.stateIntervalMs',
+    kind: 'duration',
+    env: ['CASEFILE_MODEL_STATE_INTERVAL'],
+    doc: 'model.state re-emitted at least this often',
+    default: () => 600_000,
+  },
+  {
+    path: 'models.reset',
+    kind: 'string',
+    env: ['CASEFILE_MODEL_RESET'],
+    doc: 'model ids to reset at start-up (comma-separated, * = all)',
+  },
+  {
+    path: 'models.extend',
+    kind: 'string',
+    env: ['CASEFILE_MODEL_EXTEND'],
+    doc: 'model ids to learn again at start-up (comma-separated, * = all)',
+  },
+  {
+    path: 'listen',
+    kind: 'string',
+    flag: 'listen',
+    env: ['CASEFILE_LISTEN'],
+    arg: 'ADDR',
+    doc: 'address for /metrics and /healthz',
+    default: () => '127.0.0.1:9464',
+  },
+  {
+    path: 'redact.enabled',
+    kind: 'bool',
+    negFlag: 'no-redact',
+    env: ['CASEFILE_REDACT'],
+    doc: 'do not mask secrets in command lines (on by default)',
+    default: () => true,
+  },
+  {
+    path: 'logLevel',
+    kind: 'string',
+    flag: 'log-level',
+    env: ['CASEFILE_LOG_LEVEL'],
+    arg: 'LEVEL',
+    doc: 'log level (trace..fatal)',
+    default: () => 'info',
+  },
+  {
+    path: 'host.name',
+    kind: 'string',
+    flag: 'host-name',
+    env: ['CASEFILE_HOST_NAME'],
+    arg: 'NAME',
+    doc: 'node name (the host_name label)',
+    default: () => hostname(),
+  },
+  {
+    path: 'host.id',
+    kind: 'string',
+    env: ['CASEFILE_HOST_ID'],
+    doc: 'stable host id',
+    default: readMachineId,
+  },
+  {
+    path: 'queue.maxBytes',
+    kind: 'bytes',
+    flag: 'queue-max-bytes',
+    env: ['CASEFILE_QUEUE_MAX_BYTES'],
+    arg: 'SIZE',
+    doc: 'on-disk queue bound; oldest dropped when full',
+    default: () => 256 * 1024 ** 2,
+  },
+  {
+    path: 'queue.segmentBytes',
+    kind: 'bytes',
+    env: ['CASEFILE_QUEUE_SEGMENT_BYTES'],
+    doc: 'queue segment file size',
+    default: () => 8 * 1024 ** 2,
+  },
+  {
+    path: 'queue.flushIntervalMs',
+    kind: 'duration',
+    env: ['CASEFILE_QUEUE_FLUSH_INTERVAL'],
+    doc: 'queue write interval',
+    default: () => 20,
+  },
+  {
+    path: 'queue.fsyncIntervalMs',
+    kind: 'duration',
+    env: ['CASEFILE_QUEUE_FSYNC_INTERVAL'],
+    doc: 'queue fdatasync interval (0 = every write)',
+    default: () => 1000,
+  },
+  {
+    path: 'queue.batchRecords',
+    kind: 'int',
+    env: ['CASEFILE_QUEUE_BATCH_RECORDS'],
+    doc: 'records per OTLP request',
+    default: () => 2048,
+  },
+  {
+    path: 'queue.batchBytes',
+    kind: 'bytes',
+    env: ['CASEFILE_QUEUE_BATCH_BYTES'],
+    doc: 'bytes per OTLP request',
+    default: () => 4 * 1024 ** 2,
+  },
+  {
+    path: 'otlp.headers',
+    kind: 'map',
+    env: ['CASEFILE_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'],
+    doc: 'OTLP headers k=v,k2=v2',
+    default: () => ({}),
+  },
+  {
+    path: 'otlp.timeoutMs',
+    kind: 'duration',
+    env: ['CASEFILE_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'],
+    doc: 'OTLP request timeout (ms)',
+    default: () => 10_000,
+  },
+  {
+    path: 'otlp.compression',
+    kind: 'compression',
+    env: [
+      'CASEFILE_OTLP_COMPRESSION',
+      'OTEL_EXPORTER_OTLP_LOGS_COMPRESSION',
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+    ],
+    doc: 'gzip or none',
+    default: () => 'none',
+  },
+  {
+    path: 'otlp.serviceName',
+    kind: 'string',
+    env: ['CASEFILE_SERVICE_NAME', 'OTEL_SERVICE_NAME'],
+    doc: 'service.name',
+    default: () => 'casefile-collector',
+  },
+  {
+    path: 'otlp.resourceAttributes',
+    kind: 'map',
+    env: ['CASEFILE_RESOURCE_ATTRIBUTES', 'OTEL_RESOURCE_ATTRIBUTES'],
+    doc: 'extra resource attributes k=v,...',
+    default: () => ({}),
+  },
+  {
+    path: 'shutdownTimeoutMs',
+    kind: 'duration',
+    env: ['CASEFILE_SHUTDOWN_TIMEOUT'],
+    doc: 'drain time on SIGTERM',
+    default: () => 5000,
+  },
+  {
+    path: 'synthetic.rate',
+    kind: 'int',
+    flag: 'synthetic-rate',
+    hidden: true,
+    doc: 'synthetic events per second (0 = as fast as possible)',
+  },
+  {
+    path: 'synthetic.count',
+    kind: 'int',
+    flag: 'synthetic-count',
+    hidden: true,
+    doc: 'synthetic events in total',
+  },
+  {
+    path: 'synthetic.run',
+    kind: 'string',
+    flag: 'synthetic-run',
+    hidden: true,
+    doc: 'synthetic run id (event ids are <run>-<seq>)',
+  },
 ];
 
 function readMachineId(): string | undefined {
@@ -241,13 +450,15 @@ function coerce(o: Option, v: unknown, from: string): unknown {
       return [...new Set(names)];
     }
     case 'map':
-      if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+      if (v && typeof v === 'object' && !Array.isArray(v))
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
       return parseKeyValues(String(v));
     case 'url': {
       const u = new URL(String(v));
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('expected an http(s) URL');
       // The signal-specific variable is a full URL by the OTel spec; the others are a base.
-      if (from === 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' || u.pathname.endsWith(OTLP_LOGS_PATH)) return u.toString();
+      if (from === 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' || u.pathname.endsWith(OTLP_LOGS_PATH))
+        return u.toString();
       u.pathname = u.pathname.replace(/\/$/, '') + OTLP_LOGS_PATH;
       return u.toString();
     }
@@ -316,7 +527,10 @@ export interface LoadedConfig {
  *
  * @example loadConfig({ argv: ['--stdout'], env: {} }).config.otlp.endpoint // => undefined (stdout only)
  */
-export function loadConfig({ argv = [], env = {} }: { argv?: readonly string[]; env?: Record<string, string | undefined> } = {}): LoadedConfig {
+export function loadConfig({
+  argv = [],
+  env = {},
+}: { argv?: readonly string[]; env?: Record<string, string | undefined> } = {}): LoadedConfig {
   const warnings: string[] = [];
   const { values: flags, help } = parseFlags(argv);
   const configOpt = OPTIONS[0];
@@ -330,7 +544,8 @@ export function loadConfig({ argv = [], env = {} }: { argv?: readonly string[]; 
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     const doc = parseYaml(text) ?? {};
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file}: expected a mapping at the top`);
+    if (typeof doc !== 'object' || Array.isArray(doc))
+      throw new ConfigError(`config file ${file}: expected a mapping at the top`);
     yaml = doc as Record<string, unknown>;
   }
   const out: Record<string, unknown> = {};
@@ -383,12 +598,19 @@ export function loadConfig({ argv = [], env = {} }: { argv?: readonly string[]; 
     }
   }
   for (const k of Object.keys(yaml)) {
-    if (!OPTIONS.some((o) => o.path === k || o.path.startsWith(k + '.'))) warnings.push(`unknown key ${k} in ${file}`);
+    if (!OPTIONS.some((o) => o.path === k || o.path.startsWith(k + '.')))
+      warnings.push(`unknown key ${k} in ${file}`);
   }
   // Stdout alone means "no Loki": only export when an endpoint was given somewhere.
-  if (!set.has('otlp.endpoint') && !out.stdout) setPath(out, 'otlp.endpoint', `http://127.0.0.1:3100/otlp${OTLP_LOGS_PATH}`);
+  if (!set.has('otlp.endpoint') && !out.stdout)
+    setPath(out, 'otlp.endpoint', `http://127.0.0.1:3100/otlp${OTLP_LOGS_PATH}`);
   const syn = out.synthetic as Partial<NonNullable<CollectorConfig['synthetic']>> | undefined;
-  if (syn) out.synthetic = { rate: syn.rate ?? 0, count: syn.count ?? 1000, run: syn.run ?? `syn${Date.now().toString(36)}` };
+  if (syn)
+    out.synthetic = {
+      rate: syn.rate ?? 0,
+      count: syn.count ?? 1000,
+      run: syn.run ?? `syn${Date.now().toString(36)}`,
+    };
   return { config: out as unknown as CollectorConfig, warnings, help };
 }
 
@@ -404,7 +626,9 @@ export function usage(): string {
   ];
   for (const o of OPTIONS) {
     if (o.hidden || !(o.flag || o.negFlag)) continue;
-    const f = o.negFlag ? `--${o.negFlag}` : `--${o.flag}${o.kind === 'bool' ? '' : ' ' + (o.arg ?? 'VALUE')}`;
+    const f = o.negFlag
+      ? `--${o.negFlag}`
+      : `--${o.flag}${o.kind === 'bool' ? '' : ' ' + (o.arg ?? 'VALUE')}`;
     lines.push(`  ${f.padEnd(28)} ${o.doc}${o.env ? ` [${o.env.join(', ')}]` : ''}`);
   }
   lines.push('  --help                       this text', '', 'Environment and YAML only:');

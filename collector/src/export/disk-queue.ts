@@ -108,11 +108,16 @@ export class DiskQueue {
     opts: DiskQueueOptions = {}
   ) {
     this.maxBytes = opts.maxBytes ?? 256 * 1024 ** 2;
-    this.segmentBytes = Math.max(4096, Math.min(opts.segmentBytes ?? 8 * 1024 ** 2, Math.floor(this.maxBytes / 4)));
+    this.segmentBytes = Math.max(
+      4096,
+      Math.min(opts.segmentBytes ?? 8 * 1024 ** 2, Math.floor(this.maxBytes / 4))
+    );
     this.fsyncIntervalMs = opts.fsyncIntervalMs ?? 1000;
     mkdirSync(dir, { recursive: true });
     this.ackPos = this.readAck();
-    for (const name of readdirSync(dir).filter((n) => /^\d{16}\.seg$/.test(n)).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => /^\d{16}\.seg$/.test(n))
+      .sort()) {
       const seq = Number(name.slice(0, 16));
       const path = join(dir, name);
       if (seq < this.ackPos.seg) {
@@ -121,10 +126,14 @@ export class DiskQueue {
       }
       this.segments.push(this.recover(seq, path));
     }
-    if (!this.segments.length || this.tail.bytes >= this.segmentBytes) this.segments.push(this.newSegment((this.segments.at(-1)?.seq ?? this.ackPos.seg - 1) + 1));
+    if (!this.segments.length || this.tail.bytes >= this.segmentBytes)
+      this.segments.push(this.newSegment((this.segments.at(-1)?.seq ?? this.ackPos.seg - 1) + 1));
     this.fd = openSync(this.tail.path, 'a');
     if (this.ackPos.seg < this.segments[0].seq) this.ackPos = { seg: this.segments[0].seq, off: 0 };
-    this.ackedInHead = this.countFrames(this.segments[0], this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0);
+    this.ackedInHead = this.countFrames(
+      this.segments[0],
+      this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0
+    );
     this.readPos = { ...this.ackPos };
     this.timer = setInterval(() => this.flush(), opts.flushIntervalMs ?? 20);
     this.timer.unref();
@@ -162,7 +171,11 @@ export class DiskQueue {
       let off = 0;
       while (off + HEADER <= size) {
         const len = buf.readUInt32LE(off);
-        if (off + HEADER + len > size || crc32(buf.subarray(off + HEADER, off + HEADER + len)) !== buf.readUInt32LE(off + 4)) break;
+        if (
+          off + HEADER + len > size ||
+          crc32(buf.subarray(off + HEADER, off + HEADER + len)) !== buf.readUInt32LE(off + 4)
+        )
+          break;
         off += HEADER + len;
         seg.records++;
       }
@@ -224,7 +237,11 @@ export class DiskQueue {
       this.buffer = [];
       this.bufferBytes = 0;
     }
-    if (this.tail.written && (this.fsyncIntervalMs === 0 || Date.now() - this.lastSync >= this.fsyncIntervalMs)) this.sync();
+    if (
+      this.tail.written &&
+      (this.fsyncIntervalMs === 0 || Date.now() - this.lastSync >= this.fsyncIntervalMs)
+    )
+      this.sync();
   }
 
   private sync(): void {
@@ -350,7 +367,9 @@ export class DiskQueue {
       unlinkSync(s.path);
     }
     // Crossing into a new segment is rare (once per segment): count its frames then.
-    this.ackedInHead = sameSegment ? this.ackedInHead + batch.records.length : this.countFrames(this.segments[0], this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0);
+    this.ackedInHead = sameSegment
+      ? this.ackedInHead + batch.records.length
+      : this.countFrames(this.segments[0], this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0);
     this.writeAck();
   }
 

@@ -97,7 +97,8 @@ export class OtlpShipper {
       this.queue.ack(batch);
       const now = Date.now();
       this.lastSuccessMs = now;
-      if (batch.records.length < this.opts.batchRecords && !this.stopping) await this.sleep(this.opts.lingerMs ?? 100);
+      if (batch.records.length < this.opts.batchRecords && !this.stopping)
+        await this.sleep(this.opts.lingerMs ?? 100);
     }
   }
 
@@ -122,7 +123,10 @@ export class OtlpShipper {
         pending.shift();
         if (part.length === 1) {
           this.rejected++;
-          this.log.error({ id: part[0].id, type: part[0].type, error: out.error }, 'endpoint refused an event for good; dropped');
+          this.log.error(
+            { id: part[0].id, type: part[0].type, error: out.error },
+            'endpoint refused an event for good; dropped'
+          );
         } else {
           const mid = part.length >> 1;
           pending.unshift(part.slice(0, mid), part.slice(mid));
@@ -130,7 +134,10 @@ export class OtlpShipper {
         continue;
       }
       if (this.stopping) return false;
-      this.log.warn({ error: out.error, retryInMs: backoff, queued: this.queue.depth }, 'export failed; will retry');
+      this.log.warn(
+        { error: out.error, retryInMs: backoff, queued: this.queue.depth },
+        'export failed; will retry'
+      );
       await this.sleep(backoff * (0.8 + Math.random() * 0.4));
       if (this.stopping) return false;
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
@@ -164,8 +171,13 @@ export class OtlpShipper {
         if (res.code === 0) return resolve({ ok: true });
         const err = res.error as (Error & { code?: number | string; data?: string }) | undefined;
         const status = typeof err?.code === 'number' ? err.code : undefined;
-        const permanent = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-        resolve({ ok: false, permanent, error: `${status ?? err?.code ?? ''} ${err?.message ?? 'export failed'} ${err?.data ?? ''}`.trim() });
+        const permanent =
+          status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+        resolve({
+          ok: false,
+          permanent,
+          error: `${status ?? err?.code ?? ''} ${err?.message ?? 'export failed'} ${err?.data ?? ''}`.trim(),
+        });
       });
     });
   }

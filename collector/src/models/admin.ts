@@ -25,12 +25,18 @@ function main(argv: string[]): number {
     const now = Date.now();
     for (const m of loadModels(stateDir)) {
       const d = m.toDocument(now);
-      console.log(`${d.id}\t${d.state}\t${m.size()} behaviours\tlearning until ${new Date(d.learningUntilMs).toISOString()}`);
+      console.log(
+        `${d.id}\t${d.state}\t${m.size()} behaviours\tlearning until ${new Date(d.learningUntilMs).toISOString()}`
+      );
     }
     return 0;
   }
   if ((op === 'reset' || op === 'extend') && model) {
-    const file = writeCommand(stateDir, { op, model, durationMs: op === 'extend' && duration ? parseDuration(duration) : undefined });
+    const file = writeCommand(stateDir, {
+      op,
+      model,
+      durationMs: op === 'extend' && duration ? parseDuration(duration) : undefined,
+    });
     console.log(`queued ${op} of ${model} (${file})`);
     return 0;
   }

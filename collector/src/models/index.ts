@@ -11,6 +11,11 @@ export { createRuntimeActions, type RuntimeActions, type ContainerStopper } from
 export { ModelStage, type ModelStageConfig, type ModelStageOptions } from './model-stage';
 
 /** Build the runtime-models stage (see {@link ModelStage}). */
-export function createModelStage(config: ModelStageConfig, logger: Logger, actions: RuntimeActions, opts?: ModelStageOptions): Stage {
+export function createModelStage(
+  config: ModelStageConfig,
+  logger: Logger,
+  actions: RuntimeActions,
+  opts?: ModelStageOptions
+): Stage {
   return new ModelStage(config, logger, actions, opts);
 }

@@ -11,7 +11,14 @@ import { hostname } from 'node:os';
 import { makeEvent, nsToMs, SCOPE_FIELDS, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { Stage } from '../pipeline/types';
-import { detectConnect, detectExec, detectSyscall, ScanTracker, type ContainerInfo, type Finding } from '../audit/detectors';
+import {
+  detectConnect,
+  detectExec,
+  detectSyscall,
+  ScanTracker,
+  type ContainerInfo,
+  type Finding,
+} from '../audit/detectors';
 import { AuditRateLimiter } from '../audit/rate-limit';
 import { RULES, type RuleSpec } from '../audit/rules';
 import { exeLink, procAlive, volumeMounts } from '../audit/proc-checks';
@@ -95,7 +102,14 @@ export class ModelStage implements Stage {
     this.tick();
     this.timer = setInterval(() => this.tick(), 250);
     this.timer.unref();
-    logger.info({ models: this.models.size, learningPeriodMs: this.learningMs, policy: config.models.policyFile ?? null }, 'runtime models loaded');
+    logger.info(
+      {
+        models: this.models.size,
+        learningPeriodMs: this.learningMs,
+        policy: config.models.policyFile ?? null,
+      },
+      'runtime models loaded'
+    );
   }
 
   /** Persist changed models, apply queued admin commands, evaluate events that waited too long for their image. */
@@ -121,7 +135,10 @@ export class ModelStage implements Stage {
 
   private apply(c: ModelCommand): void {
     const now = this.now();
-    const targets = c.model === '*' ? [...this.models.values()] : [this.models.get(c.model)].filter((m): m is RuntimeModel => !!m);
+    const targets =
+      c.model === '*'
+        ? [...this.models.values()]
+        : [this.models.get(c.model)].filter((m): m is RuntimeModel => !!m);
     if (targets.length === 0) this.logger.warn({ command: c }, 'model command for an unknown model ignored');
     for (const m of targets) {
       if (c.op === 'reset') m.reset(now, this.learningMs);
@@ -136,10 +153,20 @@ export class ModelStage implements Stage {
     emit(e);
     this.lastEmit = emit;
     const now = this.now();
-    if (e.containerId && (e.imageDigest || e.imageName || e.type === 'container.start') && this.waiting.has(e.containerId)) {
+    if (
+      e.containerId &&
+      (e.imageDigest || e.imageName || e.type === 'container.start') &&
+      this.waiting.has(e.containerId)
+    ) {
       this.release(e.containerId, e, now, emit);
     }
-    if (e.containerId && !e.imageDigest && !e.imageName && isEvaluated(e) && !this.imageless.has(e.containerId)) {
+    if (
+      e.containerId &&
+      !e.imageDigest &&
+      !e.imageName &&
+      isEvaluated(e) &&
+      !this.imageless.has(e.containerId)
+    ) {
       // The enricher learns a new container's image a moment after its first events: wait for it, so they count for the image's model.
       let w = this.waiting.get(e.containerId);
       if (!w) this.waiting.set(e.containerId, (w = { sinceMs: now, events: [] }));
@@ -156,14 +183,28 @@ export class ModelStage implements Stage {
     if (!w) return;
     if (!informed) this.remember(this.imageless, containerId);
     const scope = informed ? scopeFields(informed) : {};
-    for (const e of w.events) this.evaluate({ ...scope, ...e, ...pick(scope, ['imageName', 'imageDigest', 'containerName', 'namespace', 'pod', 'podUid']) }, now, emit);
+    for (const e of w.events)
+      this.evaluate(
+        {
+          ...scope,
+          ...e,
+          ...pick(scope, ['imageName', 'imageDigest', 'containerName', 'namespace', 'pod', 'podUid']),
+        },
+        now,
+        emit
+      );
     if (!informed && (this.stateDue.size > 0 || this.deferred.length > 0)) this.flush(now, emit);
   }
 
   private evaluate(e: CasefileEvent, now: number, emit: Emit): void {
     switch (e.type) {
       case 'container.start':
-        if (e.containerId) this.containers.set(e.containerId, { startMs: nsToMs(e.timeNs), rootPid: e.pid, mounts: e.pid ? volumeMounts(e.pid) : undefined });
+        if (e.containerId)
+          this.containers.set(e.containerId, {
+            startMs: nsToMs(e.timeNs),
+            rootPid: e.pid,
+            mounts: e.pid ? volumeMounts(e.pid) : undefined,
+          });
         break;
       case 'container.stop':
         if (e.containerId) {
@@ -182,14 +223,27 @@ export class ModelStage implements Stage {
         this.runtimeKeys.delete(e.processKey ?? String(e.pid));
         break;
       case 'port.listen':
-        if (e.listenPort) this.onBehavior(e, 'listen', [listenBehavior(e.listenPort, e.transport)], [e.listenPort], now, emit);
+        if (e.listenPort)
+          this.onBehavior(
+            e,
+            'listen',
+            [listenBehavior(e.listenPort, e.transport)],
+            [e.listenPort],
+            now,
+            emit
+          );
         break;
       case 'network.connect':
         this.onConnect(e, now, emit);
         break;
       case 'process.syscall': {
         // The runtime sets up namespaces and mounts inside the container (unshare, setuid...): that is not an attack. Nor are our own /proc reads.
-        if (e.pid === process.pid || RUNTIME_COMM.test(e.processName ?? '') || this.runtimeKeys.has(e.processKey ?? String(e.pid))) break;
+        if (
+          e.pid === process.pid ||
+          RUNTIME_COMM.test(e.processName ?? '') ||
+          this.runtimeKeys.has(e.processKey ?? String(e.pid))
+        )
+          break;
         const exe = e.executable ?? this.exes.get(e.processKey ?? String(e.pid));
         this.raise(exe ? { ...e, executable: exe } : e, detectSyscall(e, !!e.containerId), now, emit);
         break;
@@ -219,7 +273,10 @@ export class ModelStage implements Stage {
     const exe = e.executable ?? '';
     if (this.exes.size >= MAX_TRACKED_PROCESSES) this.exes.delete(this.exes.keys().next().value!);
     this.exes.set(e.processKey ?? String(e.pid), exe);
-    const parent = e.parentExecutable ?? (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ?? (procAlive(e.ppid) ? exeLink(e.ppid!) : undefined);
+    const parent =
+      e.parentExecutable ??
+      (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ??
+      (procAlive(e.ppid) ? exeLink(e.ppid!) : undefined);
     this.onBehavior(e, 'process', [processBehavior(exe, normalizeParent(parent))], [exe], now, emit);
     this.raise(e, detectExec(e, c), now, emit);
   }
@@ -231,18 +288,29 @@ export class ModelStage implements Stage {
     this.onBehavior(e, 'connect', keys, keys, now, emit);
     const found = detectConnect(e, !!e.containerId);
     if (this.scans.add(e.processKey ?? `${e.containerId ?? ''}:${e.pid}`, e.destPort, now)) {
-      found.push({ rule: 'scanBehaviour', detail: `${e.executable ?? e.pid} connected to many ports of ${e.destAddress}` });
+      found.push({
+        rule: 'scanBehaviour',
+        detail: `${e.executable ?? e.pid} connected to many ports of ${e.destAddress}`,
+      });
     }
     this.raise(e, found, now, emit);
   }
 
   /** Learn or check one behaviour; `keys[0]` is what is learned, any key known counts as known. */
-  private onBehavior(e: CasefileEvent, kind: BehaviorKind, keys: string[], policyValues: (string | number)[], now: number, emit: Emit): void {
+  private onBehavior(
+    e: CasefileEvent,
+    kind: BehaviorKind,
+    keys: string[],
+    policyValues: (string | number)[],
+    now: number,
+    emit: Emit
+  ): void {
     const m = this.modelFor(e, now);
     const pkind = kind === 'process' ? 'process' : kind === 'listen' ? 'port' : 'destination';
     const verdict = this.policy.hasLists ? this.policy.verdict(pkind, policyValues, scopeOf(e)) : undefined;
     if (verdict === 'deny') {
-      const rule = kind === 'process' ? 'deniedProcess' : kind === 'listen' ? 'deniedPort' : 'deniedDestination';
+      const rule =
+        kind === 'process' ? 'deniedProcess' : kind === 'listen' ? 'deniedPort' : 'deniedDestination';
       this.raise(e, [{ rule, detail: String(keys[0]) }], now, emit, m.id);
       return;
     }
@@ -270,12 +338,15 @@ export class ModelStage implements Stage {
       return;
     }
     if (verdict === 'allow') return;
-    const rule = kind === 'process' ? 'unexpectedProcess' : kind === 'listen' ? 'unexpectedPort' : 'unexpectedOutbound';
+    const rule =
+      kind === 'process' ? 'unexpectedProcess' : kind === 'listen' ? 'unexpectedPort' : 'unexpectedOutbound';
     this.raise(e, [{ rule, detail: `${keys[0]} is not in model ${m.id}` }], now, emit, m.id);
   }
 
   private modelFor(e: CasefileEvent, now: number): RuntimeModel {
-    const id = e.containerId ? (e.imageDigest ?? e.imageName ?? `container:${e.containerId}`) : `host:${e.host ?? this.host}`;
+    const id = e.containerId
+      ? (e.imageDigest ?? e.imageName ?? `container:${e.containerId}`)
+      : `host:${e.host ?? this.host}`;
     let m = this.models.get(id);
     if (!m) {
       m = RuntimeModel.create(id, e.containerId ? 'image' : 'host', now, this.learningMs);
@@ -307,7 +378,8 @@ export class ModelStage implements Stage {
         suppressed = s;
       }
       this.counters.audits++;
-      const where = e.containerName ?? (e.containerId ? e.containerId.slice(0, 12) : `host ${e.host ?? this.host}`);
+      const where =
+        e.containerName ?? (e.containerId ? e.containerId.slice(0, 12) : `host ${e.host ?? this.host}`);
       const audit = makeEvent({
         ...scopeFields(e),
         type: 'runtime.audit',
@@ -356,7 +428,15 @@ export class ModelStage implements Stage {
       this.actions.stopContainer(id).catch((err: Error) => {
         this.counters.actionErrors++;
         this.logger.error({ err, containerId: id }, 'block: cannot stop container');
-        this.deferred.push({ ...scopeFields(e), type: 'runtime.action', message: `Block failed for ${id.slice(0, 12)}: ${err.message}`, action, auditId: audit.id, ruleId: audit.ruleId, reason: `stop failed: ${err.message}` });
+        this.deferred.push({
+          ...scopeFields(e),
+          type: 'runtime.action',
+          message: `Block failed for ${id.slice(0, 12)}: ${err.message}`,
+          action,
+          auditId: audit.id,
+          ruleId: audit.ruleId,
+          reason: `stop failed: ${err.message}`,
+        });
       });
     }
     return makeEvent({
@@ -380,8 +460,10 @@ export class ModelStage implements Stage {
       const last = this.lastState.get(m.id);
       const st = m.state(now);
       if (!last) this.stateDue.set(m.id, this.stateDue.get(m.id) ?? 'loaded');
-      else if (last.state !== st) this.stateDue.set(m.id, st === 'active' ? 'learning period ended' : 'learning');
-      else if (this.changed.has(m.id) && now - last.ms >= STATE_MIN_GAP_MS) this.stateDue.set(m.id, 'learned');
+      else if (last.state !== st)
+        this.stateDue.set(m.id, st === 'active' ? 'learning period ended' : 'learning');
+      else if (this.changed.has(m.id) && now - last.ms >= STATE_MIN_GAP_MS)
+        this.stateDue.set(m.id, 'learned');
       else if (now - last.ms >= this.stateIntervalMs) this.stateDue.set(m.id, 'interval');
     }
   }
@@ -413,7 +495,8 @@ export class ModelStage implements Stage {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     const now = this.now();
-    if (this.lastEmit) for (const id of [...this.waiting.keys()]) this.release(id, undefined, now, this.lastEmit);
+    if (this.lastEmit)
+      for (const id of [...this.waiting.keys()]) this.release(id, undefined, now, this.lastEmit);
     this.tick();
   }
 }
@@ -430,7 +513,12 @@ const RUNTIME_COMM = /^(runc|crun|conmon|runc:\[\d:[A-Z]+\])$/;
 
 /** Events the stage evaluates (the rest only pass through). */
 function isEvaluated(e: CasefileEvent): boolean {
-  return e.type === 'process.start' || e.type === 'port.listen' || e.type === 'network.connect' || e.type === 'process.syscall';
+  return (
+    e.type === 'process.start' ||
+    e.type === 'port.listen' ||
+    e.type === 'network.connect' ||
+    e.type === 'process.syscall'
+  );
 }
 
 /** runc/crun re-executing itself (`runc init`, often from a memfd) to start a container process. */
@@ -460,11 +548,20 @@ function normalizeParent(exe: string | undefined): string | undefined {
 }
 
 function ids(list: string | undefined): string[] {
-  return (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function scopeOf(e: CasefileEvent): ScopeOf {
-  return { imageName: e.imageName, imageDigest: e.imageDigest, containerName: e.containerName, namespace: e.namespace, host: e.host };
+  return {
+    imageName: e.imageName,
+    imageDigest: e.imageDigest,
+    containerName: e.containerName,
+    namespace: e.namespace,
+    host: e.host,
+  };
 }
 
 function scopeFields(e: CasefileEvent): Partial<CasefileEvent> {

@@ -41,7 +41,14 @@ export class RuntimeModel {
 
   /** A fresh model learning from `nowMs` for `learningMs`. */
   static create(id: string, scope: 'image' | 'host', nowMs: number, learningMs: number): RuntimeModel {
-    return new RuntimeModel({ id, scope, state: 'learning', createdMs: nowMs, learningUntilMs: nowMs + learningMs, behaviors: { process: {}, listen: {}, connect: {} } });
+    return new RuntimeModel({
+      id,
+      scope,
+      state: 'learning',
+      createdMs: nowMs,
+      learningUntilMs: nowMs + learningMs,
+      behaviors: { process: {}, listen: {}, connect: {} },
+    });
   }
 
   state(nowMs: number): ModelState {
@@ -78,7 +85,14 @@ export class RuntimeModel {
   toDocument(nowMs: number): ModelDocument {
     const behaviors = { process: {}, listen: {}, connect: {} } as ModelDocument['behaviors'];
     for (const k of BEHAVIOR_KINDS) behaviors[k] = Object.fromEntries(this.learned[k]);
-    return { id: this.id, scope: this.scope, state: this.state(nowMs), createdMs: this.createdMs, learningUntilMs: this.learningUntilMs, behaviors };
+    return {
+      id: this.id,
+      scope: this.scope,
+      state: this.state(nowMs),
+      createdMs: this.createdMs,
+      learningUntilMs: this.learningUntilMs,
+      behaviors,
+    };
   }
 }
 

@@ -64,7 +64,9 @@ export function takeCommands(stateDir: string): ModelCommand[] {
   const dir = commandsDir(stateDir);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }

@@ -8,5 +8,8 @@ export type { Logger };
 
 /** A logger at `level` (default info) writing to stderr. */
 export function createLogger(level = 'info'): Logger {
-  return pino({ name: 'casefile-collector', level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  return pino(
+    { name: 'casefile-collector', level, base: { pid: process.pid } },
+    pino.destination({ fd: 2, sync: true })
+  );
 }

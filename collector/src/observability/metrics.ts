@@ -110,7 +110,8 @@ export class CollectorMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of src.sources()) for (const [stat, v] of Object.entries(s.stats)) this.set({ source: s.name, stat }, v);
+        for (const s of src.sources())
+          for (const [stat, v] of Object.entries(s.stats)) this.set({ source: s.name, stat }, v);
       },
     });
     this.exportRequests = new Counter({

@@ -21,7 +21,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
 }
 
-export async function startHttpServer(listen: string, registry: Registry, health: () => { status: string }, log: Logger): Promise<HttpServer> {
+export async function startHttpServer(
+  listen: string,
+  registry: Registry,
+  health: () => { status: string },
+  log: Logger
+): Promise<HttpServer> {
   const { host, port } = parseListen(listen);
   const server = createServer(async (req, res) => {
     try {

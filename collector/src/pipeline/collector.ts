@@ -6,7 +6,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeEvent, resourceAttributes, validateEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
+import {
+  makeEvent,
+  resourceAttributes,
+  validateEvent,
+  type CasefileEvent,
+  type NewEvent,
+} from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
 import { createEnricher } from '../enrich';
@@ -68,26 +74,53 @@ export class Collector {
     this.metrics = new CollectorMetrics({
       eventsBySourceType: this.eventsBySourceType,
       invalidBySource: this.invalidBySource,
-      dropped: () => ({ queue_full: this.queue?.dropped ?? 0, rejected: this.shipper?.rejected ?? 0, stage_error: this.stageErrors }),
-      queue: () => ({ depth: this.queue?.depth ?? 0, bytes: this.queue?.bytes ?? 0, appended: this.queue?.appended ?? 0 }),
-      sources: () => this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
+      dropped: () => ({
+        queue_full: this.queue?.dropped ?? 0,
+        rejected: this.shipper?.rejected ?? 0,
+        stage_error: this.stageErrors,
+      }),
+      queue: () => ({
+        depth: this.queue?.depth ?? 0,
+        bytes: this.queue?.bytes ?? 0,
+        appended: this.queue?.appended ?? 0,
+      }),
+      sources: () =>
+        this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
       redacted: () => this.redact?.redacted ?? 0,
     });
     if (this.queue && config.otlp.endpoint) {
       const resource = {
         ...config.otlp.resourceAttributes,
-        ...resourceAttributes({ serviceName: config.otlp.serviceName, serviceVersion: VERSION, host: config.host.name, hostId: config.host.id }),
+        ...resourceAttributes({
+          serviceName: config.otlp.serviceName,
+          serviceVersion: VERSION,
+          host: config.host.name,
+          hostId: config.host.id,
+        }),
       };
       this.shipper = new OtlpShipper(
         this.queue,
-        { url: config.otlp.endpoint, headers: config.otlp.headers, timeoutMs: config.otlp.timeoutMs, compression: config.otlp.compression, resource, batchRecords: config.queue.batchRecords, batchBytes: config.queue.batchBytes },
+        {
+          url: config.otlp.endpoint,
+          headers: config.otlp.headers,
+          timeoutMs: config.otlp.timeoutMs,
+          compression: config.otlp.compression,
+          resource,
+          batchRecords: config.queue.batchRecords,
+          batchBytes: config.queue.batchBytes,
+        },
         this.metrics,
         log.child({ component: 'export' })
       );
     }
     if (config.stdout) this.stdout = new StdoutWriter(opts.stdout ?? process.stdout);
-    const actions = createRuntimeActions(config.sources.runtimeSocket ? new EngineClient(config.sources.runtimeSocket) : undefined);
-    this.stages = [createEnricher(config, log.child({ component: 'enrich' })), createModelStage(config, log.child({ component: 'models' }), actions)];
+    const actions = createRuntimeActions(
+      config.sources.runtimeSocket ? new EngineClient(config.sources.runtimeSocket) : undefined
+    );
+    this.stages = [
+      createEnricher(config, log.child({ component: 'enrich' })),
+      createModelStage(config, log.child({ component: 'models' }), actions),
+    ];
     if (config.redact.enabled) {
       this.redact = createRedactStage();
       this.stages.push(this.redact);
@@ -105,7 +138,10 @@ export class Collector {
           st.process(e, to);
         } catch (err) {
           this.stageErrors++;
-          this.log.error({ err, stage: st.name, id: e.id, type: e.type }, 'stage failed on an event; event dropped');
+          this.log.error(
+            { err, stage: st.name, id: e.id, type: e.type },
+            'stage failed on an event; event dropped'
+          );
         }
       };
     }
@@ -136,7 +172,16 @@ export class Collector {
     if (now - this.lastInvalidLog < 1000) return;
     this.lastInvalidLog = now;
     const r = raw as { type?: unknown; id?: unknown } | undefined;
-    this.log.warn({ source, error: (err as Error).message, type: r?.type, id: r?.id, invalidTotal: this.invalidBySource.get(source) }, 'invalid event dropped');
+    this.log.warn(
+      {
+        source,
+        error: (err as Error).message,
+        type: r?.type,
+        id: r?.id,
+        invalidTotal: this.invalidBySource.get(source),
+      },
+      'invalid event dropped'
+    );
   }
 
   /** After the stages: events they created or replaced are checked too, then printed and/or queued. */
@@ -159,15 +204,28 @@ export class Collector {
   async start(): Promise<void> {
     const { config, log } = this;
     mkdirSync(config.stateDir, { recursive: true });
-    if (this.queue) log.info({ dir: this.queue.dir, queued: this.queue.depth, recoveredTornBytes: this.queue.recoveredTornBytes }, 'durable queue open');
+    if (this.queue)
+      log.info(
+        { dir: this.queue.dir, queued: this.queue.depth, recoveredTornBytes: this.queue.recoveredTornBytes },
+        'durable queue open'
+      );
     this.http = await startHttpServer(config.listen, this.metrics.registry, () => this.health(), log);
     this.address = this.http.address;
     this.shipper?.start();
-    log.info({ endpoint: config.otlp.endpoint ?? null, stdout: config.stdout, redact: config.redact.enabled, host: config.host.name }, 'export');
+    log.info(
+      {
+        endpoint: config.otlp.endpoint ?? null,
+        stdout: config.stdout,
+        redact: config.redact.enabled,
+        host: config.host.name,
+      },
+      'export'
+    );
     const sources: Source[] = this.opts.sources ?? createSources(config, log.child({ component: 'sources' }));
     if (config.synthetic) sources.push(new SyntheticSource(config.synthetic));
     for (const name of config.sources.enabled) {
-      if (!this.opts.sources && !sources.some((s) => s.name === name)) log.warn({ source: name }, 'source is enabled but not built in');
+      if (!this.opts.sources && !sources.some((s) => s.name === name))
+        log.warn({ source: name }, 'source is enabled but not built in');
     }
     for (const source of sources) {
       const st: SourceState = { source, active: false };
@@ -187,7 +245,9 @@ export class Collector {
     log.info(
       {
         active: this.sources.filter((s) => s.active).map((s) => s.source.name),
-        inactive: Object.fromEntries(this.sources.filter((s) => !s.active).map((s) => [s.source.name, s.reason])),
+        inactive: Object.fromEntries(
+          this.sources.filter((s) => !s.active).map((s) => [s.source.name, s.reason])
+        ),
       },
       'sources'
     );
@@ -197,10 +257,20 @@ export class Collector {
   health(): { status: string; [k: string]: unknown } {
     return {
       status: this.stopping ? 'stopping' : this.shipper?.lastError ? 'degraded' : 'ok',
-      sources: Object.fromEntries(this.sources.map((s) => [s.source.name, s.active ? 'active' : `inactive: ${s.reason}`])),
-      queue: this.queue ? { depth: this.queue.depth, bytes: this.queue.bytes, dropped: this.queue.dropped } : null,
+      sources: Object.fromEntries(
+        this.sources.map((s) => [s.source.name, s.active ? 'active' : `inactive: ${s.reason}`])
+      ),
+      queue: this.queue
+        ? { depth: this.queue.depth, bytes: this.queue.bytes, dropped: this.queue.dropped }
+        : null,
       export: this.shipper
-        ? { endpoint: this.config.otlp.endpoint, lastSuccess: this.shipper.lastSuccessMs ? new Date(this.shipper.lastSuccessMs).toISOString() : null, lastError: this.shipper.lastError ?? null }
+        ? {
+            endpoint: this.config.otlp.endpoint,
+            lastSuccess: this.shipper.lastSuccessMs
+              ? new Date(this.shipper.lastSuccessMs).toISOString()
+              : null,
+            lastError: this.shipper.lastError ?? null,
+          }
         : null,
     };
   }
@@ -211,8 +281,12 @@ export class Collector {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const s of this.sources) await s.source.stop().catch((err) => this.log.warn({ err, source: s.source.name }, 'source stop failed'));
-      for (const st of this.stages) await st.stop?.().catch((err) => this.log.warn({ err, stage: st.name }, 'stage stop failed'));
+      for (const s of this.sources)
+        await s.source
+          .stop()
+          .catch((err) => this.log.warn({ err, source: s.source.name }, 'source stop failed'));
+      for (const st of this.stages)
+        await st.stop?.().catch((err) => this.log.warn({ err, stage: st.name }, 'stage stop failed'));
       await this.stdout?.close();
       this.queue?.flush();
       await this.shipper?.stop(this.config.shutdownTimeoutMs);

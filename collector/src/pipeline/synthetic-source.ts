@@ -62,7 +62,10 @@ export class SyntheticSource implements Source {
     const started = Date.now();
     const step = () => {
       if (this.stopped) return;
-      const due = rate > 0 ? Math.min(count, Math.floor(((Date.now() - started) * rate) / 1000) + 1) : Math.min(count, this.emitted + CHUNK);
+      const due =
+        rate > 0
+          ? Math.min(count, Math.floor(((Date.now() - started) * rate) / 1000) + 1)
+          : Math.min(count, this.emitted + CHUNK);
       while (this.emitted < due) emit(syntheticEvent(run, this.emitted++));
       if (this.emitted >= count) return this.finish();
       this.timer = rate > 0 ? setTimeout(step, TICK_MS) : (setImmediate(step) as unknown as NodeJS.Timeout);

@@ -85,7 +85,10 @@ export class Policy {
   }
 
   disabled(rule: RuleSpec, s: ScopeOf): boolean {
-    return this.scopes.length > 0 && this.applicable(s).some((c) => c.disable.has(rule.id) || c.disable.has(rule.attackType));
+    return (
+      this.scopes.length > 0 &&
+      this.applicable(s).some((c) => c.disable.has(rule.id) || c.disable.has(rule.attackType))
+    );
   }
 
   /** Whether any scope has allow or deny lists (so callers can skip building a scope). */
@@ -94,12 +97,18 @@ export class Policy {
   }
 
   /** 'allow', 'deny' or undefined for an executable, a port, or a destination (`host:port`, each form tried). */
-  verdict(kind: 'process' | 'port' | 'destination', values: readonly (string | number)[], s: ScopeOf): 'allow' | 'deny' | undefined {
+  verdict(
+    kind: 'process' | 'port' | 'destination',
+    values: readonly (string | number)[],
+    s: ScopeOf
+  ): 'allow' | 'deny' | undefined {
     if (this.scopes.length === 0) return undefined;
     const scopes = this.applicable(s);
     const hit = (l: Lists) =>
       values.some((v) =>
-        kind === 'port' ? l.ports.has(Number(v)) : (kind === 'process' ? l.processes : l.destinations).some((r) => r.test(String(v)))
+        kind === 'port'
+          ? l.ports.has(Number(v))
+          : (kind === 'process' ? l.processes : l.destinations).some((r) => r.test(String(v)))
       );
     for (let i = scopes.length - 1; i >= 0; i--) {
       if (hit(scopes[i].deny)) return 'deny';
@@ -111,7 +120,14 @@ export class Policy {
 
 /** `*` matches anything, the rest literally. @example glob('*.example.com').test('a.example.com') // => true */
 export function glob(p: string): RegExp {
-  return new RegExp('^' + p.split('*').map((x) => x.replace(/[\\^$.|?+()[\]{}]/g, '\\$&')).join('.*') + '$');
+  return new RegExp(
+    '^' +
+      p
+        .split('*')
+        .map((x) => x.replace(/[\\^$.|?+()[\]{}]/g, '\\$&'))
+        .join('.*') +
+      '$'
+  );
 }
 
 function action(v: unknown, where: string): Action {
@@ -121,7 +137,8 @@ function action(v: unknown, where: string): Action {
 
 function actionMap(o: unknown, where: string): Map<string, Action> {
   const m = new Map<string, Action>();
-  if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) m.set(k, action(v, `${where}.${k}`));
+  if (o && typeof o === 'object')
+    for (const [k, v] of Object.entries(o)) m.set(k, action(v, `${where}.${k}`));
   return m;
 }
 
@@ -142,18 +159,25 @@ function lists(o: unknown): Lists {
 export function parsePolicy(text: string): Policy {
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   const rl = (doc.rateLimit ?? {}) as Record<string, unknown>;
-  const scopes = (Array.isArray(doc.scopes) ? doc.scopes : []).map((raw: unknown, i: number): CompiledScope => {
-    const s = (raw ?? {}) as Record<string, unknown>;
-    const m = (s.match ?? {}) as Record<string, unknown>;
-    const g = (k: string) => (typeof m[k] === 'string' ? glob(m[k] as string) : undefined);
-    return {
-      match: { image: g('image'), containerName: g('containerName'), namespace: g('namespace'), host: g('host') },
-      actions: actionMap(s.actions, `scopes[${i}].actions`),
-      allow: lists(s.allow),
-      deny: lists(s.deny),
-      disable: new Set(strings(s.disable)),
-    };
-  });
+  const scopes = (Array.isArray(doc.scopes) ? doc.scopes : []).map(
+    (raw: unknown, i: number): CompiledScope => {
+      const s = (raw ?? {}) as Record<string, unknown>;
+      const m = (s.match ?? {}) as Record<string, unknown>;
+      const g = (k: string) => (typeof m[k] === 'string' ? glob(m[k] as string) : undefined);
+      return {
+        match: {
+          image: g('image'),
+          containerName: g('containerName'),
+          namespace: g('namespace'),
+          host: g('host'),
+        },
+        actions: actionMap(s.actions, `scopes[${i}].actions`),
+        allow: lists(s.allow),
+        deny: lists(s.deny),
+        disable: new Set(strings(s.disable)),
+      };
+    }
+  );
   return new Policy(
     doc.defaultAction === undefined ? 'alert' : action(doc.defaultAction, 'defaultAction'),
     actionMap(doc.actions, 'actions'),

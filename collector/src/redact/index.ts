@@ -16,11 +16,17 @@ export { MASK, TEXT_RULES, applyTextRules, redactArgs, redactText } from './rule
  */
 export function redactEvent(e: CasefileEvent): CasefileEvent {
   const message = redactText(e.message);
-  const commandLine = e.commandLine === undefined ? undefined : e.commandLine === e.message ? message : redactText(e.commandLine);
+  const commandLine =
+    e.commandLine === undefined
+      ? undefined
+      : e.commandLine === e.message
+        ? message
+        : redactText(e.commandLine);
   // Any secret in argv is also found in argv joined by spaces (a superset of the word boundaries), so the
   // precise per-argument pass only runs when the cheap joined check finds something.
   const joined = e.args?.join(' ');
-  const joinedClean = joined === e.commandLine ? commandLine === e.commandLine : redactText(joined!) === joined;
+  const joinedClean =
+    joined === e.commandLine ? commandLine === e.commandLine : redactText(joined!) === joined;
   const args = e.args === undefined || joinedClean ? undefined : redactArgs(e.args);
   const argsChanged = args !== undefined && args.some((a, i) => a !== e.args![i]);
   if (message === e.message && commandLine === e.commandLine && !argsChanged) return e;

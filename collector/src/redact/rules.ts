@@ -11,7 +11,8 @@
 export const MASK = '[REDACTED]';
 
 /** Flag names whose value is a secret: --password, --db-pass, --api-key, --auth-token, --client-secret... */
-const SECRET_FLAG = /^-{1,2}(?:[a-z0-9]+[-_])*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|credentials?|auth)(?:[-_][a-z0-9]+)*$/i;
+const SECRET_FLAG =
+  /^-{1,2}(?:[a-z0-9]+[-_])*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|credentials?|auth)(?:[-_][a-z0-9]+)*$/i;
 /** …unless the flag names a file or path holding it, which is not itself secret. */
 const SECRET_FLAG_NOT = /[-_](?:file|path|dir|env|stdin|cmd|command|length|len|prompt)$|^--auth(?:or|ors)?$/i;
 
@@ -33,7 +34,8 @@ const USER_PASS_FLAGS = new Set(['-u', '--user', '--proxy-user', '-U']);
 const USER_PASS_PROGRAMS = new Set(['curl', 'wget', 'http', 'xh']);
 
 /** Names of env-style assignments that hold secrets: *PASS*, *SECRET*, *TOKEN*, *KEY* (KEY as a word part). */
-const SECRET_NAME = /(?:pass(?:word|wd|phrase)?(?![a-z])|passw|secret|token|(?:^|[_.-])keys?(?:$|[_.-])|(?:api|access|private|secret|signing|encryption|master)_?keys?|pwd(?:$|[_.-])|credentials?)/i;
+const SECRET_NAME =
+  /(?:pass(?:word|wd|phrase)?(?![a-z])|passw|secret|token|(?:^|[_.-])keys?(?:$|[_.-])|(?:api|access|private|secret|signing|encryption|master)_?keys?|pwd(?:$|[_.-])|credentials?)/i;
 
 export interface TextRule {
   name: string;
@@ -52,10 +54,18 @@ export const TEXT_RULES: readonly TextRule[] = [
   // scheme://user:password@host (postgres, mysql, mongodb, redis, amqp, http...)
   { name: 'url_credentials', re: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*:)[^\s@'"/]+(@)/gi, to: `$1${MASK}$2` },
   // Authorization: Bearer x / Basic x, and any Bearer token
-  { name: 'authorization_header', re: /\b((?:proxy-)?authorization\s*[:=]\s*(?:bearer|basic|token|digest|negotiate)?\s*)[^\s'"]+/gi, to: `$1${MASK}` },
+  {
+    name: 'authorization_header',
+    re: /\b((?:proxy-)?authorization\s*[:=]\s*(?:bearer|basic|token|digest|negotiate)?\s*)[^\s'"]+/gi,
+    to: `$1${MASK}`,
+  },
   { name: 'bearer_token', re: /\b(bearer\s+)(?!\[REDACTED\])[A-Za-z0-9\-._~+/]{8,}=*/gi, to: `$1${MASK}` },
   // Header-style `X-Api-Key: v`, `X-Auth-Token: v`
-  { name: 'secret_header', re: /\b([\w-]*(?:api-?key|token|secret|password)[\w-]*:\s*)(?!\[REDACTED\])[^\s'"]+/gi, to: `$1${MASK}` },
+  {
+    name: 'secret_header',
+    re: /\b([\w-]*(?:api-?key|token|secret|password)[\w-]*:\s*)(?!\[REDACTED\])[^\s'"]+/gi,
+    to: `$1${MASK}`,
+  },
   // NAME=value for secret-looking names, in env assignments, query strings and config flags
   {
     name: 'secret_assignment',
@@ -75,7 +85,10 @@ export const TEXT_RULES: readonly TextRule[] = [
 // One pass that finds whether any text rule could match (a superset: case-insensitive, and only
 // assignments whose name looks secret), so clean strings, the common case, cost one regex test.
 const ASSIGNMENT_HINT = String.raw`(?:^|[\s?&;,'"(])(?:export\s+)?[A-Za-z0-9_.-]*(?:pass|secret|token|key|pwd|credential)[A-Za-z0-9_.-]*=`;
-const MAYBE_SECRET = new RegExp(TEXT_RULES.map((r) => (r.name === 'secret_assignment' ? ASSIGNMENT_HINT : r.re.source)).join('|'), 'i');
+const MAYBE_SECRET = new RegExp(
+  TEXT_RULES.map((r) => (r.name === 'secret_assignment' ? ASSIGNMENT_HINT : r.re.source)).join('|'),
+  'i'
+);
 
 /** Apply the text rules to one string. */
 export function applyTextRules(s: string): string {
@@ -94,7 +107,9 @@ export function applyTextRules(s: string): string {
 }
 
 // The program a word belongs to: the last word naming a known program (`sudo mysql -p…`, `sh -c "curl -u…`).
-const PROGRAM = new RegExp(`(?:^|[/'"(])(${[...Object.keys(SHORT_PASSWORD_FLAG), ...USER_PASS_PROGRAMS].map((p) => p.replace(/-/g, '\\-')).join('|')})$`);
+const PROGRAM = new RegExp(
+  `(?:^|[/'"(])(${[...Object.keys(SHORT_PASSWORD_FLAG), ...USER_PASS_PROGRAMS].map((p) => p.replace(/-/g, '\\-')).join('|')})$`
+);
 function programOf(word: string): string | undefined {
   return PROGRAM.exec(word)?.[1];
 }

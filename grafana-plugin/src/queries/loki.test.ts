@@ -2,21 +2,35 @@ import { EVENT_ID_LABEL, EVENT_TYPE_LABEL } from '@casefile/schema';
 import { standInBackendSrv, streamsAnswer } from '../test/backendSrvStandIn';
 import { countByType, distinctValues, durationMs, lokiBase, readAllEvents, readEventPage } from './loki';
 
-const lbl = (id: string, type = 'process.start') => ({ service_namespace: 'casefile', [EVENT_ID_LABEL]: id, [EVENT_TYPE_LABEL]: type, process_pid: '7', process_executable_path: '/bin/sh' });
+const lbl = (id: string, type = 'process.start') => ({
+  service_namespace: 'casefile',
+  [EVENT_ID_LABEL]: id,
+  [EVENT_TYPE_LABEL]: type,
+  process_pid: '7',
+  process_executable_path: '/bin/sh',
+});
 
 describe('Loki queries', () => {
   it('reads events through the data source proxy with the schema-built, escaped LogQL', async () => {
     const seen = standInBackendSrv(() => ({ data: streamsAnswer([[lbl('a'), '1000', 'sh']]) }));
-    const page = await readEventPage('uid"x', { scope: { containerName: 'web' }, search: 'a"b.c', types: ['process.start'] }, '0', '5000');
+    const page = await readEventPage(
+      'uid"x',
+      { scope: { containerName: 'web' }, search: 'a"b.c', types: ['process.start'] },
+      '0',
+      '5000'
+    );
     expect(seen[0].url).toBe('api/datasources/proxy/uid/uid%22x/loki/api/v1/query_range');
     expect(seen[0].params).toEqual({
-      query: '{service_namespace="casefile"} |~ "(?i)a\\"b\\\\.c" | container_name="web" | casefile_event_type="process.start"',
+      query:
+        '{service_namespace="casefile"} |~ "(?i)a\\"b\\\\.c" | container_name="web" | casefile_event_type="process.start"',
       start: '0',
       end: '5000',
       limit: 5000,
       direction: 'forward',
     });
-    expect(page.events).toEqual([{ id: 'a', type: 'process.start', timeNs: '1000', message: 'sh', pid: 7, executable: '/bin/sh' }]);
+    expect(page.events).toEqual([
+      { id: 'a', type: 'process.start', timeNs: '1000', message: 'sh', pid: 7, executable: '/bin/sh' },
+    ]);
     expect(page.nextFromNs).toBeUndefined();
   });
 
@@ -46,10 +60,20 @@ describe('Loki queries', () => {
   });
 
   it('reads every event of a range across pages', async () => {
-    const all = Array.from({ length: 12_000 }, (_, i) => [lbl(`e${String(i).padStart(5, '0')}`), String(1000 + Math.floor(i / 3)), `l${i}`] as [Record<string, string>, string, string]);
+    const all = Array.from(
+      { length: 12_000 },
+      (_, i) =>
+        [lbl(`e${String(i).padStart(5, '0')}`), String(1000 + Math.floor(i / 3)), `l${i}`] as [
+          Record<string, string>,
+          string,
+          string,
+        ]
+    );
     standInBackendSrv((r) => {
       const start = BigInt(r.params.start as string);
-      return { data: streamsAnswer(all.filter(([, ts]) => BigInt(ts) >= start).slice(0, r.params.limit as number)) };
+      return {
+        data: streamsAnswer(all.filter(([, ts]) => BigInt(ts) >= start).slice(0, r.params.limit as number)),
+      };
     });
     const evs = await readAllEvents('u', {}, 0, 10, 1_000_000);
     expect(evs).toHaveLength(12_000);
@@ -58,11 +82,31 @@ describe('Loki queries', () => {
 
   it('counts per type with a metric query whose first point closes the first bucket', async () => {
     const seen = standInBackendSrv(() => ({
-      data: { status: 'success', data: { resultType: 'matrix', result: [{ metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' }, values: [[60, '2'], [3600, '5']] }] } },
+      data: {
+        status: 'success',
+        data: {
+          resultType: 'matrix',
+          result: [
+            {
+              metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' },
+              values: [
+                [60, '2'],
+                [3600, '5'],
+              ],
+            },
+          ],
+        },
+      },
     }));
-    const b = await countByType('u', { scope: { host: 'n1' }, search: 'x', types: ['port.listen'] }, 0, 3_600_000);
+    const b = await countByType(
+      'u',
+      { scope: { host: 'n1' }, search: 'x', types: ['port.listen'] },
+      0,
+      3_600_000
+    );
     expect(seen[0].params).toEqual({
-      query: 'sum by (casefile_event_type) (count_over_time({service_namespace="casefile", host_name="n1"} |~ "(?i)x" [30s]))',
+      query:
+        'sum by (casefile_event_type) (count_over_time({service_namespace="casefile", host_name="n1"} |~ "(?i)x" [30s]))',
       start: '30000000000',
       end: '3600000000000',
       step: 30,
@@ -74,7 +118,9 @@ describe('Loki queries', () => {
   });
 
   it('widens an unaligned range to whole step-aligned buckets so edge events are counted', async () => {
-    const seen = standInBackendSrv(() => ({ data: { status: 'success', data: { resultType: 'matrix', result: [] } } }));
+    const seen = standInBackendSrv(() => ({
+      data: { status: 'success', data: { resultType: 'matrix', result: [] } },
+    }));
     const b = await countByType('u', {}, 10_000, 3_610_000);
     expect(seen[0].params).toMatchObject({ start: '30000000000', end: '3630000000000', step: 30 });
     expect([b.fromMs, b.toMs]).toEqual([0, 3_630_000]);
@@ -84,18 +130,31 @@ describe('Loki queries', () => {
     const seen = standInBackendSrv(() => ({
       data: {
         status: 'success',
-        data: { resultType: 'vector', result: [{ metric: { container_name: 'web' }, value: [1, '3'] }, { metric: { container_name: 'db' }, value: [1, '9'] }, { metric: {}, value: [1, '1'] }] },
+        data: {
+          resultType: 'vector',
+          result: [
+            { metric: { container_name: 'web' }, value: [1, '3'] },
+            { metric: { container_name: 'db' }, value: [1, '9'] },
+            { metric: {}, value: [1, '1'] },
+          ],
+        },
       },
     }));
     const vals = await distinctValues('u', 'containerName', { scope: { host: 'n"1' } }, 0, 3_600_000);
     expect(vals).toEqual(['db', 'web']);
     expect(seen[0].url).toBe(`${lokiBase('u')}/query`);
-    expect(seen[0].params).toEqual({ query: 'count by (container_name) (count_over_time({service_namespace="casefile", host_name="n\\"1"} [3600s]))', time: '3600000000000' });
+    expect(seen[0].params).toEqual({
+      query:
+        'count by (container_name) (count_over_time({service_namespace="casefile", host_name="n\\"1"} [3600s]))',
+      time: '3600000000000',
+    });
   });
 
   it("turns Loki's error into words", async () => {
     standInBackendSrv(() => ({ status: 400, data: { message: 'parse error at line 1' } }));
-    await expect(readEventPage('u', {}, '0', '1')).rejects.toThrow('api/datasources/proxy/uid/u/loki/api/v1/query_range: 400 parse error at line 1');
+    await expect(readEventPage('u', {}, '0', '1')).rejects.toThrow(
+      'api/datasources/proxy/uid/u/loki/api/v1/query_range: 400 parse error at line 1'
+    );
   });
 
   it('parses step durations', () => {

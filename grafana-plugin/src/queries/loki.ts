@@ -37,7 +37,14 @@ const ns = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
 
 /** Parse a LogQL duration from stepFor ('30s', '5m', '1h', '1d') to ms. */
 export function durationMs(d: string): number {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const unit: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+  };
   let total = 0;
   for (const m of d.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * unit[m[2]];
   return total;
@@ -48,7 +55,12 @@ export function durationMs(d: string): number {
  * Loki (`countByTypeQuery`). Types are not filtered here: the toggles show every
  * type's count.
  */
-export async function countByType(uid: string, filter: EventFilter, fromMs: number, toMs: number): Promise<Buckets> {
+export async function countByType(
+  uid: string,
+  filter: EventFilter,
+  fromMs: number,
+  toMs: number
+): Promise<Buckets> {
   const step = stepFor(toMs - fromMs);
   const stepMs = durationMs(step);
   // Loki evaluates range queries at multiples of the step: an unaligned edge
@@ -104,7 +116,13 @@ export function idsAtEdge(events: readonly CasefileEvent[]): Set<string> {
 }
 
 /** Every event of a filter and range (capped), paging by time. */
-export async function readAllEvents(uid: string, filter: EventFilter, fromMs: number, toMs: number, cap: number): Promise<CasefileEvent[]> {
+export async function readAllEvents(
+  uid: string,
+  filter: EventFilter,
+  fromMs: number,
+  toMs: number,
+  cap: number
+): Promise<CasefileEvent[]> {
   const out: CasefileEvent[] = [];
   let from: string | undefined = ns(fromMs);
   let edge = new Set<string>();
@@ -118,7 +136,12 @@ export async function readAllEvents(uid: string, filter: EventFilter, fromMs: nu
 }
 
 /** One event by id, within a range (for a link that names an event). */
-export async function readEventById(uid: string, id: string, fromMs: number, toMs: number): Promise<CasefileEvent | undefined> {
+export async function readEventById(
+  uid: string,
+  id: string,
+  fromMs: number,
+  toMs: number
+): Promise<CasefileEvent | undefined> {
   const ans = await request<LokiAnswer<LokiStream[]>>('GET', `${lokiBase(uid)}/query_range`, {
     params: { query: eventByIdQuery(id), start: ns(fromMs), end: ns(toMs), limit: 10, direction: 'forward' },
   });
@@ -129,11 +152,21 @@ export async function readEventById(uid: string, id: string, fromMs: number, toM
  * Values of one scope field seen in the range, most frequent first, for a
  * picker (`distinctValuesQuery`, an instant metric query over the whole range).
  */
-export async function distinctValues(uid: string, key: ScopeKey, filter: EventFilter, fromMs: number, toMs: number): Promise<string[]> {
+export async function distinctValues(
+  uid: string,
+  key: ScopeKey,
+  filter: EventFilter,
+  fromMs: number,
+  toMs: number
+): Promise<string[]> {
   const range = `${Math.max(1, Math.ceil((toMs - fromMs) / 1000))}s`;
-  const ans = await request<LokiAnswer<Array<{ metric: Record<string, string>; value: [number, string] }>>>('GET', `${lokiBase(uid)}/query`, {
-    params: { query: distinctValuesQuery(key, filter, range), time: ns(toMs) },
-  });
+  const ans = await request<LokiAnswer<Array<{ metric: Record<string, string>; value: [number, string] }>>>(
+    'GET',
+    `${lokiBase(uid)}/query`,
+    {
+      params: { query: distinctValuesQuery(key, filter, range), time: ns(toMs) },
+    }
+  );
   const label = lokiName(FIELDS[key].attr);
   return ans.data.result
     .filter((r) => r.metric[label])

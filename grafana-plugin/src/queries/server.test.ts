@@ -5,10 +5,31 @@ const BASE = 'api/plugin-proxy/casefile-forensics-app/api/v1';
 
 describe('server client (plugin routes)', () => {
   it('pins through the POST route with the filter of the view', async () => {
-    const seen = standInBackendSrv(() => ({ status: 201, data: { snapshot: { id: 's1', title: 't', eventCount: 3 }, evicted: [] } }));
-    const s = await pinSnapshot({ title: 't', scope: { containerName: 'web' }, from: 1, to: 2, types: ['process.start'], search: 'nc' });
+    const seen = standInBackendSrv(() => ({
+      status: 201,
+      data: { snapshot: { id: 's1', title: 't', eventCount: 3 }, evicted: [] },
+    }));
+    const s = await pinSnapshot({
+      title: 't',
+      scope: { containerName: 'web' },
+      from: 1,
+      to: 2,
+      types: ['process.start'],
+      search: 'nc',
+    });
     expect(s.id).toBe('s1');
-    expect(seen[0]).toMatchObject({ method: 'POST', url: `${BASE}/snapshots`, data: { title: 't', scope: { containerName: 'web' }, from: 1, to: 2, types: ['process.start'], search: 'nc' } });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: `${BASE}/snapshots`,
+      data: {
+        title: 't',
+        scope: { containerName: 'web' },
+        from: 1,
+        to: 2,
+        types: ['process.start'],
+        search: 'nc',
+      },
+    });
   });
 
   it('locks, unlocks and deletes by id', async () => {
@@ -16,19 +37,27 @@ describe('server client (plugin routes)', () => {
     await setLocked('a-1', true);
     await setLocked('a-1', false);
     await deleteSnapshot('a-1');
-    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([`POST ${BASE}/snapshots/a-1/lock`, `POST ${BASE}/snapshots/a-1/unlock`, `DELETE ${BASE}/snapshots/a-1`]);
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `POST ${BASE}/snapshots/a-1/lock`,
+      `POST ${BASE}/snapshots/a-1/unlock`,
+      `DELETE ${BASE}/snapshots/a-1`,
+    ]);
   });
 
   it('says when the role is not enough', async () => {
     standInBackendSrv(() => ({ status: 403, data: { message: 'Permission denied' } }));
-    await expect(deleteSnapshot('x')).rejects.toThrow(/403 Permission denied \(your Grafana role does not allow this\)/);
+    await expect(deleteSnapshot('x')).rejects.toThrow(
+      /403 Permission denied \(your Grafana role does not allow this\)/
+    );
   });
 
   it("pages a snapshot's events until the total", async () => {
     const seen = standInBackendSrv((r) => {
       const offset = r.params.offset as number;
       const n = Math.min(5000, 7000 - offset);
-      return { data: { items: Array.from({ length: n }, (_, i) => ({ id: `e${offset + i}` })), total: 7000 } };
+      return {
+        data: { items: Array.from({ length: n }, (_, i) => ({ id: `e${offset + i}` })), total: 7000 },
+      };
     });
     const evs = await snapshotEvents('s', 100_000);
     expect(evs).toHaveLength(7000);
@@ -36,7 +65,9 @@ describe('server client (plugin routes)', () => {
   });
 
   it('builds the live CSV link from the filter', () => {
-    expect(liveCsvUrl({ containerName: 'a b', host: 'n1' }, 1000, 2000, ['process.start', 'port.listen'], 'x&y')).toBe(
+    expect(
+      liveCsvUrl({ containerName: 'a b', host: 'n1' }, 1000, 2000, ['process.start', 'port.listen'], 'x&y')
+    ).toBe(
       `${BASE}/export.csv?containerName=a+b&host=n1&from=1000&to=2000&types=process.start%2Cport.listen&search=x%26y`
     );
   });

@@ -52,16 +52,22 @@ export async function getSnapshot(id: string): Promise<Snapshot> {
 export async function snapshotEvents(id: string, cap: number): Promise<CasefileEvent[]> {
   const out: CasefileEvent[] = [];
   for (;;) {
-    const page = await request<{ items: CasefileEvent[]; total: number }>('GET', `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/events`, {
-      params: { limit: 5000, offset: out.length },
-    });
+    const page = await request<{ items: CasefileEvent[]; total: number }>(
+      'GET',
+      `${SERVER_BASE}/snapshots/${encodeURIComponent(id)}/events`,
+      {
+        params: { limit: 5000, offset: out.length },
+      }
+    );
     out.push(...page.items);
     if (page.items.length === 0 || out.length >= page.total || out.length >= cap) return out;
   }
 }
 
 export async function pinSnapshot(req: PinRequest): Promise<Snapshot> {
-  const ans = await request<{ snapshot: Snapshot; evicted: string[] }>('POST', `${SERVER_BASE}/snapshots`, { data: req });
+  const ans = await request<{ snapshot: Snapshot; evicted: string[] }>('POST', `${SERVER_BASE}/snapshots`, {
+    data: req,
+  });
   return ans.snapshot;
 }
 
@@ -82,7 +88,13 @@ export function snapshotPackageUrl(id: string): string {
 }
 
 /** The live CSV of a filter and range, streamed by the server from Loki. */
-export function liveCsvUrl(scope: Scope, fromMs: number, toMs: number, types?: readonly EventType[], search?: string): string {
+export function liveCsvUrl(
+  scope: Scope,
+  fromMs: number,
+  toMs: number,
+  types?: readonly EventType[],
+  search?: string
+): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(scope)) if (v) p.set(k, v);
   p.set('from', String(Math.round(fromMs)));

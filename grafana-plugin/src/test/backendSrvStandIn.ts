@@ -19,12 +19,27 @@ type Answer = { status?: number; data: unknown };
 export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
   const seen: Seen[] = [];
   const fetch = (o: BackendSrvRequest) => {
-    const req: Seen = { method: o.method ?? 'GET', url: o.url, params: (o.params ?? {}) as Record<string, unknown>, data: o.data };
+    const req: Seen = {
+      method: o.method ?? 'GET',
+      url: o.url,
+      params: (o.params ?? {}) as Record<string, unknown>,
+      data: o.data,
+    };
     seen.push(req);
     const a = route(req);
     const status = a.status ?? 200;
     if (status >= 400) return throwError(() => ({ status, data: a.data, statusText: 'error', config: o }));
-    return of({ data: a.data, status, ok: true, headers: new Headers(), redirected: false, statusText: 'OK', type: 'basic', url: o.url, config: o });
+    return of({
+      data: a.data,
+      status,
+      ok: true,
+      headers: new Headers(),
+      redirected: false,
+      statusText: 'OK',
+      type: 'basic',
+      url: o.url,
+      config: o,
+    });
   };
   setBackendSrv({ fetch } as unknown as BackendSrv);
   return seen;
@@ -32,5 +47,11 @@ export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
 
 /** A Loki `streams` answer for events given as [labels, ts ns, line]. */
 export function streamsAnswer(entries: Array<[Record<string, string>, string, string]>) {
-  return { status: 'success', data: { resultType: 'streams', result: entries.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })) } };
+  return {
+    status: 'success',
+    data: {
+      resultType: 'streams',
+      result: entries.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })),
+    },
+  };
 }

@@ -83,7 +83,8 @@ function trackRequests(page: Page): () => Promise<void> {
   page.on('requestfailed', change(-1));
   return async () => {
     const end = Date.now() + 60_000;
-    while (Date.now() < end && (inflight > 0 || Date.now() - lastChange < 300)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < end && (inflight > 0 || Date.now() - lastChange < 300))
+      await new Promise((r) => setTimeout(r, 50));
   };
 }
 
@@ -111,7 +112,15 @@ async function main() {
     const span = 50 * 60_000;
     const t0 = Date.now();
     const events = Array.from({ length: N }, (_, i) =>
-      buildEvent({ type: EVENT_TYPE_NAMES[i % EVENT_TYPE_NAMES.length], atMs: now - span + Math.floor((i / N) * (span - 60_000)), host: HOST, hostile: i % 97 === 0 }, i),
+      buildEvent(
+        {
+          type: EVENT_TYPE_NAMES[i % EVENT_TYPE_NAMES.length],
+          atMs: now - span + Math.floor((i / N) * (span - 60_000)),
+          host: HOST,
+          hostile: i % 97 === 0,
+        },
+        i
+      )
     );
     await sendEvents(stack.loki.url, events);
     await waitForCount(stack.loki.url, HOST, N, now - 3_600_000, now + 60_000, 180_000);
@@ -136,7 +145,10 @@ async function main() {
       await page.getByTestId('host-home').waitFor({ timeout: 60_000 });
       const profile = process.env.BENCH_PROFILE === '1' && run === 1;
       if (profile) await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'));
-      const probe = page.evaluate(readinessProbe(EVENT_TYPE_NAMES.length, 'performance.now()')) as Promise<{ ms: number; counted: number }>;
+      const probe = page.evaluate(readinessProbe(EVENT_TYPE_NAMES.length, 'performance.now()')) as Promise<{
+        ms: number;
+        counted: number;
+      }>;
       await page.evaluate(`window.__hostNavigate(${JSON.stringify(path)})`);
       const { ms: readyMs, counted } = await withDeadline(probe, 120_000, async () => {
         mkdirSync(ARTIFACTS, { recursive: true });
@@ -152,9 +164,13 @@ async function main() {
       const runToggles: number[] = [];
       for (const type of TOGGLED) {
         for (const _ of [0, 1]) {
-          const ms = (await withDeadline(page.evaluate(toggleScript(type)) as Promise<number>, 30_000, async () => {
-            await page.screenshot({ path: join(ARTIFACTS, 'bench-toggle-timeout.png') });
-          }));
+          const ms = await withDeadline(
+            page.evaluate(toggleScript(type)) as Promise<number>,
+            30_000,
+            async () => {
+              await page.screenshot({ path: join(ARTIFACTS, 'bench-toggle-timeout.png') });
+            }
+          );
           runToggles.push(ms);
           await settle();
         }
@@ -165,8 +181,15 @@ async function main() {
       // The same page loaded from scratch (host page and all): reported, not the goal's measure.
       await page.goto('about:blank');
       await page.goto(`${stack.host.url}${path}`);
-      const full = (await withDeadline(page.evaluate(readinessProbe(EVENT_TYPE_NAMES.length, '0')) as Promise<{ ms: number }>, 120_000)).ms;
-      log(`run ${run}${run === 0 ? ' (warm-up)' : ''}: ready ${readyMs.toFixed(0)} ms (full page load ${full.toFixed(0)} ms, counts sum ${counted}), toggles ${runToggles.map((t) => t.toFixed(0)).join('/')} ms, heap ${heapMb.toFixed(1)} MB`);
+      const full = (
+        await withDeadline(
+          page.evaluate(readinessProbe(EVENT_TYPE_NAMES.length, '0')) as Promise<{ ms: number }>,
+          120_000
+        )
+      ).ms;
+      log(
+        `run ${run}${run === 0 ? ' (warm-up)' : ''}: ready ${readyMs.toFixed(0)} ms (full page load ${full.toFixed(0)} ms, counts sum ${counted}), toggles ${runToggles.map((t) => t.toFixed(0)).join('/')} ms, heap ${heapMb.toFixed(1)} MB`
+      );
       if (run > 0) {
         ready.push(readyMs);
         fullLoads.push(full);

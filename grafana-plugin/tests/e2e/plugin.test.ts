@@ -15,7 +15,14 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { CSV_COLUMNS, EVENT_TYPE_NAMES, csvHeader, eventsQuery, type CasefileEvent, type EventType } from '@casefile/schema';
+import {
+  CSV_COLUMNS,
+  EVENT_TYPE_NAMES,
+  csvHeader,
+  eventsQuery,
+  type CasefileEvent,
+  type EventType,
+} from '@casefile/schema';
 import { testIds } from '../../timeline-ui/src/testIds';
 import { launchChromium } from '../helpers/browser';
 import { parseCsv } from '../helpers/csv';
@@ -27,7 +34,7 @@ const HOST = 'e2e-node';
 const NEEDLE = 'needle-4711';
 /** Events per type: every type present, audits and process starts carry hostile strings. */
 const COUNTS: Record<EventType, number> = Object.fromEntries(
-  EVENT_TYPE_NAMES.map((t, i) => [t, t === 'runtime.audit' ? 6 : t === 'process.start' ? 5 : 2 + (i % 3)]),
+  EVENT_TYPE_NAMES.map((t, i) => [t, t === 'runtime.audit' ? 6 : t === 'process.start' ? 5 : 2 + (i % 3)])
 ) as Record<EventType, number>;
 
 let stack: Stack;
@@ -47,18 +54,28 @@ async function open(path: string): Promise<Page> {
 
 /** Total event count the grid announces (aria-rowcount of its role=grid viewport). */
 async function gridCount(page: Page): Promise<number> {
-  return Number(await page.locator(`${id(testIds.view.grid)} [role=grid]`).first().getAttribute('aria-rowcount', { timeout: 2000 }));
+  return Number(
+    await page
+      .locator(`${id(testIds.view.grid)} [role=grid]`)
+      .first()
+      .getAttribute('aria-rowcount', { timeout: 2000 })
+  );
 }
 
 async function waitGridCount(page: Page, n: number, what: string) {
-  await until(`${what}: grid shows ${n} events`, async () => (await gridCount(page)) === n, 45_000).catch(async (e) => {
-    await screenshot(page, `FAILED-${what.replace(/\W+/g, '-')}`);
-    throw new Error(`${(e as Error).message} (grid has ${await gridCount(page).catch(() => '?')})`);
-  });
+  await until(`${what}: grid shows ${n} events`, async () => (await gridCount(page)) === n, 45_000).catch(
+    async (e) => {
+      await screenshot(page, `FAILED-${what.replace(/\W+/g, '-')}`);
+      throw new Error(`${(e as Error).message} (grid has ${await gridCount(page).catch(() => '?')})`);
+    }
+  );
 }
 
 async function download(page: Page, testId: string): Promise<string> {
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.locator(id(testId)).first().click()]);
+  const [dl] = await Promise.all([
+    page.waitForEvent('download', { timeout: 60_000 }),
+    page.locator(id(testId)).first().click(),
+  ]);
   const failure = await dl.failure();
   ok(!failure, `download failed: ${failure}`);
   const path = join(ARTIFACTS, 'downloads', dl.suggestedFilename() || 'download');
@@ -83,12 +100,15 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       Array.from({ length: COUNTS[type] }, (_, k) => ({
         type,
         // The model's state change is its latest event, so the model reads "active".
-        atMs: type === 'model.state' ? now - 3 * 60_000 + k : now - 40 * 60_000 + Math.floor(Math.random() * 36 * 60_000),
+        atMs:
+          type === 'model.state'
+            ? now - 3 * 60_000 + k
+            : now - 40 * 60_000 + Math.floor(Math.random() * 36 * 60_000),
         host: HOST,
         hostile: type === 'runtime.audit' || type === 'process.start' || type === 'host.activity',
         message: type === 'process.start' && k === 0 ? `${NEEDLE} opened a shell` : undefined,
         extra: type === 'model.learned' ? { behavior: `/usr/bin/behaviour-${k}` } : undefined,
-      })),
+      }))
     );
     seeded = specs.map((s, i) => buildEvent(s, i));
     await sendEvents(stack.loki.url, seeded);
@@ -121,7 +141,10 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await waitGridCount(page, seeded.length, 'process.start shown again');
 
     // Search runs in Loki: a plain word, then a string full of LogQL and regex syntax.
-    const search = page.locator(id(testIds.timeline.search)).locator('input').or(page.locator(`input${id(testIds.timeline.search)}`));
+    const search = page
+      .locator(id(testIds.timeline.search))
+      .locator('input')
+      .or(page.locator(`input${id(testIds.timeline.search)}`));
     await search.first().fill(NEEDLE);
     await search.first().press('Enter');
     await waitGridCount(page, 1, 'search needle');
@@ -139,13 +162,28 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await waitGridCount(page, seeded.length, 'search cleared');
 
     // Open an audit: every detail is shown, hostile markup stays text.
-    await page.locator(`${id(testIds.view.gridRow)}[data-event-type="runtime.audit"]`).first().click();
+    await page
+      .locator(`${id(testIds.view.gridRow)}[data-event-type="runtime.audit"]`)
+      .first()
+      .click();
     const details = page.locator(id(testIds.view.details));
     await details.waitFor({ timeout: 30_000 });
-    const shownId = await page.locator(`${id(testIds.view.gridRow)}[aria-selected="true"]`).getAttribute('data-event-id');
+    const shownId = await page
+      .locator(`${id(testIds.view.gridRow)}[aria-selected="true"]`)
+      .getAttribute('data-event-id');
     const ev = seeded.find((e) => e.id === shownId)!;
     ok(ev, 'the selected row is a seeded event');
-    for (const f of ['attackType', 'commandLine', 'pid', 'ppid', 'user', 'imageName', 'containerName', 'host', 'pod'] as const) {
+    for (const f of [
+      'attackType',
+      'commandLine',
+      'pid',
+      'ppid',
+      'user',
+      'imageName',
+      'containerName',
+      'host',
+      'pod',
+    ] as const) {
       const text = await page.locator(id(testIds.view.detailsField(f))).textContent({ timeout: 10_000 });
       ok(text?.includes(String(ev[f]).split('\n')[0]), `details show ${f}=${ev[f]}: got ${text}`);
     }
@@ -175,7 +213,11 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await alert.waitFor({ timeout: 30_000 });
     match((await page.locator('[role=alert], [data-testid*="Alert"]').allTextContents()).join(' '), /403/);
     await screenshot(page, '05-pin-denied-viewer');
-    ok(stack.host.requests.some((r) => r.method === 'POST' && r.path.includes('/api/v1/snapshots') && r.status === 403));
+    ok(
+      stack.host.requests.some(
+        (r) => r.method === 'POST' && r.path.includes('/api/v1/snapshots') && r.status === 403
+      )
+    );
 
     stack.host.setRole('Editor');
     await page.locator(id(testIds.timeline.pinTitle)).fill('e2e incident');
@@ -192,7 +234,11 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await row.waitFor({ timeout: 30_000 });
     await screenshot(page, '07-snapshots');
     const csv = await download(page, testIds.snapshots.exportCsv);
-    deepEqual(expectedCsvIds(csv).sort(), seeded.map((e) => e.id).sort(), 'snapshot CSV has exactly the pinned events');
+    deepEqual(
+      expectedCsvIds(csv).sort(),
+      seeded.map((e) => e.id).sort(),
+      'snapshot CSV has exactly the pinned events'
+    );
     ok(!/\n=HYPERLINK|,=HYPERLINK|,"=HYPERLINK/.test(csv), 'formula cells are neutralised');
     ok(csv.includes(`'=HYPERLINK`), 'the hostile formula is present, neutralised');
     await row.locator(id(testIds.snapshots.open)).click();
@@ -206,10 +252,18 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
   it('timeline export CSV follows the toggles', async () => {
     stack.host.setRole('Viewer');
     // Scoped to the seeded host: the server has since logged its own snapshot.pinned event.
-    const page = await open(`/a/${stack.host.pluginId}/timeline?host=${HOST}&hide=process.start,runtime.audit`);
-    await waitGridCount(page, seeded.length - COUNTS['process.start'] - COUNTS['runtime.audit'], 'timeline with hidden types');
+    const page = await open(
+      `/a/${stack.host.pluginId}/timeline?host=${HOST}&hide=process.start,runtime.audit`
+    );
+    await waitGridCount(
+      page,
+      seeded.length - COUNTS['process.start'] - COUNTS['runtime.audit'],
+      'timeline with hidden types'
+    );
     const csv = await download(page, testIds.timeline.exportCsv);
-    const want = seeded.filter((e) => e.type !== 'process.start' && e.type !== 'runtime.audit').map((e) => e.id);
+    const want = seeded
+      .filter((e) => e.type !== 'process.start' && e.type !== 'runtime.audit')
+      .map((e) => e.id);
     deepEqual(expectedCsvIds(csv).sort(), want.sort());
     await page.close();
   });
@@ -219,8 +273,14 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     const model = page.locator(id(testIds.models.model)).first();
     await model.waitFor({ timeout: 30_000 });
     match((await model.locator(id(testIds.models.state)).textContent()) ?? '', /active/i);
-    await until('learned behaviours listed', async () => (await model.locator(id(testIds.models.behaviour)).count()) === COUNTS['model.learned']);
-    await until('audits listed', async () => (await model.locator(id(testIds.models.audit)).count()) === COUNTS['runtime.audit']);
+    await until(
+      'learned behaviours listed',
+      async () => (await model.locator(id(testIds.models.behaviour)).count()) === COUNTS['model.learned']
+    );
+    await until(
+      'audits listed',
+      async () => (await model.locator(id(testIds.models.audit)).count()) === COUNTS['runtime.audit']
+    );
     await screenshot(page, '09-models');
     await model.locator(id(testIds.models.auditLink)).first().click();
     await page.locator(id(testIds.timeline.page)).waitFor({ timeout: 30_000 });
@@ -237,17 +297,26 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     const html = await page.content();
     ok(!html.includes(stack.server.token), 'the server token never reaches the browser');
     await screenshot(page, '11-config');
-    const cap = page.locator(id(testIds.appConfig.snapshotCap)).locator('input').or(page.locator(`input${id(testIds.appConfig.snapshotCap)}`));
+    const cap = page
+      .locator(id(testIds.appConfig.snapshotCap))
+      .locator('input')
+      .or(page.locator(`input${id(testIds.appConfig.snapshotCap)}`));
     await cap.first().fill('7');
     await page.locator(id(testIds.appConfig.save)).click();
     await until('snapshotCap saved', async () => Number(stack.host.settings().jsonData.snapshotCap) === 7);
-    equal(stack.host.settings().secureJsonData.serverToken, stack.server.token, 'saving without touching the token keeps it');
+    equal(
+      stack.host.settings().secureJsonData.serverToken,
+      stack.server.token,
+      'saving without touching the token keeps it'
+    );
     await page.close();
   });
 
   it('nested panel "Forensic timeline" renders Loki query results', async () => {
     const expr = eventsQuery({ scope: { host: HOST } });
-    const page = await open(`/host/panel?expr=${encodeURIComponent(expr)}&from=now-1h&to=now&title=Forensic%20timeline`);
+    const page = await open(
+      `/host/panel?expr=${encodeURIComponent(expr)}&from=now-1h&to=now&title=Forensic%20timeline`
+    );
     await page.locator(id(testIds.panel.container)).waitFor({ timeout: 30_000 });
     await waitGridCount(page, seeded.length, 'panel grid');
     await screenshot(page, '12-panel');
@@ -260,7 +329,10 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     stack.host.settings().jsonData.serverUrl = 'http://127.0.0.1:9';
     try {
       const page = await open(`/a/${stack.host.pluginId}/snapshots`);
-      await page.getByText(/502|Bad Gateway|unreachable|ECONNREFUSED|fetch failed/i).first().waitFor({ timeout: 30_000 });
+      await page
+        .getByText(/502|Bad Gateway|unreachable|ECONNREFUSED|fetch failed/i)
+        .first()
+        .waitFor({ timeout: 30_000 });
       await screenshot(page, '13-server-down');
       await page.close();
     } finally {

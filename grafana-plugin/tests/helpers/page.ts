@@ -25,7 +25,8 @@ export async function until<T>(what: string, fn: () => Promise<T>, ms = 30_000):
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(last)}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(last)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

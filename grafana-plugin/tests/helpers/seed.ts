@@ -5,7 +5,17 @@
  * The batch path is flushed every few thousand records: left alone, the default
  * exporter drops bursts (shared/MACHINE.md).
  */
-import { EVENT_TYPES, FIELDS, makeEvent, msToNs, streamSelector, type CasefileEvent, type EventType, type FieldName, type FieldSpec } from '@casefile/schema';
+import {
+  EVENT_TYPES,
+  FIELDS,
+  makeEvent,
+  msToNs,
+  streamSelector,
+  type CasefileEvent,
+  type EventType,
+  type FieldName,
+  type FieldSpec,
+} from '@casefile/schema';
 import { seedEvents } from '../../../test/loki/seed';
 
 /** Strings that have broken log pipelines, query languages, HTML and spreadsheets. */
@@ -25,7 +35,8 @@ function requiredFields(type: EventType, i: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of EVENT_TYPES[type].required as readonly FieldName[]) {
     const kind = (FIELDS[f] as FieldSpec).kind;
-    out[f] = kind === 'int' ? 1000 + i : kind === 'bool' ? true : kind === 'string[]' ? [`${f}-${i}`] : `${f}-${i}`;
+    out[f] =
+      kind === 'int' ? 1000 + i : kind === 'bool' ? true : kind === 'string[]' ? [`${f}-${i}`] : `${f}-${i}`;
   }
   return out;
 }
@@ -38,27 +49,71 @@ function fieldsFor(type: EventType, i: number, hostile: boolean): Record<string,
 function knownFields(type: EventType, i: number, hostile: boolean): Record<string, unknown> {
   const h = (s: string) => (hostile ? `${s} ${HOSTILE[i % HOSTILE.length]}` : s);
   const pid = 1000 + (i % 5000);
-  const common = { pid, processKey: `boot:${pid}:${i}`, executable: '/usr/bin/nc', processName: 'nc', source: 'ebpf' };
+  const common = {
+    pid,
+    processKey: `boot:${pid}:${i}`,
+    executable: '/usr/bin/nc',
+    processName: 'nc',
+    source: 'ebpf',
+  };
   switch (type) {
     case 'container.start':
       return { containerId: 'c'.repeat(64), pid, labels: JSON.stringify({ app: 'web' }) };
     case 'container.stop':
       return { containerId: 'c'.repeat(64), exitCode: 137, reason: 'killed' };
     case 'process.start':
-      return { ...common, ppid: 1, commandLine: h('/usr/bin/nc -l -p 4444'), args: ['nc', '-l', '-p', '4444'], cwd: '/', uid: 0, user: 'root', parentExecutable: '/bin/sh' };
+      return {
+        ...common,
+        ppid: 1,
+        commandLine: h('/usr/bin/nc -l -p 4444'),
+        args: ['nc', '-l', '-p', '4444'],
+        cwd: '/',
+        uid: 0,
+        user: 'root',
+        parentExecutable: '/bin/sh',
+      };
     case 'process.exit':
       return { ...common, exitCode: 0 };
     case 'port.listen':
     case 'port.close':
       return { ...common, listenPort: 4444, listenAddress: '0.0.0.0', transport: 'tcp', networkType: 'ipv4' };
     case 'network.connect':
-      return { ...common, destAddress: '203.0.113.9', destPort: 443, destDomain: 'evil.example', transport: 'tcp', networkType: 'ipv4' };
+      return {
+        ...common,
+        destAddress: '203.0.113.9',
+        destPort: 443,
+        destDomain: 'evil.example',
+        transport: 'tcp',
+        networkType: 'ipv4',
+      };
     case 'host.login':
-      return { activity: 'login', loginUser: 'alice', sourceAddress: '198.51.100.7', sourcePort: 50522, authMethod: 'publickey', pid, source: 'journal' };
+      return {
+        activity: 'login',
+        loginUser: 'alice',
+        sourceAddress: '198.51.100.7',
+        sourcePort: 50522,
+        authMethod: 'publickey',
+        pid,
+        source: 'journal',
+      };
     case 'host.activity':
-      return { activity: 'sudo', loginUser: 'alice', targetUser: 'root', pid, commandLine: h('sudo cat /etc/shadow'), source: 'journal' };
+      return {
+        activity: 'sudo',
+        loginUser: 'alice',
+        targetUser: 'root',
+        pid,
+        commandLine: h('sudo cat /etc/shadow'),
+        source: 'journal',
+      };
     case 'model.learned':
-      return { modelId: 'model-web', behaviorKind: 'exec', behavior: '/usr/bin/nginx', modelState: 'learning', pid, executable: '/usr/bin/nginx' };
+      return {
+        modelId: 'model-web',
+        behaviorKind: 'exec',
+        behavior: '/usr/bin/nginx',
+        modelState: 'learning',
+        pid,
+        executable: '/usr/bin/nginx',
+      };
     case 'model.state':
       return { modelId: 'model-web', modelState: 'active', reason: 'learning window over' };
     case 'runtime.audit':
@@ -101,7 +156,8 @@ export function buildEvent(s: EventSpec, i: number): CasefileEvent {
   return makeEvent({
     type: s.type,
     timeNs: (BigInt(msToNs(s.atMs)) + BigInt(i % 1_000_000)).toString(),
-    message: s.message ?? `${EVENT_TYPES[s.type].title} #${i}${s.hostile ? ` ${HOSTILE[i % HOSTILE.length]}` : ''}`,
+    message:
+      s.message ?? `${EVENT_TYPES[s.type].title} #${i}${s.hostile ? ` ${HOSTILE[i % HOSTILE.length]}` : ''}`,
     host: s.host,
     containerId: 'c'.repeat(64),
     containerName: 'web',
@@ -125,12 +181,23 @@ export async function sendEvents(lokiUrl: string, events: CasefileEvent[]): Prom
     byHost.get(host)!.push(e);
   }
   for (const [host, list] of byHost) {
-    await seedEvents(lokiUrl, host, list, { serviceName: 'casefile-collector', flushEvery: PER_FLUSH, batchSize: 1024 });
+    await seedEvents(lokiUrl, host, list, {
+      serviceName: 'casefile-collector',
+      flushEvery: PER_FLUSH,
+      batchSize: 1024,
+    });
   }
 }
 
 /** Poll Loki until `count_over_time` for the host sees `n` events (ingestion is asynchronous). */
-export async function waitForCount(lokiUrl: string, host: string, n: number, fromMs: number, toMs: number, deadlineMs = 60_000) {
+export async function waitForCount(
+  lokiUrl: string,
+  host: string,
+  n: number,
+  fromMs: number,
+  toMs: number,
+  deadlineMs = 60_000
+) {
   const until = Date.now() + deadlineMs;
   let got = -1;
   const rangeS = Math.ceil((toMs - fromMs) / 1000) + 1;

@@ -32,10 +32,16 @@ function newestMtime(path: string): number {
 /** Build the plugin (npm -w @casefile/grafana-plugin run build) when dist/ is missing or older than its sources. */
 export function ensurePluginBuilt(): void {
   const built = join(PLUGIN_ROOT, 'dist/module.js');
-  const sources = ['src', 'timeline-ui/src', '.config', 'package.json', '../schema/src'].map((p) => join(PLUGIN_ROOT, p));
+  const sources = ['src', 'timeline-ui/src', '.config', 'package.json', '../schema/src'].map((p) =>
+    join(PLUGIN_ROOT, p)
+  );
   const srcTime = Math.max(...sources.map(newestMtime));
   if (existsSync(built) && statSync(built).mtimeMs >= srcTime) return;
-  const r = spawnSync('npm', ['-w', '@casefile/grafana-plugin', 'run', 'build'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10 * 60_000 });
+  const r = spawnSync('npm', ['-w', '@casefile/grafana-plugin', 'run', 'build'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
   if (r.status !== 0) throw new Error(`plugin build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -68,8 +74,12 @@ export async function startCasefileServer(lokiUrl: string): Promise<CasefileServ
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`casefile-server exited with ${child.exitCode}; see ${dataDir}/server.log`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`casefile-server exited with ${child.exitCode}; see ${dataDir}/server.log`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false
+    );
     if (ok) break;
     if (Date.now() > until) throw new Error('casefile-server did not become healthy in 60 s');
     await new Promise((r) => setTimeout(r, 200));

@@ -58,12 +58,14 @@ function legend(format: string | undefined, labels: Record<string, string>): str
 }
 
 function logsFrame(q: DsQuery, result: any[], executed: string): Frame {
-  const rows: { ns: string; line: string; labels: Record<string, string>; types: Record<string, string> }[] = [];
+  const rows: { ns: string; line: string; labels: Record<string, string>; types: Record<string, string> }[] =
+    [];
   for (const s of result) {
     for (const [ns, line, cat] of s.values as [string, string, any?][]) {
       const labels: Record<string, string> = { ...s.stream };
       const types: Record<string, string> = Object.fromEntries(Object.keys(s.stream).map((k) => [k, 'I']));
-      for (const [k, v] of Object.entries(cat?.structuredMetadata ?? {})) ((labels[k] = v as string), (types[k] = 'S'));
+      for (const [k, v] of Object.entries(cat?.structuredMetadata ?? {}))
+        ((labels[k] = v as string), (types[k] = 'S'));
       for (const [k, v] of Object.entries(cat?.parsed ?? {})) ((labels[k] = v as string), (types[k] = 'P'));
       rows.push({ ns, line, labels, types });
     }
@@ -106,10 +108,17 @@ function seriesFrames(q: DsQuery, result: any[], executed: string, step: number,
       schema: {
         refId: q.refId,
         ...(name ? { name } : {}),
-        meta: { type: vector ? 'numeric-multi' : 'timeseries-multi', typeVersion: [0, 1], executedQueryString: executed },
+        meta: {
+          type: vector ? 'numeric-multi' : 'timeseries-multi',
+          typeVersion: [0, 1],
+          executedQueryString: executed,
+        },
         fields: [
           field('Time', 'time', 'time.Time', { config: { interval: step } }),
-          field('Value', 'number', 'float64', { labels: s.metric, config: name ? { displayNameFromDS: name } : {} }),
+          field('Value', 'number', 'float64', {
+            labels: s.metric,
+            config: name ? { displayNameFromDS: name } : {},
+          }),
         ],
       },
       data: { values: [points.map((p) => Math.round(Number(p[0]) * 1000)), points.map((p) => Number(p[1]))] },
@@ -120,7 +129,11 @@ function seriesFrames(q: DsQuery, result: any[], executed: string, step: number,
 async function runOne(lokiUrl: string, q: DsQuery, fromMs: number, toMs: number): Promise<Result> {
   const instant = q.queryType === 'instant';
   const step = stepMs(q, toMs - fromMs);
-  const p = new URLSearchParams({ query: q.expr, limit: String(q.maxLines ?? 1000), direction: q.direction ?? 'backward' });
+  const p = new URLSearchParams({
+    query: q.expr,
+    limit: String(q.maxLines ?? 1000),
+    direction: q.direction ?? 'backward',
+  });
   if (instant) p.set('time', `${BigInt(toMs) * 1_000_000n}`);
   else {
     p.set('start', `${BigInt(fromMs) * 1_000_000n}`);
@@ -143,7 +156,7 @@ async function runOne(lokiUrl: string, q: DsQuery, fromMs: number, toMs: number)
 /** Answer a `/api/ds/query` body; the HTTP status is the first failed query's, as in Grafana. */
 export async function handleDsQuery(
   lokiUrl: string,
-  body: { from: string; to: string; queries: DsQuery[] },
+  body: { from: string; to: string; queries: DsQuery[] }
 ): Promise<{ status: number; json: { results: Record<string, Result> } }> {
   const from = parseGrafanaTime(body.from);
   const to = parseGrafanaTime(body.to);
@@ -154,7 +167,7 @@ export async function handleDsQuery(
       const r = await runOne(lokiUrl, q, from, to).catch((e: Error) => ({ status: 502, error: e.message }));
       results[q.refId] = r;
       if (r.error && status === 200) status = r.status;
-    }),
+    })
   );
   return { status, json: { results } };
 }

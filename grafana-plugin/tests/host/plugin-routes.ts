@@ -33,10 +33,13 @@ export type RouteDecision =
 
 /** `{{ .JsonData.url }}/x` with jsonData {url:'http://a'} -> `http://a/x`. */
 export function interpolate(template: string, s: PluginSettings): string {
-  return template.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.([A-Za-z0-9_]+)\s*\}\}/g, (_, bag: string, key: string) => {
-    const v = bag === 'JsonData' ? s.jsonData[key] : s.secureJsonData[key];
-    return v === undefined || v === null ? '<no value>' : String(v);
-  });
+  return template.replace(
+    /\{\{\s*\.(JsonData|SecureJsonData)\.([A-Za-z0-9_]+)\s*\}\}/g,
+    (_, bag: string, key: string) => {
+      const v = bag === 'JsonData' ? s.jsonData[key] : s.secureJsonData[key];
+      return v === undefined || v === null ? '<no value>' : String(v);
+    }
+  );
 }
 
 function joinUrlFragments(a: string, b: string): string {
@@ -54,14 +57,15 @@ export function routeRequest(
   proxyPath: string,
   query: string,
   settings: PluginSettings,
-  user: { login: string; role: OrgRole },
+  user: { login: string; role: OrgRole }
 ): RouteDecision {
   const path = proxyPath.replace(/^\/+/, '');
   for (const route of routes) {
     if (route.method && route.method !== '*' && route.method.toUpperCase() !== method.toUpperCase()) continue;
     const prefix = route.path.replace(/^\/+/, '');
     if (!path.startsWith(prefix)) continue;
-    if (route.reqAction) throw new Error(`host stand-in does not model reqAction (${route.reqAction}); use reqRole`);
+    if (route.reqAction)
+      throw new Error(`host stand-in does not model reqAction (${route.reqAction}); use reqRole`);
     if (route.reqRole && RANK[user.role] < RANK[route.reqRole]) {
       return { kind: 'error', status: 403, message: 'plugin proxy route access denied' };
     }

@@ -62,7 +62,14 @@ const MIME: Record<string, string> = {
 async function bundleHostApp(): Promise<{ js: string; css: string }> {
   const out = await build({
     outdir: join(HERE, '.bundle'),
-    loader: { '.woff': 'dataurl', '.woff2': 'dataurl', '.ttf': 'dataurl', '.svg': 'dataurl', '.png': 'dataurl', '.gif': 'dataurl' },
+    loader: {
+      '.woff': 'dataurl',
+      '.woff2': 'dataurl',
+      '.ttf': 'dataurl',
+      '.svg': 'dataurl',
+      '.png': 'dataurl',
+      '.gif': 'dataurl',
+    },
     entryPoints: [join(HERE, 'app/main.tsx')],
     bundle: true,
     write: false,
@@ -74,7 +81,10 @@ async function bundleHostApp(): Promise<{ js: string; css: string }> {
     sourcemap: false,
     nodePaths: [join(PLUGIN_ROOT, 'node_modules'), resolve(PLUGIN_ROOT, '../node_modules')],
     // HOST_DEV=1: React's development build, for readable errors while debugging a page.
-    define: { 'process.env.NODE_ENV': process.env.HOST_DEV === '1' ? '"development"' : '"production"', global: 'globalThis' },
+    define: {
+      'process.env.NODE_ENV': process.env.HOST_DEV === '1' ? '"development"' : '"production"',
+      global: 'globalThis',
+    },
     logLevel: 'error',
     plugins: [
       {
@@ -89,8 +99,11 @@ async function bundleHostApp(): Promise<{ js: string; css: string }> {
           // the host takes the copy @grafana/ui resolves, as Grafana does.
           b.onResolve({ filter: /^react-router-dom$/ }, (args) =>
             args.importer.startsWith(join(HERE, 'app'))
-              ? b.resolve(args.path, { kind: args.kind, resolveDir: dirname(requireFromPlugin.resolve('@grafana/ui/package.json')) })
-              : undefined,
+              ? b.resolve(args.path, {
+                  kind: args.kind,
+                  resolveDir: dirname(requireFromPlugin.resolve('@grafana/ui/package.json')),
+                })
+              : undefined
           );
         },
       },
@@ -115,9 +128,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
 }
 
 /** Forward a request to `url` and stream the answer back (status, content headers, body). */
-async function forward(res: ServerResponse, url: string, method: string, headers: Record<string, string>, body?: Buffer | string) {
+async function forward(
+  res: ServerResponse,
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: Buffer | string
+) {
   try {
-    const r = await fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+    const r = await fetch(url, {
+      method,
+      headers,
+      body: method === 'GET' || method === 'HEAD' ? undefined : body,
+    });
     const pass: Record<string, string> = {};
     for (const h of ['content-type', 'content-disposition', 'content-length']) {
       const v = r.headers.get(h);
@@ -137,7 +160,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const pluginJson = JSON.parse(readFileSync(join(dist, 'plugin.json'), 'utf8'));
   const pluginId: string = pluginJson.id;
   const routes: PluginRoute[] = pluginJson.routes ?? [];
-  const settings: PluginSettings = { jsonData: { ...opts.jsonData }, secureJsonData: { ...opts.secureJsonData } };
+  const settings: PluginSettings = {
+    jsonData: { ...opts.jsonData },
+    secureJsonData: { ...opts.secureJsonData },
+  };
   const user = { login: opts.login ?? 'admin', role: opts.role ?? ('Admin' as OrgRole) };
   const bundle = await bundleHostApp();
   const systemjs = ['system.js', 'extras/amd.js', 'extras/named-register.js']
@@ -199,7 +225,14 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       buildInfo: { version: '13.2.3', commit: 'host-stand-in', env: 'production', edition: 'Open Source' },
       datasources: { [LOKI_DS.name]: lokiSettings() },
       defaultDatasource: LOKI_DS.name,
-      apps: { [pluginId]: { id: pluginId, path: appMeta().module, version: pluginJson.info?.version, preload: false } },
+      apps: {
+        [pluginId]: {
+          id: pluginId,
+          path: appMeta().module,
+          version: pluginJson.info?.version,
+          preload: false,
+        },
+      },
       panels: panelMetas(),
       featureToggles: {},
       bootData: undefined,
@@ -260,7 +293,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       return sendJson(res, r.status, r.json);
     }
     if ((m = new RegExp(`^/api/datasources/proxy/uid/${LOKI_DS.uid}(/.*)$`).exec(path))) {
-      return forward(res, `${opts.lokiUrl}${m[1]}${query ? `?${query}` : ''}`, method, {}, await readBody(req));
+      return forward(
+        res,
+        `${opts.lokiUrl}${m[1]}${query ? `?${query}` : ''}`,
+        method,
+        {},
+        await readBody(req)
+      );
     }
     if ((m = new RegExp(`^/api/datasources/uid/${LOKI_DS.uid}/resources/(.*)$`).exec(path))) {
       return forward(res, `${opts.lokiUrl}/loki/api/v1/${m[1]}${query ? `?${query}` : ''}`, 'GET', {});
@@ -286,13 +325,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     res.on('finish', () => requests.push({ method: req.method ?? 'GET', path, status: res.statusCode }));
     try {
       if (path.startsWith('/api/')) return await api(req, res, path, query);
-      if (path === '/host/bundle.js') return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(bundle.js);
-      if (path === '/host/bundle.css') return void res.writeHead(200, { 'content-type': MIME['.css'] }).end(bundle.css);
-      if (path === '/host/systemjs.js') return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(systemjs);
+      if (path === '/host/bundle.js')
+        return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(bundle.js);
+      if (path === '/host/bundle.css')
+        return void res.writeHead(200, { 'content-type': MIME['.css'] }).end(bundle.css);
+      if (path === '/host/systemjs.js')
+        return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(systemjs);
       const prefix = `/public/plugins/${pluginId}/`;
       if (path.startsWith(prefix)) {
         const file = normalize(join(dist, path.slice(prefix.length)));
-        if (!file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile()) return sendJson(res, 404, { message: 'Not found' });
+        if (!file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile())
+          return sendJson(res, 404, { message: 'Not found' });
         res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
         return void res.end(readFileSync(file));
       }

@@ -12,8 +12,23 @@ import { isSensitivePath, sensitiveFileRule } from '../../audit/known-bad';
 import { recordKey, registerProbeParser, type ProbeContext } from './parsers';
 import type { ProbeRecord } from './record';
 
-const SYSCALLS: Record<number, string> = { 1: 'openat', 3: 'ptrace', 4: 'unshare', 5: 'setuid', 6: 'bpf', 7: 'symlinkat', 8: 'linkat' };
-const PTRACE: Record<number, string> = { 4: 'PTRACE_POKETEXT', 5: 'PTRACE_POKEDATA', 6: 'PTRACE_POKEUSER', 13: 'PTRACE_SETREGS', 16: 'PTRACE_ATTACH', 0x4206: 'PTRACE_SEIZE' };
+const SYSCALLS: Record<number, string> = {
+  1: 'openat',
+  3: 'ptrace',
+  4: 'unshare',
+  5: 'setuid',
+  6: 'bpf',
+  7: 'symlinkat',
+  8: 'linkat',
+};
+const PTRACE: Record<number, string> = {
+  4: 'PTRACE_POKETEXT',
+  5: 'PTRACE_POKEDATA',
+  6: 'PTRACE_POKEUSER',
+  13: 'PTRACE_SETREGS',
+  16: 'PTRACE_ATTACH',
+  0x4206: 'PTRACE_SEIZE',
+};
 const CLONE_FLAGS: [number, string][] = [
   [0x00020000, 'CLONE_NEWNS'],
   [0x02000000, 'CLONE_NEWCGROUP'],
@@ -41,7 +56,11 @@ function decodeArg(sc: string, a: number): string {
     case 'ptrace':
       return PTRACE[a] ?? String(a);
     case 'unshare':
-      return CLONE_FLAGS.filter(([bit]) => a & bit).map(([, n]) => n).join('|') || `0x${a.toString(16)}`;
+      return (
+        CLONE_FLAGS.filter(([bit]) => a & bit)
+          .map(([, n]) => n)
+          .join('|') || `0x${a.toString(16)}`
+      );
     case 'bpf':
       return a === 5 ? 'BPF_PROG_LOAD' : String(a);
     default:

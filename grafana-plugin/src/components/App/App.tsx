@@ -8,8 +8,12 @@ import { ErrorBoundary } from '../ErrorBoundary/ErrorBoundary';
 
 const Timeline = lazy(() => import('../../pages/Timeline/Timeline').then((m) => ({ default: m.Timeline })));
 const Models = lazy(() => import('../../pages/Models/Models').then((m) => ({ default: m.Models })));
-const Snapshots = lazy(() => import('../../pages/Snapshots/Snapshots').then((m) => ({ default: m.Snapshots })));
-const SnapshotDetail = lazy(() => import('../../pages/SnapshotDetail/SnapshotDetail').then((m) => ({ default: m.SnapshotDetail })));
+const Snapshots = lazy(() =>
+  import('../../pages/Snapshots/Snapshots').then((m) => ({ default: m.Snapshots }))
+);
+const SnapshotDetail = lazy(() =>
+  import('../../pages/SnapshotDetail/SnapshotDetail').then((m) => ({ default: m.SnapshotDetail }))
+);
 
 /** The app root: settings from the plugin meta, pages loaded lazily, routes relative to /a/<plugin id>/. */
 export function App(props: AppRootProps<AppSettings>) {

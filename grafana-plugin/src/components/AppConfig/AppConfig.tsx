@@ -46,10 +46,16 @@ export function AppConfig({ plugin }: AppConfigProps) {
   const urlError = form.serverUrl ? checkServerUrl(form.serverUrl) : undefined;
   const cap = Number(form.snapshotCap);
   const capError = Number.isInteger(cap) && cap >= 1 ? undefined : 'A whole number of snapshots, at least 1';
-  const valid = Boolean(form.lokiUid) && !checkServerUrl(form.serverUrl) && !capError && (form.tokenSet || form.token !== '');
+  const valid =
+    Boolean(form.lokiUid) &&
+    !checkServerUrl(form.serverUrl) &&
+    !capError &&
+    (form.tokenSet || form.token !== '');
 
   const save = async () => {
-    const secureJsonData: AppSecureSettings | undefined = form.tokenSet ? undefined : { serverToken: form.token };
+    const secureJsonData: AppSecureSettings | undefined = form.tokenSet
+      ? undefined
+      : { serverToken: form.token };
     try {
       await lastValueFrom(
         getBackendSrv().fetch({
@@ -58,7 +64,11 @@ export function AppConfig({ plugin }: AppConfigProps) {
           data: {
             enabled: enabled ?? true,
             pinned: pinned ?? true,
-            jsonData: { lokiUid: form.lokiUid, serverUrl: form.serverUrl, snapshotCap: cap } satisfies AppSettings,
+            jsonData: {
+              lokiUid: form.lokiUid,
+              serverUrl: form.serverUrl,
+              snapshotCap: cap,
+            } satisfies AppSettings,
             secureJsonData,
           },
           showErrorAlert: false,
@@ -74,7 +84,10 @@ export function AppConfig({ plugin }: AppConfigProps) {
   const test = async () => {
     try {
       const r = await request<{ total: number }>('GET', `${SERVER_BASE}/snapshots`, { params: { limit: 1 } });
-      setStatus({ ok: true, text: `The server answered through the plugin route: ${r.total} snapshot(s) stored.` });
+      setStatus({
+        ok: true,
+        text: `The server answered through the plugin route: ${r.total} snapshot(s) stored.`,
+      });
     } catch (e) {
       setStatus({ ok: false, text: (e as Error).message });
     }
@@ -85,15 +98,34 @@ export function AppConfig({ plugin }: AppConfigProps) {
       <FieldSet label="Loki">
         <Field label="Loki data source" description="Where the collector's events are stored.">
           <div data-testid={testIds.appConfig.datasource}>
-            <DataSourcePicker type="loki" current={form.lokiUid || null} onChange={(ds) => setForm({ ...form, lokiUid: ds.uid })} noDefault width={40} />
+            <DataSourcePicker
+              type="loki"
+              current={form.lokiUid || null}
+              onChange={(ds) => setForm({ ...form, lokiUid: ds.uid })}
+              noDefault
+              width={40}
+            />
           </div>
         </Field>
       </FieldSet>
       <FieldSet label="Casefile server">
-        <Field label="Server URL" description="Reached by Grafana's server through the app's plugin routes, e.g. http://casefile-server:8480" invalid={Boolean(urlError)} error={urlError}>
-          <Input width={60} value={form.serverUrl} onChange={(e) => setForm({ ...form, serverUrl: e.currentTarget.value.trim() })} data-testid={testIds.appConfig.serverUrl} />
+        <Field
+          label="Server URL"
+          description="Reached by Grafana's server through the app's plugin routes, e.g. http://casefile-server:8480"
+          invalid={Boolean(urlError)}
+          error={urlError}
+        >
+          <Input
+            width={60}
+            value={form.serverUrl}
+            onChange={(e) => setForm({ ...form, serverUrl: e.currentTarget.value.trim() })}
+            data-testid={testIds.appConfig.serverUrl}
+          />
         </Field>
-        <Field label="API token" description="Stored encrypted (secureJsonData); Grafana adds it to the plugin route's requests, the browser never sees it.">
+        <Field
+          label="API token"
+          description="Stored encrypted (secureJsonData); Grafana adds it to the plugin route's requests, the browser never sees it."
+        >
           <SecretInput
             width={60}
             isConfigured={form.tokenSet}
@@ -103,15 +135,32 @@ export function AppConfig({ plugin }: AppConfigProps) {
             data-testid={testIds.appConfig.token}
           />
         </Field>
-        <Field label="Snapshot cap" description="Snapshots kept; the oldest unlocked one is evicted first (default 100)." invalid={Boolean(capError)} error={capError}>
-          <Input width={20} type="number" min={1} value={form.snapshotCap} onChange={(e) => setForm({ ...form, snapshotCap: e.currentTarget.value })} data-testid={testIds.appConfig.snapshotCap} />
+        <Field
+          label="Snapshot cap"
+          description="Snapshots kept; the oldest unlocked one is evicted first (default 100)."
+          invalid={Boolean(capError)}
+          error={capError}
+        >
+          <Input
+            width={20}
+            type="number"
+            min={1}
+            value={form.snapshotCap}
+            onChange={(e) => setForm({ ...form, snapshotCap: e.currentTarget.value })}
+            data-testid={testIds.appConfig.snapshotCap}
+          />
         </Field>
       </FieldSet>
       <Stack direction="row">
         <Button onClick={save} disabled={!valid} data-testid={testIds.appConfig.save}>
           Save settings
         </Button>
-        <Button variant="secondary" onClick={test} disabled={!jsonData?.serverUrl} data-testid={testIds.appConfig.test}>
+        <Button
+          variant="secondary"
+          onClick={test}
+          disabled={!jsonData?.serverUrl}
+          data-testid={testIds.appConfig.test}
+        >
           Test server connection
         </Button>
       </Stack>

@@ -33,7 +33,16 @@ export function PinSnapshot({ scope, fromMs, toMs, types, search }: Props) {
     setBusy(true);
     setError(undefined);
     try {
-      setDone(await pinSnapshot({ title: title || defaultTitle(scope, fromMs), scope, from: fromMs, to: toMs, types, search }));
+      setDone(
+        await pinSnapshot({
+          title: title || defaultTitle(scope, fromMs),
+          scope,
+          from: fromMs,
+          to: toMs,
+          types,
+          search,
+        })
+      );
       setTitle(undefined);
     } catch (e) {
       setError((e as Error).message);
@@ -52,14 +61,24 @@ export function PinSnapshot({ scope, fromMs, toMs, types, search }: Props) {
             setTitle(defaultTitle(scope, fromMs));
           }}
           disabled={!allowed}
-          tooltip={allowed ? 'Copy these events into a snapshot that outlives Loki retention' : 'Pinning needs the Editor role'}
+          tooltip={
+            allowed
+              ? 'Copy these events into a snapshot that outlives Loki retention'
+              : 'Pinning needs the Editor role'
+          }
           data-testid={testIds.timeline.pin}
         >
           Pin snapshot
         </Button>
       ) : (
         <>
-          <Input width={40} value={title} onChange={(e) => setTitle(e.currentTarget.value)} aria-label="Snapshot title" data-testid={testIds.timeline.pinTitle} />
+          <Input
+            width={40}
+            value={title}
+            onChange={(e) => setTitle(e.currentTarget.value)}
+            aria-label="Snapshot title"
+            data-testid={testIds.timeline.pinTitle}
+          />
           <Button onClick={pin} disabled={busy || !title.trim()} data-testid={testIds.timeline.pinConfirm}>
             {busy ? 'Pinning…' : 'Pin'}
           </Button>
@@ -69,7 +88,11 @@ export function PinSnapshot({ scope, fromMs, toMs, types, search }: Props) {
         </>
       )}
       {done && (
-        <Button variant="success" fill="text" onClick={() => locationService.push(`${prefixRoute(ROUTES.Snapshots)}/${done.id}`)}>
+        <Button
+          variant="success"
+          fill="text"
+          onClick={() => locationService.push(`${prefixRoute(ROUTES.Snapshots)}/${done.id}`)}
+        >
           Pinned {done.eventCount.toLocaleString('en-US')} events as “{done.title}”
         </Button>
       )}

@@ -24,12 +24,27 @@ interface Props {
 }
 
 /** Scope pickers whose options come from Loki (values seen in the range within the rest of the scope), loaded when opened. */
-export const ScopePickers = React.memo(function ScopePickers({ lokiUid, scope, fromMs, toMs, onChange }: Props) {
+export const ScopePickers = React.memo(function ScopePickers({
+  lokiUid,
+  scope,
+  fromMs,
+  toMs,
+  onChange,
+}: Props) {
   const styles = useStyles2(getStyles);
   return (
     <div className={styles.row}>
       {PICKERS.map(({ key, label }) => (
-        <ScopePicker key={key} k={key} label={label} lokiUid={lokiUid} scope={scope} fromMs={fromMs} toMs={toMs} onChange={onChange} />
+        <ScopePicker
+          key={key}
+          k={key}
+          label={label}
+          lokiUid={lokiUid}
+          scope={scope}
+          fromMs={fromMs}
+          toMs={toMs}
+          onChange={onChange}
+        />
       ))}
       {/* Scope set by a link (an event's container id, an image digest) but without a picker: shown, removable. */}
       {SCOPE_KEYS.filter((k) => scope[k] && !PICKERS.some((p) => p.key === k)).map((k) => (
@@ -49,7 +64,15 @@ export const ScopePickers = React.memo(function ScopePickers({ lokiUid, scope, f
   );
 });
 
-function ScopePicker({ k, label, lokiUid, scope, fromMs, toMs, onChange }: Props & { k: ScopeKey; label: string }) {
+function ScopePicker({
+  k,
+  label,
+  lokiUid,
+  scope,
+  fromMs,
+  toMs,
+  onChange,
+}: Props & { k: ScopeKey; label: string }) {
   const [options, setOptions] = useState<Array<SelectableValue<string>>>([]);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string>();
@@ -78,7 +101,9 @@ function ScopePicker({ k, label, lokiUid, scope, fromMs, toMs, onChange }: Props
           allowCustomValue
           isLoading={loading}
           placeholder="any"
-          options={value && !options.some((o) => o.value === value) ? [{ label: value, value }, ...options] : options}
+          options={
+            value && !options.some((o) => o.value === value) ? [{ label: value, value }, ...options] : options
+          }
           value={value ?? null}
           onOpenMenu={load}
           onChange={(v) => onChange({ ...scope, [k]: v?.value || undefined })}

@@ -3,7 +3,16 @@ import { useLocation } from 'react-router-dom';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, rangeUtil } from '@grafana/data';
 import { PluginPage, locationService } from '@grafana/runtime';
-import { Alert, Badge, Button, Card, LoadingPlaceholder, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  LoadingPlaceholder,
+  Stack,
+  TimeRangePicker,
+  useStyles2,
+} from '@grafana/ui';
 import { nsToIso, nsToMs, type CasefileEvent } from '@casefile/schema';
 import { testIds } from '@casefile/timeline-ui';
 import { ROUTES, prefixRoute } from '../../constants';
@@ -34,7 +43,13 @@ export function Models() {
     let live = true;
     setModels(undefined);
     setError(undefined);
-    readAllEvents(lokiUid, { types: [...MODEL_TYPES], scope: image ? { imageName: image } : undefined }, range.from.valueOf(), range.to.valueOf(), 50_000).then(
+    readAllEvents(
+      lokiUid,
+      { types: [...MODEL_TYPES], scope: image ? { imageName: image } : undefined },
+      range.from.valueOf(),
+      range.to.valueOf(),
+      50_000
+    ).then(
       (evs) => live && setModels(buildModels(evs)),
       (e: Error) => live && setError(e.message)
     );
@@ -58,10 +73,23 @@ export function Models() {
     <PluginPage>
       <div data-testid={testIds.models.page}>
         <Stack direction="row" justifyContent="space-between" alignItems="center">
-          <div>{image ? <>Image <b>{image}</b> <Button size="sm" fill="text" onClick={() => locationService.partial({ image: null })}>all images</Button></> : 'All images'}</div>
+          <div>
+            {image ? (
+              <>
+                Image <b>{image}</b>{' '}
+                <Button size="sm" fill="text" onClick={() => locationService.partial({ image: null })}>
+                  all images
+                </Button>
+              </>
+            ) : (
+              'All images'
+            )}
+          </div>
           <TimeRangePicker
             value={range}
-            onChange={(r) => locationService.partial({ from: String(r.from.valueOf()), to: String(r.to.valueOf()) })}
+            onChange={(r) =>
+              locationService.partial({ from: String(r.from.valueOf()), to: String(r.to.valueOf()) })
+            }
             onMoveBackward={() => undefined}
             onMoveForward={() => undefined}
             onZoom={() => undefined}
@@ -69,20 +97,31 @@ export function Models() {
             onChangeTimeZone={() => undefined}
           />
         </Stack>
-        {!lokiUid && <Alert severity="warning" title="No Loki data source configured">Pick one on the app's Configuration page.</Alert>}
+        {!lokiUid && (
+          <Alert severity="warning" title="No Loki data source configured">
+            Pick one on the app's Configuration page.
+          </Alert>
+        )}
         {error && (
           <Alert severity="error" title="Could not load runtime models">
             {error}
           </Alert>
         )}
         {lokiUid && !models && !error && <LoadingPlaceholder text="Loading runtime models…" />}
-        {models?.length === 0 && <Alert severity="info" title="No runtime models in this range">The collector emits model events while it learns an image.</Alert>}
+        {models?.length === 0 && (
+          <Alert severity="info" title="No runtime models in this range">
+            The collector emits model events while it learns an image.
+          </Alert>
+        )}
         {models?.map((m) => (
           <Card key={m.id} data-testid={testIds.models.model} className={styles.card}>
             <Card.Heading>{m.image}</Card.Heading>
             <Card.Meta>
               <span data-testid={testIds.models.state}>
-                <Badge text={m.state} color={m.state === 'active' ? 'green' : m.state === 'learning' ? 'blue' : 'orange'} />
+                <Badge
+                  text={m.state}
+                  color={m.state === 'active' ? 'green' : m.state === 'learning' ? 'blue' : 'orange'}
+                />
               </span>
               {m.stateSinceMs !== undefined ? `since ${new Date(m.stateSinceMs).toISOString()}` : ''}
               {`model ${m.id}`}
@@ -107,12 +146,21 @@ export function Models() {
                     <tr key={a.id} data-testid={testIds.models.audit}>
                       <td>{nsToIso(a.timeNs)}</td>
                       <td>
-                        <Badge text={a.severity ?? '?'} color={a.severity === 'critical' || a.severity === 'high' ? 'red' : 'orange'} />
+                        <Badge
+                          text={a.severity ?? '?'}
+                          color={a.severity === 'critical' || a.severity === 'high' ? 'red' : 'orange'}
+                        />
                       </td>
                       <td>{a.attackType}</td>
                       <td className={styles.mono}>{a.message}</td>
                       <td>
-                        <Button size="sm" variant="secondary" icon="history" onClick={() => toAudit(a)} data-testid={testIds.models.auditLink}>
+                        <Button
+                          size="sm"
+                          variant="secondary"
+                          icon="history"
+                          onClick={() => toAudit(a)}
+                          data-testid={testIds.models.auditLink}
+                        >
                           Timeline at this moment
                         </Button>
                       </td>
@@ -130,6 +178,10 @@ export function Models() {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   card: css({ marginTop: theme.spacing(2) }),
-  table: css({ width: '100%', fontSize: theme.typography.bodySmall.fontSize, td: { padding: theme.spacing(0.25, 1, 0.25, 0), verticalAlign: 'top' } }),
+  table: css({
+    width: '100%',
+    fontSize: theme.typography.bodySmall.fontSize,
+    td: { padding: theme.spacing(0.25, 1, 0.25, 0), verticalAlign: 'top' },
+  }),
   mono: css({ fontFamily: theme.typography.fontFamilyMonospace, wordBreak: 'break-all' }),
 });

@@ -36,7 +36,12 @@ export function buildModels(events: readonly CasefileEvent[]): ModelView[] {
     } else if (e.type === 'model.learned' && e.modelId) {
       const m = get(e.modelId, e.imageName);
       if (m.state === 'unknown' && e.modelState) m.state = e.modelState;
-      m.behaviours.push({ kind: e.behaviorKind ?? '', value: e.behavior ?? '', timeMs: nsToMs(e.timeNs), event: e });
+      m.behaviours.push({
+        kind: e.behaviorKind ?? '',
+        value: e.behavior ?? '',
+        timeMs: nsToMs(e.timeNs),
+        event: e,
+      });
     }
   }
   for (const e of events) {

@@ -7,7 +7,13 @@ import { ForensicView, bucketEvents, testIds } from '@casefile/timeline-ui';
 import { MAX_GRID_EVENTS, ROUTES, prefixRoute } from '../../constants';
 import { absoluteUrl } from '../../queries/http';
 import { durationMs } from '../../queries/loki';
-import { getSnapshot, snapshotCsvUrl, snapshotEvents, snapshotPackageUrl, type Snapshot } from '../../queries/server';
+import {
+  getSnapshot,
+  snapshotCsvUrl,
+  snapshotEvents,
+  snapshotPackageUrl,
+  type Snapshot,
+} from '../../queries/server';
 
 /** One snapshot opened as the same timeline, fed by the server instead of Loki. */
 export function SnapshotDetail() {
@@ -50,19 +56,39 @@ export function SnapshotDetail() {
     <PluginPage>
       <div data-testid={testIds.snapshots.detail}>
         <Stack direction="row" alignItems="center" wrap="wrap">
-          <Button variant="secondary" fill="text" icon="arrow-left" onClick={() => locationService.push(prefixRoute(ROUTES.Snapshots))}>
+          <Button
+            variant="secondary"
+            fill="text"
+            icon="arrow-left"
+            onClick={() => locationService.push(prefixRoute(ROUTES.Snapshots))}
+          >
             All snapshots
           </Button>
           {snap && (
             <>
               <h3>{snap.title}</h3>
               <span>
-                {snap.from} → {snap.to} · {snap.eventCount.toLocaleString('en-US')} events · pinned by {snap.createdBy ?? 'unknown'} at {snap.createdAt}
+                {snap.from} → {snap.to} · {snap.eventCount.toLocaleString('en-US')} events · pinned by{' '}
+                {snap.createdBy ?? 'unknown'} at {snap.createdAt}
               </span>
-              <LinkButton size="sm" variant="secondary" icon="download-alt" href={absoluteUrl(snapshotCsvUrl(snap.id))} download data-testid={testIds.snapshots.exportCsv}>
+              <LinkButton
+                size="sm"
+                variant="secondary"
+                icon="download-alt"
+                href={absoluteUrl(snapshotCsvUrl(snap.id))}
+                download
+                data-testid={testIds.snapshots.exportCsv}
+              >
                 Export CSV
               </LinkButton>
-              <LinkButton size="sm" variant="secondary" icon="archive-alt" href={absoluteUrl(snapshotPackageUrl(snap.id))} download data-testid={testIds.snapshots.downloadPackage}>
+              <LinkButton
+                size="sm"
+                variant="secondary"
+                icon="archive-alt"
+                href={absoluteUrl(snapshotPackageUrl(snap.id))}
+                download
+                data-testid={testIds.snapshots.downloadPackage}
+              >
                 Forensic package
               </LinkButton>
             </>

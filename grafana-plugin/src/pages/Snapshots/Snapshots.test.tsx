@@ -35,7 +35,11 @@ function server() {
 }
 
 const as = (orgRole: string) => {
-  config.bootData.user = { ...config.bootData.user, orgRole, isGrafanaAdmin: false } as typeof config.bootData.user;
+  config.bootData.user = {
+    ...config.bootData.user,
+    orgRole,
+    isGrafanaAdmin: false,
+  } as typeof config.bootData.user;
 };
 
 describe('Snapshots page', () => {
@@ -51,12 +55,22 @@ describe('Snapshots page', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveTextContent('incident a1');
     expect(rows[0]).toHaveTextContent('42');
-    expect(within(rows[0]).getByTestId(testIds.snapshots.exportCsv)).toHaveAttribute('href', `/${BASE}/snapshots/a1/export.csv`);
-    expect(within(rows[0]).getByTestId(testIds.snapshots.downloadPackage)).toHaveAttribute('href', `/${BASE}/snapshots/a1/package`);
+    expect(within(rows[0]).getByTestId(testIds.snapshots.exportCsv)).toHaveAttribute(
+      'href',
+      `/${BASE}/snapshots/a1/export.csv`
+    );
+    expect(within(rows[0]).getByTestId(testIds.snapshots.downloadPackage)).toHaveAttribute(
+      'href',
+      `/${BASE}/snapshots/a1/package`
+    );
 
     expect(within(rows[0]).getByTestId(testIds.snapshots.lock)).not.toHaveAttribute('aria-disabled', 'true');
     fireEvent.click(within(rows[0]).getByTestId(testIds.snapshots.lock));
-    await waitFor(() => expect(within(screen.getAllByTestId(testIds.snapshots.row)[0]).getByTestId(testIds.snapshots.lock)).toHaveTextContent('Unlock'));
+    await waitFor(() =>
+      expect(
+        within(screen.getAllByTestId(testIds.snapshots.row)[0]).getByTestId(testIds.snapshots.lock)
+      ).toHaveTextContent('Unlock')
+    );
     expect(seen.some((r) => r.method === 'POST' && r.url === `${BASE}/snapshots/a1/lock`)).toBe(true);
 
     // ConfirmButton: the first click arms it, the second (its confirm button) deletes.
@@ -67,7 +81,11 @@ describe('Snapshots page', () => {
     await waitFor(() => expect(screen.getAllByTestId(testIds.snapshots.row)).toHaveLength(1));
     expect(seen.some((r) => r.method === 'DELETE' && r.url === `${BASE}/snapshots/b2`)).toBe(true);
 
-    act(() => fireEvent.click(within(screen.getAllByTestId(testIds.snapshots.row)[0]).getByTestId(testIds.snapshots.open)));
+    act(() =>
+      fireEvent.click(
+        within(screen.getAllByTestId(testIds.snapshots.row)[0]).getByTestId(testIds.snapshots.open)
+      )
+    );
     expect(locationService.getLocation().pathname).toBe('/a/casefile-forensics-app/snapshots/a1');
   });
 

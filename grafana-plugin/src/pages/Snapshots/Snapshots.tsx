@@ -5,7 +5,14 @@ import { testIds } from '@casefile/timeline-ui';
 import { ROUTES, prefixRoute } from '../../constants';
 import { absoluteUrl } from '../../queries/http';
 import { canEdit } from '../../queries/roles';
-import { deleteSnapshot, listSnapshots, setLocked, snapshotCsvUrl, snapshotPackageUrl, type Snapshot } from '../../queries/server';
+import {
+  deleteSnapshot,
+  listSnapshots,
+  setLocked,
+  snapshotCsvUrl,
+  snapshotPackageUrl,
+  type Snapshot,
+} from '../../queries/server';
 
 /** Pinned snapshots from the server: open, export CSV, download the forensic package, lock, delete. */
 export function Snapshots() {
@@ -33,7 +40,11 @@ export function Snapshots() {
           </Alert>
         )}
         {!items && !error && <LoadingPlaceholder text="Loading snapshots…" />}
-        {items?.length === 0 && <Alert severity="info" title="No snapshots yet">Pin one from the Timeline page.</Alert>}
+        {items?.length === 0 && (
+          <Alert severity="info" title="No snapshots yet">
+            Pin one from the Timeline page.
+          </Alert>
+        )}
         {items && items.length > 0 && (
           <table className="filter-table">
             <thead>
@@ -60,13 +71,31 @@ export function Snapshots() {
                   <td>{s.createdAt}</td>
                   <td>
                     <Stack direction="row" gap={1}>
-                      <Button size="sm" onClick={() => locationService.push(`${prefixRoute(ROUTES.Snapshots)}/${s.id}`)} data-testid={testIds.snapshots.open}>
+                      <Button
+                        size="sm"
+                        onClick={() => locationService.push(`${prefixRoute(ROUTES.Snapshots)}/${s.id}`)}
+                        data-testid={testIds.snapshots.open}
+                      >
                         Open
                       </Button>
-                      <LinkButton size="sm" variant="secondary" icon="download-alt" href={absoluteUrl(snapshotCsvUrl(s.id))} download data-testid={testIds.snapshots.exportCsv}>
+                      <LinkButton
+                        size="sm"
+                        variant="secondary"
+                        icon="download-alt"
+                        href={absoluteUrl(snapshotCsvUrl(s.id))}
+                        download
+                        data-testid={testIds.snapshots.exportCsv}
+                      >
                         CSV
                       </LinkButton>
-                      <LinkButton size="sm" variant="secondary" icon="archive-alt" href={absoluteUrl(snapshotPackageUrl(s.id))} download data-testid={testIds.snapshots.downloadPackage}>
+                      <LinkButton
+                        size="sm"
+                        variant="secondary"
+                        icon="archive-alt"
+                        href={absoluteUrl(snapshotPackageUrl(s.id))}
+                        download
+                        data-testid={testIds.snapshots.downloadPackage}
+                      >
                         Forensic package
                       </LinkButton>
                       <Button
@@ -81,7 +110,13 @@ export function Snapshots() {
                         {s.locked ? 'Unlock' : 'Lock'}
                       </Button>
                       <span data-testid={testIds.snapshots.delete}>
-                        <ConfirmButton size="sm" confirmText="Delete" confirmVariant="destructive" disabled={!editor} onConfirm={() => act(deleteSnapshot(s.id))}>
+                        <ConfirmButton
+                          size="sm"
+                          confirmText="Delete"
+                          confirmVariant="destructive"
+                          disabled={!editor}
+                          onConfirm={() => act(deleteSnapshot(s.id))}
+                        >
                           Delete
                         </ConfirmButton>
                       </span>

@@ -15,8 +15,28 @@ const TO = FROM + 3_600_000;
 const ms = (m: number) => `${BigInt(FROM + m * 60_000) * 1_000_000n}`;
 
 const events: Array<[Record<string, string>, string, string]> = [
-  [{ [EVENT_ID_LABEL]: 'e1', [EVENT_TYPE_LABEL]: 'container.start', container_id: 'cid1', container_name: 'payments-api' }, ms(1), 'container payments-api started'],
-  [{ [EVENT_ID_LABEL]: 'e2', [EVENT_TYPE_LABEL]: 'process.start', process_pid: '10', process_executable_path: '/bin/sh', container_id: 'cid1', container_name: 'payments-api' }, ms(20), 'exec /bin/sh'],
+  [
+    {
+      [EVENT_ID_LABEL]: 'e1',
+      [EVENT_TYPE_LABEL]: 'container.start',
+      container_id: 'cid1',
+      container_name: 'payments-api',
+    },
+    ms(1),
+    'container payments-api started',
+  ],
+  [
+    {
+      [EVENT_ID_LABEL]: 'e2',
+      [EVENT_TYPE_LABEL]: 'process.start',
+      process_pid: '10',
+      process_executable_path: '/bin/sh',
+      container_id: 'cid1',
+      container_name: 'payments-api',
+    },
+    ms(20),
+    'exec /bin/sh',
+  ],
   [
     {
       [EVENT_ID_LABEL]: 'e3',
@@ -44,7 +64,10 @@ function loki(r: Seen) {
           result: [
             { metric: { [EVENT_TYPE_LABEL]: 'process.start' }, values: [[(FROM + 21 * 60_000) / 1000, '1']] },
             { metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' }, values: [[(FROM + 31 * 60_000) / 1000, '1']] },
-            { metric: { [EVENT_TYPE_LABEL]: 'container.start' }, values: [[(FROM + 2 * 60_000) / 1000, '1']] },
+            {
+              metric: { [EVENT_TYPE_LABEL]: 'container.start' },
+              values: [[(FROM + 2 * 60_000) / 1000, '1']],
+            },
           ],
         },
       },
@@ -54,21 +77,44 @@ function loki(r: Seen) {
   const m = /casefile_event_type=~?"([^"]+)"/.exec(q);
   const keep = m ? new RegExp(`^(${m[1].replace(/\\\\/g, '\\')})$`) : /.*/;
   const hits = events.filter(([l]) => keep.test(l[EVENT_TYPE_LABEL]));
-  return { data: { status: 'success', data: { resultType: 'streams', result: hits.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })) } } };
+  return {
+    data: {
+      status: 'success',
+      data: {
+        resultType: 'streams',
+        result: hits.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })),
+      },
+    },
+  };
 }
 
 function renderApp() {
-  const meta = { id: 'casefile-forensics-app', jsonData: { lokiUid: 'loki-1' } } as unknown as AppRootProps<AppSettings>['meta'];
+  const meta = {
+    id: 'casefile-forensics-app',
+    jsonData: { lokiUid: 'loki-1' },
+  } as unknown as AppRootProps<AppSettings>['meta'];
   return render(
     <HostRouter>
       <Routes>
-        <Route path="/a/casefile-forensics-app/*" element={<App meta={meta} basename="/a/casefile-forensics-app" query={{}} path="" onNavChanged={() => {}} />} />
+        <Route
+          path="/a/casefile-forensics-app/*"
+          element={
+            <App
+              meta={meta}
+              basename="/a/casefile-forensics-app"
+              query={{}}
+              path=""
+              onNavChanged={() => {}}
+            />
+          }
+        />
       </Routes>
     </HostRouter>
   );
 }
 
-const rowTypes = () => screen.queryAllByTestId(testIds.view.gridRow).map((r) => r.getAttribute('data-event-type'));
+const rowTypes = () =>
+  screen.queryAllByTestId(testIds.view.gridRow).map((r) => r.getAttribute('data-event-type'));
 
 describe('Timeline page', () => {
   beforeEach(() => {
@@ -86,7 +132,11 @@ describe('Timeline page', () => {
     fireEvent.click(screen.getByTestId(testIds.view.toggle('process.start')));
     expect(rowTypes()).toEqual(['container.start', 'runtime.audit']);
     expect(locationService.getSearchObject().hide).toBe('process.start');
-    await waitFor(() => expect(seen.some((r) => String(r.params.query).includes('casefile_event_type=~"container\\\\.start|'))).toBe(true));
+    await waitFor(() =>
+      expect(
+        seen.some((r) => String(r.params.query).includes('casefile_event_type=~"container\\\\.start|'))
+      ).toBe(true)
+    );
     // The type-filtered answer holds no process.start; turning it back on shows the earlier rows at once.
     await waitFor(() => expect(screen.getByTestId(testIds.view.gridStatus)).toHaveTextContent('2 loaded'));
     fireEvent.click(screen.getByTestId(testIds.view.toggle('process.start')));
@@ -97,7 +147,9 @@ describe('Timeline page', () => {
     const search = screen.getByTestId(testIds.timeline.search);
     fireEvent.change(search, { target: { value: 'nc "x' } });
     fireEvent.keyDown(search, { key: 'Enter' });
-    await waitFor(() => expect(seen.some((r) => String(r.params.query).includes('|~ "(?i)nc \\"x"'))).toBe(true));
+    await waitFor(() =>
+      expect(seen.some((r) => String(r.params.query).includes('|~ "(?i)nc \\"x"'))).toBe(true)
+    );
     expect(locationService.getSearchObject().q).toBe('nc "x');
 
     const explore = screen.getByTestId(testIds.timeline.explore);
@@ -116,7 +168,9 @@ describe('Timeline page', () => {
     await waitFor(() => expect(rowTypes()).toHaveLength(3));
     fireEvent.click(screen.getAllByTestId(testIds.view.gridRow)[2]);
     const details = await screen.findByTestId(testIds.view.details);
-    expect(within(details).getByTestId(testIds.view.detailsField('attackType'))).toHaveTextContent('unexpected_process');
+    expect(within(details).getByTestId(testIds.view.detailsField('attackType'))).toHaveTextContent(
+      'unexpected_process'
+    );
     fireEvent.click(within(details).getByTestId(testIds.view.ledUpTo));
     const q = locationService.getSearchObject();
     expect(Number(q.from)).toBe(FROM + 30 * 60_000 - 5 * 60_000);
@@ -129,8 +183,13 @@ describe('Timeline page', () => {
   });
 
   it('says so in words when Loki fails', async () => {
-    standInBackendSrv(() => ({ status: 502, data: { message: 'dial tcp 127.0.0.1:3100: connection refused' } }));
+    standInBackendSrv(() => ({
+      status: 502,
+      data: { message: 'dial tcp 127.0.0.1:3100: connection refused' },
+    }));
     renderApp();
-    expect(await screen.findByTestId(testIds.view.error)).toHaveTextContent('502 dial tcp 127.0.0.1:3100: connection refused');
+    expect(await screen.findByTestId(testIds.view.error)).toHaveTextContent(
+      '502 dial tcp 127.0.0.1:3100: connection refused'
+    );
   });
 });

@@ -25,7 +25,11 @@ export function Timeline() {
   if (!lokiUid) {
     return (
       <PluginPage>
-        <Alert severity="warning" title="No Loki data source configured" data-testid={testIds.timeline.notice}>
+        <Alert
+          severity="warning"
+          title="No Loki data source configured"
+          data-testid={testIds.timeline.notice}
+        >
           Pick the Loki data source that holds Casefile's events on the app's Configuration page.
         </Alert>
       </PluginPage>
@@ -44,7 +48,10 @@ function update(s: Partial<TimelineState>, replace = false) {
 
 function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineState }) {
   const styles = useStyles2(getStyles);
-  const range: TimeRange = useMemo(() => rangeUtil.convertRawToRange({ from: state.from, to: state.to }), [state.from, state.to]);
+  const range: TimeRange = useMemo(
+    () => rangeUtil.convertRawToRange({ from: state.from, to: state.to }),
+    [state.from, state.to]
+  );
   const fromMs = range.from.valueOf();
   const toMs = range.to.valueOf();
   // Hidden types apply at once (in memory); the Loki query follows.
@@ -56,7 +63,14 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   const scope = useMemo(() => state.scope, [scopeKey]);
   const onScope = useCallback((s: TimelineState['scope']) => update({ scope: s, event: undefined }), []);
   const onSearch = useCallback((q: string) => update({ search: q, event: undefined }), []);
-  const data = useTimelineData({ uid: lokiUid, scope, search: state.search, hidden: state.hidden, fromMs, toMs });
+  const data = useTimelineData({
+    uid: lokiUid,
+    scope,
+    search: state.search,
+    hidden: state.hidden,
+    fromMs,
+    toMs,
+  });
   const [selected, setSelected] = useState<CasefileEvent>();
 
   // A link may name an event: open it once it is loaded (or read it by id).
@@ -65,7 +79,10 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     const hit = data.events.find((e) => e.id === state.event);
     if (hit) return setSelected(hit);
     let live = true;
-    readEventById(lokiUid, state.event, fromMs, toMs).then((e) => live && e && setSelected(e), () => undefined);
+    readEventById(lokiUid, state.event, fromMs, toMs).then(
+      (e) => live && e && setSelected(e),
+      () => undefined
+    );
     return () => {
       live = false;
     };
@@ -102,7 +119,13 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
       </Stack>
       <Stack direction="row" alignItems="center" wrap="wrap">
         <SearchBox value={state.search} onCommit={onSearch} />
-        <LinkButton variant="secondary" icon="compass" href={exploreUrl(lokiUid, expr, fromMs, toMs)} data-testid={testIds.timeline.explore} target="_blank">
+        <LinkButton
+          variant="secondary"
+          icon="compass"
+          href={exploreUrl(lokiUid, expr, fromMs, toMs)}
+          data-testid={testIds.timeline.explore}
+          target="_blank"
+        >
           Open in Explore
         </LinkButton>
         <LinkButton
@@ -115,7 +138,13 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         >
           Export CSV
         </LinkButton>
-        <PinSnapshot scope={scope} fromMs={fromMs} toMs={toMs} types={shownTypes} search={state.search || undefined} />
+        <PinSnapshot
+          scope={scope}
+          fromMs={fromMs}
+          toMs={toMs}
+          types={shownTypes}
+          search={state.search || undefined}
+        />
       </Stack>
       <ForensicView
         buckets={data.buckets}
@@ -133,7 +162,8 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         error={data.error}
         gridStatus={
           <span>
-            {data.events.length.toLocaleString('en-US')} loaded of {total.toLocaleString('en-US')} events in range
+            {data.events.length.toLocaleString('en-US')} loaded of {total.toLocaleString('en-US')} events in
+            range
             {data.more ? ' — scroll for more' : ''}
             {data.loading ? ' — loading…' : ''}
           </span>
@@ -148,7 +178,11 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
                 size="sm"
                 variant="secondary"
                 icon="cube"
-                onClick={() => locationService.push(`${prefixRoute(ROUTES.Models)}?image=${encodeURIComponent(e.imageName!)}`)}
+                onClick={() =>
+                  locationService.push(
+                    `${prefixRoute(ROUTES.Models)}?image=${encodeURIComponent(e.imageName!)}`
+                  )
+                }
               >
                 Runtime model of {e.imageName}
               </Button>
@@ -156,10 +190,11 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
           </>
         )}
       />
-      <div className={styles.hint}>Drag across the timeline to zoom into a range; click a bar to zoom into it.</div>
+      <div className={styles.hint}>
+        Drag across the timeline to zoom into a range; click a bar to zoom into it.
+      </div>
     </div>
   );
-
 }
 
 /** Grafana's time range picker on the URL's from/to; memoised so type toggles do not re-render it. */
@@ -176,7 +211,9 @@ const RangePicker = React.memo(function RangePicker({ range }: { range: TimeRang
       onChange={(r) => update({ from: String(r.raw.from.valueOf()), to: String(r.raw.to.valueOf()) })}
       onMoveBackward={() => shift(-1)}
       onMoveForward={() => shift(1)}
-      onZoom={() => update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })}
+      onZoom={() =>
+        update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })
+      }
       timeZone="utc"
       onChangeTimeZone={() => undefined}
     />

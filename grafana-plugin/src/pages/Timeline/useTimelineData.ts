@@ -1,5 +1,12 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { EVENT_TYPE_NAMES, compareEvents, msToNs, type CasefileEvent, type EventType, type Scope } from '@casefile/schema';
+import {
+  EVENT_TYPE_NAMES,
+  compareEvents,
+  msToNs,
+  type CasefileEvent,
+  type EventType,
+  type Scope,
+} from '@casefile/schema';
 import { bucketEvents, type Buckets } from '@casefile/timeline-ui';
 import { FIRST_PAGE_SIZE, MAX_GRID_EVENTS } from '../../constants';
 import { countByType, idsAtEdge, readEventPage } from '../../queries/loki';
@@ -38,7 +45,9 @@ export function mergeEvents(a: readonly CasefileEvent[], b: readonly CasefileEve
  */
 export function useTimelineData(q: Query): TimelineData {
   const { uid, scope, search, hidden, fromMs, toMs } = q;
-  const [buckets, setBuckets] = useState<Buckets>(() => bucketEvents([], fromMs, toMs, Math.max(1, toMs - fromMs)));
+  const [buckets, setBuckets] = useState<Buckets>(() =>
+    bucketEvents([], fromMs, toMs, Math.max(1, toMs - fromMs))
+  );
   const [events, setEvents] = useState<CasefileEvent[]>([]);
   /** What `events` were read for, and the last events read with no type hidden (same scope, search, range). */
   const [eventsKey, setEventsKey] = useState('');
@@ -117,7 +126,10 @@ export function useTimelineData(q: Query): TimelineData {
   }, [uid, next, loading, events, toMs, scopeKey, search, hiddenKey]);
 
   const shown = useMemo(
-    () => (eventsKey !== key && eventsKey.startsWith(`${baseKey}|`) && base.key === baseKey ? mergeEvents(events, base.events) : events),
+    () =>
+      eventsKey !== key && eventsKey.startsWith(`${baseKey}|`) && base.key === baseKey
+        ? mergeEvents(events, base.events)
+        : events,
     [events, eventsKey, key, baseKey, base]
   );
   const errors = [countError, error].filter(Boolean).join(' — ');

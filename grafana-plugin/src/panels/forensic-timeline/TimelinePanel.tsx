@@ -11,7 +11,12 @@ export type TimelinePanelOptions = Record<string, never>;
 const STEP_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A Loki log query's results as the Casefile timeline, toggles and grid. */
-export function TimelinePanel({ data, timeRange, height, onChangeTimeRange }: PanelProps<TimelinePanelOptions>) {
+export function TimelinePanel({
+  data,
+  timeRange,
+  height,
+  onChangeTimeRange,
+}: PanelProps<TimelinePanelOptions>) {
   const [hidden, setHidden] = useState<ReadonlySet<EventType>>(new Set());
   const [selected, setSelected] = useState<CasefileEvent>();
   const { events, skipped } = useMemo(() => eventsFromFrames(data.series), [data.series]);

@@ -10,8 +10,18 @@ describe('eventsFromFrames', () => {
           name: 'labels',
           type: FieldType.other,
           values: [
-            { [EVENT_ID_LABEL]: 'b', [EVENT_TYPE_LABEL]: 'port.listen', server_port: '8080', container_name: 'web' },
-            { [EVENT_ID_LABEL]: 'a', [EVENT_TYPE_LABEL]: 'process.start', process_pid: '7', process_executable_path: '/bin/sh' },
+            {
+              [EVENT_ID_LABEL]: 'b',
+              [EVENT_TYPE_LABEL]: 'port.listen',
+              server_port: '8080',
+              container_name: 'web',
+            },
+            {
+              [EVENT_ID_LABEL]: 'a',
+              [EVENT_TYPE_LABEL]: 'process.start',
+              process_pid: '7',
+              process_executable_path: '/bin/sh',
+            },
             { app: 'something-else' },
           ],
         },
@@ -23,8 +33,22 @@ describe('eventsFromFrames', () => {
     const { events, skipped } = eventsFromFrames([frame]);
     expect(skipped).toBe(1);
     expect(events).toEqual([
-      { id: 'a', type: 'process.start', timeNs: '1000001', message: 'exec sh', pid: 7, executable: '/bin/sh' },
-      { id: 'b', type: 'port.listen', timeNs: '2000001', message: 'listen 8080', listenPort: 8080, containerName: 'web' },
+      {
+        id: 'a',
+        type: 'process.start',
+        timeNs: '1000001',
+        message: 'exec sh',
+        pid: 7,
+        executable: '/bin/sh',
+      },
+      {
+        id: 'b',
+        type: 'port.listen',
+        timeNs: '2000001',
+        message: 'listen 8080',
+        listenPort: 8080,
+        containerName: 'web',
+      },
     ]);
   });
 });

@@ -72,7 +72,10 @@ function Toasts() {
   const [items, setItems] = useState<{ kind: string; text: string }[]>([]);
   useEffect(() => {
     const add = (kind: string) => (payload: unknown[]) =>
-      setItems((xs) => [...xs, { kind, text: payload.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(': ') }]);
+      setItems((xs) => [
+        ...xs,
+        { kind, text: payload.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(': ') },
+      ]);
     const subs = [
       appEvents.on(AppEvents.alertError, add('error')),
       appEvents.on(AppEvents.alertSuccess, add('success')),
@@ -83,7 +86,11 @@ function Toasts() {
   return (
     <div style={{ position: 'fixed', right: 8, top: 8, zIndex: 9999 }}>
       {items.map((t, i) => (
-        <div key={i} data-testid={`host-toast-${t.kind}`} style={{ background: '#222', padding: 6, margin: 4 }}>
+        <div
+          key={i}
+          data-testid={`host-toast-${t.kind}`}
+          style={{ background: '#222', padding: 6, margin: 4 }}
+        >
           {t.text}
         </div>
       ))}
@@ -115,7 +122,13 @@ function AppRootPage({ plugin, meta }: { plugin: AppPlugin; meta: AppPluginMeta 
     <div data-testid="host-app-root">
       {nav && <h1 data-testid="host-nav-title">{nav.main?.text}</h1>}
       <PluginContextProvider meta={meta}>
-        <Root meta={meta} basename={`/a/${meta.id}`} query={query as any} path={loc.pathname} onNavChanged={setNav} />
+        <Root
+          meta={meta}
+          basename={`/a/${meta.id}`}
+          query={query as any}
+          path={loc.pathname}
+          onNavChanged={setNav}
+        />
       </PluginContextProvider>
     </div>
   );
@@ -141,7 +154,8 @@ function ConfigPage({ plugin, meta }: { plugin: AppPlugin; meta: AppPluginMeta }
 function timeRangeFrom(q: URLSearchParams): TimeRange {
   const rawFrom = q.get('from') ?? 'now-1h';
   const rawTo = q.get('to') ?? 'now';
-  const parse = (s: string, up: boolean) => (/^\d+$/.test(s) ? dateMath.toDateTime(new Date(Number(s)), {})! : dateMath.parse(s, up)!);
+  const parse = (s: string, up: boolean) =>
+    /^\d+$/.test(s) ? dateMath.toDateTime(new Date(Number(s)), {})! : dateMath.parse(s, up)!;
   return { from: parse(rawFrom, false), to: parse(rawTo, true), raw: { from: rawFrom, to: rawTo } };
 }
 
@@ -183,9 +197,14 @@ function PanelHost() {
               } as any,
             ],
           } as any)
-          .subscribe({ next: resolve, error: reject }),
+          .subscribe({ next: resolve, error: reject })
       );
-      const data: PanelData = { state: LoadingState.Done, series: res.data, timeRange: range, errors: res.errors };
+      const data: PanelData = {
+        state: LoadingState.Done,
+        series: res.data,
+        timeRange: range,
+        errors: res.errors,
+      };
       setState({ plugin, data });
     })().catch((e) => setState({ error: String(e?.message ?? e?.data?.message ?? e) }));
   }, []);

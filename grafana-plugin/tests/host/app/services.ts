@@ -31,7 +31,12 @@ function queryString(params: Record<string, unknown> | undefined): string {
 
 function bodyOf(data: unknown): { body?: BodyInit; json: boolean } {
   if (data === undefined || data === null) return { json: false };
-  if (typeof data === 'string' || data instanceof FormData || data instanceof Blob || data instanceof URLSearchParams)
+  if (
+    typeof data === 'string' ||
+    data instanceof FormData ||
+    data instanceof Blob ||
+    data instanceof URLSearchParams
+  )
     return { body: data as BodyInit, json: false };
   return { body: JSON.stringify(data), json: true };
 }
@@ -54,7 +59,12 @@ export class HostBackendSrv {
       if (json && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
         headers['Content-Type'] = 'application/json';
       (async () => {
-        const res = await window.fetch(url, { method: options.method ?? 'GET', headers, body, signal: ctrl.signal });
+        const res = await window.fetch(url, {
+          method: options.method ?? 'GET',
+          headers,
+          body,
+          signal: ctrl.signal,
+        });
         const type = options.responseType ?? 'json';
         let data: unknown;
         if (type === 'blob') data = await res.blob();
@@ -100,7 +110,8 @@ export class HostBackendSrv {
       });
       return () => {
         ctrl.abort();
-        if (options.requestId && this.inflight.get(options.requestId) === ctrl) this.inflight.delete(options.requestId);
+        if (options.requestId && this.inflight.get(options.requestId) === ctrl)
+          this.inflight.delete(options.requestId);
       };
     });
   }
@@ -111,7 +122,12 @@ export class HostBackendSrv {
   async datasourceRequest<T = any>(options: BackendSrvRequest): Promise<FetchResponse<T>> {
     return lastValueFrom(this.fetch<T>(options));
   }
-  get<T = any>(url: string, params?: any, requestId?: string, options?: Partial<BackendSrvRequest>): Promise<T> {
+  get<T = any>(
+    url: string,
+    params?: any,
+    requestId?: string,
+    options?: Partial<BackendSrvRequest>
+  ): Promise<T> {
     return this.request({ ...options, method: 'GET', url, params, requestId });
   }
   delete<T = any>(url: string, data?: any, options?: Partial<BackendSrvRequest>): Promise<T> {

@@ -6,7 +6,13 @@ import { ev, manyEvents } from './testEvents';
 describe('bucketEvents', () => {
   it('counts events per type in equal buckets and ignores events outside the range', () => {
     const b = bucketEvents(
-      [ev('process.start', 0), ev('process.start', 59_999), ev('process.start', 60_000), ev('runtime.audit', 119_999), ev('runtime.audit', 120_000)],
+      [
+        ev('process.start', 0),
+        ev('process.start', 59_999),
+        ev('process.start', 60_000),
+        ev('runtime.audit', 119_999),
+        ev('runtime.audit', 120_000),
+      ],
       0,
       120_000,
       60_000
@@ -23,7 +29,13 @@ describe('bucketsFromMatrix', () => {
   it("puts Loki's point at t into the bucket that ends at t", () => {
     const b = bucketsFromMatrix(
       [
-        { metric: { [EVENT_TYPE_LABEL]: 'port.listen' }, values: [[60, '3'], [180, '1']] },
+        {
+          metric: { [EVENT_TYPE_LABEL]: 'port.listen' },
+          values: [
+            [60, '3'],
+            [180, '1'],
+          ],
+        },
         { metric: { [EVENT_TYPE_LABEL]: 'not.a.type' }, values: [[60, '9']] },
       ],
       EVENT_TYPE_LABEL,

@@ -22,7 +22,12 @@ export function bucketCount(fromMs: number, toMs: number, stepMs: number): numbe
  *
  * @example bucketEvents([{ type: 'process.start', timeNs: '60000000000', ... }], 0, 120000, 60000).counts['process.start'] // => [0, 1]
  */
-export function bucketEvents(events: readonly CasefileEvent[], fromMs: number, toMs: number, stepMs: number): Buckets {
+export function bucketEvents(
+  events: readonly CasefileEvent[],
+  fromMs: number,
+  toMs: number,
+  stepMs: number
+): Buckets {
   const n = bucketCount(fromMs, toMs, stepMs);
   const counts: Partial<Record<EventType, number[]>> = {};
   for (const e of events) {
@@ -45,7 +50,13 @@ export interface MatrixSeries {
  * Buckets from Loki's answer to `countByTypeQuery(filter, step)`: the point at
  * time t counts the events in (t - step, t], so it lands in the bucket ending at t.
  */
-export function bucketsFromMatrix(series: readonly MatrixSeries[], typeLabel: string, fromMs: number, toMs: number, stepMs: number): Buckets {
+export function bucketsFromMatrix(
+  series: readonly MatrixSeries[],
+  typeLabel: string,
+  fromMs: number,
+  toMs: number,
+  stepMs: number
+): Buckets {
   const n = bucketCount(fromMs, toMs, stepMs);
   const counts: Partial<Record<EventType, number[]>> = {};
   for (const s of series) {

@@ -5,7 +5,10 @@ import type { CasefileEvent, EventType } from '@casefile/schema';
  * 100k events, so it is one pass with no allocation beyond the result; with
  * nothing hidden it returns the input itself.
  */
-export function filterByType(events: readonly CasefileEvent[], hidden: ReadonlySet<EventType>): readonly CasefileEvent[] {
+export function filterByType(
+  events: readonly CasefileEvent[],
+  hidden: ReadonlySet<EventType>
+): readonly CasefileEvent[] {
   if (hidden.size === 0) return events;
   const out: CasefileEvent[] = [];
   for (const e of events) if (!hidden.has(e.type)) out.push(e);

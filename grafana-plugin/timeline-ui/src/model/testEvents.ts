@@ -18,11 +18,21 @@ export function ev(type: EventType, ms: number, extra: Record<string, unknown> =
     'runtime.action': { action: 'prevent', auditId: 'a1' },
     'snapshot.pinned': { snapshotId: 's1', loginUser: 'admin' },
   } as Partial<Record<EventType, Record<string, unknown>>>;
-  return makeEvent({ type, message: `${type} at ${ms}`, timeNs: msToNs(ms), ...(base[type] ?? {}), ...extra } as never);
+  return makeEvent({
+    type,
+    message: `${type} at ${ms}`,
+    timeNs: msToNs(ms),
+    ...(base[type] ?? {}),
+    ...extra,
+  } as never);
 }
 
 /** Many minimal events cheaply (no validation), for the 100k-event cases. */
-export function manyEvents(n: number, typeOf: (i: number) => EventType, startMs = 1_700_000_000_000): CasefileEvent[] {
+export function manyEvents(
+  n: number,
+  typeOf: (i: number) => EventType,
+  startMs = 1_700_000_000_000
+): CasefileEvent[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `e${i}`,
     type: typeOf(i),

@@ -24,19 +24,49 @@ describe('EventDetails', () => {
     const keys = detailRows(audit).map((r) => r.key);
     expect(keys.slice(0, 4)).toEqual(['message', 'time', 'type', 'id']);
     expect(keys.indexOf('attackType')).toBeLessThan(keys.indexOf('mitreTechnique'));
-    expect(keys).toEqual(expect.arrayContaining(['user', 'commandLine', 'pid', 'ppid', 'listenPort', 'imageName', 'containerName', 'host', 'pod', 'mitreTechnique']));
-    expect(detailRows(audit).find((r) => r.key === 'pid')).toMatchObject({ attr: 'process.pid', value: '4242' });
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'user',
+        'commandLine',
+        'pid',
+        'ppid',
+        'listenPort',
+        'imageName',
+        'containerName',
+        'host',
+        'pod',
+        'mitreTechnique',
+      ])
+    );
+    expect(detailRows(audit).find((r) => r.key === 'pid')).toMatchObject({
+      attr: 'process.pid',
+      value: '4242',
+    });
   });
 
   it('shows every field in a drawer with its actions, and closes', () => {
     const onClose = jest.fn();
     const onLed = jest.fn();
-    render(<EventDetails event={audit} onClose={onClose} actions={<button onClick={onLed}>What led up to this</button>} />);
+    render(
+      <EventDetails
+        event={audit}
+        onClose={onClose}
+        actions={<button onClick={onLed}>What led up to this</button>}
+      />
+    );
     const d = screen.getByTestId(testIds.view.details);
-    expect(within(d).getByTestId(testIds.view.detailsField('message'))).toHaveTextContent('unexpected process /tmp/x in payments-api');
-    expect(within(d).getByTestId(testIds.view.detailsField('attackType'))).toHaveTextContent('unexpected_process');
-    expect(within(d).getByTestId(testIds.view.detailsField('time'))).toHaveTextContent('2026-11-27T12:00:00.000000000Z');
-    expect(within(d).getByTestId(testIds.view.detailsField('commandLine'))).toHaveTextContent('/tmp/x -c evil');
+    expect(within(d).getByTestId(testIds.view.detailsField('message'))).toHaveTextContent(
+      'unexpected process /tmp/x in payments-api'
+    );
+    expect(within(d).getByTestId(testIds.view.detailsField('attackType'))).toHaveTextContent(
+      'unexpected_process'
+    );
+    expect(within(d).getByTestId(testIds.view.detailsField('time'))).toHaveTextContent(
+      '2026-11-27T12:00:00.000000000Z'
+    );
+    expect(within(d).getByTestId(testIds.view.detailsField('commandLine'))).toHaveTextContent(
+      '/tmp/x -c evil'
+    );
     expect(within(d).getByTestId(testIds.view.detailsField('pod'))).toHaveTextContent('payments-7f');
     fireEvent.click(screen.getByText('What led up to this'));
     expect(onLed).toHaveBeenCalled();

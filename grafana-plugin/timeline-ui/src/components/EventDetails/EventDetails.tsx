@@ -2,7 +2,14 @@ import React from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Drawer, useStyles2 } from '@grafana/ui';
-import { EVENT_TYPES, FIELDS, FIELD_NAMES, nsToIso, type CasefileEvent, type FieldName } from '@casefile/schema';
+import {
+  EVENT_TYPES,
+  FIELDS,
+  FIELD_NAMES,
+  nsToIso,
+  type CasefileEvent,
+  type FieldName,
+} from '@casefile/schema';
 import { testIds } from '../../testIds';
 
 interface Props {
@@ -37,18 +44,35 @@ const FIRST: readonly FieldName[] = [
 ];
 
 /** Every field of an event as rows: [label, OTel name, value]. */
-export function detailRows(e: CasefileEvent): Array<{ key: string; label: string; attr: string; value: string }> {
+export function detailRows(
+  e: CasefileEvent
+): Array<{ key: string; label: string; attr: string; value: string }> {
   const rows = [
     { key: 'message', label: 'Message', attr: 'body', value: e.message },
-    { key: 'time', label: 'Timestamp (UTC)', attr: 'time_unix_nano', value: `${nsToIso(e.timeNs)} (${e.timeNs})` },
-    { key: 'type', label: 'Type', attr: 'casefile.event.type', value: `${EVENT_TYPES[e.type].title} (${e.type})` },
+    {
+      key: 'time',
+      label: 'Timestamp (UTC)',
+      attr: 'time_unix_nano',
+      value: `${nsToIso(e.timeNs)} (${e.timeNs})`,
+    },
+    {
+      key: 'type',
+      label: 'Type',
+      attr: 'casefile.event.type',
+      value: `${EVENT_TYPES[e.type].title} (${e.type})`,
+    },
     { key: 'id', label: 'Event id', attr: 'casefile.event.id', value: e.id },
   ];
   const order = [...FIRST, ...FIELD_NAMES.filter((f) => !FIRST.includes(f))];
   for (const f of order) {
     const v = e[f];
     if (v === undefined || v === null || v === '') continue;
-    rows.push({ key: f, label: f, attr: FIELDS[f].attr, value: Array.isArray(v) ? JSON.stringify(v) : String(v) });
+    rows.push({
+      key: f,
+      label: f,
+      attr: FIELDS[f].attr,
+      value: Array.isArray(v) ? JSON.stringify(v) : String(v),
+    });
   }
   return rows;
 }
@@ -57,7 +81,12 @@ export function detailRows(e: CasefileEvent): Array<{ key: string; label: string
 export function EventDetails({ event, onClose, actions }: Props) {
   const styles = useStyles2(getStyles);
   return (
-    <Drawer title={EVENT_TYPES[event.type].title} subtitle={nsToIso(event.timeNs)} onClose={onClose} size="md">
+    <Drawer
+      title={EVENT_TYPES[event.type].title}
+      subtitle={nsToIso(event.timeNs)}
+      onClose={onClose}
+      size="md"
+    >
       <div data-testid={testIds.view.details}>
         {actions && <div className={styles.actions}>{actions}</div>}
         <table className={styles.table}>
@@ -81,7 +110,22 @@ export function EventDetails({ event, onClose, actions }: Props) {
 const getStyles = (theme: GrafanaTheme2) => ({
   actions: css({ display: 'flex', gap: theme.spacing(1), marginBottom: theme.spacing(2) }),
   table: css({ width: '100%', borderCollapse: 'collapse' }),
-  label: css({ textAlign: 'left', verticalAlign: 'top', padding: theme.spacing(0.5, 1, 0.5, 0), width: '35%', fontWeight: theme.typography.fontWeightMedium }),
-  attr: css({ fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary, fontWeight: 'normal' }),
-  value: css({ padding: theme.spacing(0.5, 0), wordBreak: 'break-all', whiteSpace: 'pre-wrap', fontFamily: theme.typography.fontFamilyMonospace }),
+  label: css({
+    textAlign: 'left',
+    verticalAlign: 'top',
+    padding: theme.spacing(0.5, 1, 0.5, 0),
+    width: '35%',
+    fontWeight: theme.typography.fontWeightMedium,
+  }),
+  attr: css({
+    fontSize: theme.typography.bodySmall.fontSize,
+    color: theme.colors.text.secondary,
+    fontWeight: 'normal',
+  }),
+  value: css({
+    padding: theme.spacing(0.5, 0),
+    wordBreak: 'break-all',
+    whiteSpace: 'pre-wrap',
+    fontFamily: theme.typography.fontFamilyMonospace,
+  }),
 });

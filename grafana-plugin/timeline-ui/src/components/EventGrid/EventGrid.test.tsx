@@ -26,7 +26,10 @@ describe('EventGrid', () => {
 
   it('shows time, type, scope and message, and selects on click', () => {
     const onSelect = jest.fn();
-    const e = ev('runtime.audit', Date.UTC(2026, 0, 2, 3, 4, 5, 6), { containerName: 'payments-api', message: 'unexpected process nc' } as never);
+    const e = ev('runtime.audit', Date.UTC(2026, 0, 2, 3, 4, 5, 6), {
+      containerName: 'payments-api',
+      message: 'unexpected process nc',
+    } as never);
     render(<EventGrid events={[e]} onSelect={onSelect} />);
     const row = screen.getByTestId(testIds.view.gridRow);
     expect(row).toHaveTextContent('2026-01-02 03:04:05.006');

@@ -21,7 +21,14 @@ export const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
 
 /** The events as a virtualised table: time, type, scope, message. Click a row for its details. */
-export const EventGrid = React.memo(function EventGrid({ events, onSelect, selectedId, onEndReached, status, height = 420 }: Props) {
+export const EventGrid = React.memo(function EventGrid({
+  events,
+  onSelect,
+  selectedId,
+  onEndReached,
+  status,
+  height = 420,
+}: Props) {
   const styles = useStyles2(getStyles);
   const [scrollTop, setScrollTop] = useState(0);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
@@ -66,7 +73,13 @@ export const EventGrid = React.memo(function EventGrid({ events, onSelect, selec
         <span className={styles.scope}>Container / host</span>
         <span className={styles.message}>Message</span>
       </div>
-      <div className={styles.viewport} style={{ height }} role="grid" aria-rowcount={events.length} onScroll={(ev) => setScrollTop(ev.currentTarget.scrollTop)}>
+      <div
+        className={styles.viewport}
+        style={{ height }}
+        role="grid"
+        aria-rowcount={events.length}
+        onScroll={(ev) => setScrollTop(ev.currentTarget.scrollTop)}
+      >
         <div style={{ height: events.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
       </div>
       <div className={styles.status} data-testid={testIds.view.gridStatus}>
@@ -93,12 +106,21 @@ const getStyles = (theme: GrafanaTheme2) => ({
     whiteSpace: 'nowrap',
     '&:hover': { background: theme.colors.action.hover },
   }),
-  header: css({ position: 'static', fontWeight: theme.typography.fontWeightMedium, cursor: 'default', background: theme.colors.background.secondary }),
+  header: css({
+    position: 'static',
+    fontWeight: theme.typography.fontWeightMedium,
+    cursor: 'default',
+    background: theme.colors.background.secondary,
+  }),
   selected: css({ background: theme.colors.action.selected }),
   time: css({ flex: '0 0 180px', fontVariantNumeric: 'tabular-nums' }),
   type: css({ flex: '0 0 190px', display: 'flex', alignItems: 'center', gap: theme.spacing(0.5) }),
   dot: css({ width: 10, height: 10, borderRadius: '50%', flex: '0 0 10px' }),
   scope: css({ flex: '0 0 160px', overflow: 'hidden', textOverflow: 'ellipsis' }),
   message: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis' }),
-  status: css({ fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary, padding: theme.spacing(0.5, 0) }),
+  status: css({
+    fontSize: theme.typography.bodySmall.fontSize,
+    color: theme.colors.text.secondary,
+    padding: theme.spacing(0.5, 0),
+  }),
 });

@@ -7,7 +7,10 @@ import { testIds } from '../../testIds';
 import { ForensicView } from './ForensicView';
 
 function Harness({ n }: { n: number }) {
-  const events = useMemo(() => manyEvents(n, (i) => (i % 4 === 0 ? 'runtime.audit' : 'process.start'), 1000), [n]);
+  const events = useMemo(
+    () => manyEvents(n, (i) => (i % 4 === 0 ? 'runtime.audit' : 'process.start'), 1000),
+    [n]
+  );
   const buckets = useMemo(() => bucketEvents(events, 0, 1000 + n, 1000), [events, n]);
   const [hidden, setHidden] = useState<ReadonlySet<EventType>>(new Set());
   const [sel, setSel] = useState<(typeof events)[number]>();
@@ -31,7 +34,8 @@ describe('ForensicView', () => {
   it('hides a type from the grid and the timeline when its toggle is clicked, fast at 100k events', () => {
     render(<Harness n={100_000} />);
     expect(screen.getByTestId(testIds.view.toggleCount('runtime.audit'))).toHaveTextContent('25,000');
-    const types = () => new Set(screen.getAllByTestId(testIds.view.gridRow).map((r) => r.getAttribute('data-event-type')));
+    const types = () =>
+      new Set(screen.getAllByTestId(testIds.view.gridRow).map((r) => r.getAttribute('data-event-type')));
     expect(types()).toEqual(new Set(['runtime.audit', 'process.start']));
     const t0 = performance.now();
     fireEvent.click(screen.getByTestId(testIds.view.toggle('process.start')));
@@ -50,7 +54,14 @@ describe('ForensicView', () => {
 
   it('shows an error in words', () => {
     render(
-      <ForensicView buckets={bucketEvents([], 0, 1, 1)} events={[]} hidden={new Set()} onToggle={() => {}} onSelect={() => {}} error="Loki: 502 bad gateway" />
+      <ForensicView
+        buckets={bucketEvents([], 0, 1, 1)}
+        events={[]}
+        hidden={new Set()}
+        onToggle={() => {}}
+        onSelect={() => {}}
+        error="Loki: 502 bad gateway"
+      />
     );
     expect(screen.getByTestId(testIds.view.error)).toHaveTextContent('Loki: 502 bad gateway');
   });

@@ -55,7 +55,13 @@ export function ForensicView(p: ForensicViewProps) {
         status={p.gridStatus}
         height={p.gridHeight}
       />
-      {p.selected && <EventDetails event={p.selected} onClose={() => p.onSelect(undefined)} actions={p.detailActions?.(p.selected)} />}
+      {p.selected && (
+        <EventDetails
+          event={p.selected}
+          onClose={() => p.onSelect(undefined)}
+          actions={p.detailActions?.(p.selected)}
+        />
+      )}
     </div>
   );
 }

@@ -7,7 +7,19 @@ import { TimelineChart } from './TimelineChart';
 
 // jsdom has no layout: give the SVG a 1000 px wide box so pointer positions map to times.
 beforeAll(() => {
-  jest.spyOn(Element.prototype, 'getBoundingClientRect').mockReturnValue({ left: 0, top: 0, width: 1000, height: 100, right: 1000, bottom: 100, x: 0, y: 0, toJSON: () => ({}) });
+  jest
+    .spyOn(Element.prototype, 'getBoundingClientRect')
+    .mockReturnValue({
+      left: 0,
+      top: 0,
+      width: 1000,
+      height: 100,
+      right: 1000,
+      bottom: 100,
+      x: 0,
+      y: 0,
+      toJSON: () => ({}),
+    });
 });
 
 const HOUR = 3_600_000;
@@ -26,16 +38,28 @@ describe('TimelineChart', () => {
   });
 
   it('keeps a one-event cluster visible next to a million-event one', () => {
-    const b = { fromMs: 0, toMs: 2 * 60_000, stepMs: 60_000, counts: { 'process.start': [1_000_000, 0], 'runtime.audit': [0, 1] } };
+    const b = {
+      fromMs: 0,
+      toMs: 2 * 60_000,
+      stepMs: 60_000,
+      counts: { 'process.start': [1_000_000, 0], 'runtime.audit': [0, 1] },
+    };
     const { container } = render(<TimelineChart buckets={b} hidden={new Set()} />);
-    const heights = [...container.querySelectorAll('rect')].filter((r) => r.getAttribute('fill')).map((r) => Number(r.getAttribute('height')));
+    const heights = [...container.querySelectorAll('rect')]
+      .filter((r) => r.getAttribute('fill'))
+      .map((r) => Number(r.getAttribute('height')));
     expect(heights).toHaveLength(2);
     expect(Math.min(...heights)).toBeGreaterThanOrEqual(2);
     expect(screen.getByTestId(testIds.view.chartMax)).toHaveTextContent('max 1,000,000');
   });
 
   it('leaves hidden types out of the stacks', () => {
-    const b = bucketEvents([ev('process.start', 0), ev('runtime.audit', 0), ev('process.start', 61_000)], 0, 120_000, 60_000);
+    const b = bucketEvents(
+      [ev('process.start', 0), ev('runtime.audit', 0), ev('process.start', 61_000)],
+      0,
+      120_000,
+      60_000
+    );
     render(<TimelineChart buckets={b} hidden={new Set(['process.start'])} />);
     const bars = screen.getAllByTestId(testIds.view.chartBucket);
     expect(bars.map((g) => g.getAttribute('data-count'))).toEqual(['1']);

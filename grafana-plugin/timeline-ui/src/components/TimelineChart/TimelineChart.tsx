@@ -25,7 +25,12 @@ const MIN_SEGMENT = 2;
  * type. Linear scale with a floor for non-empty segments; hover a segment for
  * its count; drag to zoom into a range, click a bar to zoom into its bucket.
  */
-export const TimelineChart = React.memo(function TimelineChart({ buckets, hidden, onZoom, height = 140 }: Props) {
+export const TimelineChart = React.memo(function TimelineChart({
+  buckets,
+  hidden,
+  onZoom,
+  height = 140,
+}: Props) {
   const styles = useStyles2(getStyles);
   const svgRef = useRef<SVGSVGElement>(null);
   const [brush, setBrush] = useState<{ a: number; b: number } | null>(null);
@@ -49,7 +54,11 @@ export const TimelineChart = React.memo(function TimelineChart({ buckets, hidden
     if (hi - lo > 0.005) return onZoom(Math.round(toMs(lo)), Math.round(toMs(hi)));
     // A click: zoom into the bucket under the pointer.
     const i = Math.min(n - 1, Math.floor(b * n));
-    if (totals[i] > 0) onZoom(buckets.fromMs + i * buckets.stepMs, Math.min(buckets.toMs, buckets.fromMs + (i + 1) * buckets.stepMs));
+    if (totals[i] > 0)
+      onZoom(
+        buckets.fromMs + i * buckets.stepMs,
+        Math.min(buckets.toMs, buckets.fromMs + (i + 1) * buckets.stepMs)
+      );
   };
 
   const bars: React.ReactNode[] = [];
@@ -63,7 +72,14 @@ export const TimelineChart = React.memo(function TimelineChart({ buckets, hidden
       const h = Math.max(MIN_SEGMENT, (c / max) * (H - MIN_SEGMENT * 4));
       y -= h;
       segs.push(
-        <rect key={t} x={i * bw + bw * 0.1} y={y} width={Math.max(bw * 0.8, 0.8)} height={h} fill={EVENT_TYPES[t].color}>
+        <rect
+          key={t}
+          x={i * bw + bw * 0.1}
+          y={y}
+          width={Math.max(bw * 0.8, 0.8)}
+          height={h}
+          fill={EVENT_TYPES[t].color}
+        >
           <title>{`${EVENT_TYPES[t].title}: ${c.toLocaleString('en-US')} at ${new Date(buckets.fromMs + i * buckets.stepMs).toISOString()}`}</title>
         </rect>
       );
@@ -78,7 +94,9 @@ export const TimelineChart = React.memo(function TimelineChart({ buckets, hidden
   return (
     <div className={styles.wrap} data-testid={testIds.view.chart}>
       <div className={styles.axisY} data-testid={testIds.view.chartMax}>
-        {max > 0 ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}` : 'no events in range'}
+        {max > 0
+          ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}`
+          : 'no events in range'}
       </div>
       <svg
         ref={svgRef}
@@ -126,9 +144,23 @@ function formatStep(ms: number): string {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   wrap: css({ userSelect: 'none', margin: theme.spacing(1, 0) }),
-  svg: css({ width: '100%', display: 'block', cursor: 'crosshair', background: theme.colors.background.secondary }),
+  svg: css({
+    width: '100%',
+    display: 'block',
+    cursor: 'crosshair',
+    background: theme.colors.background.secondary,
+  }),
   base: css({ stroke: theme.colors.border.medium, strokeWidth: 1, vectorEffect: 'non-scaling-stroke' }),
-  brush: css({ fill: theme.colors.primary.transparent, stroke: theme.colors.primary.border, vectorEffect: 'non-scaling-stroke' }),
+  brush: css({
+    fill: theme.colors.primary.transparent,
+    stroke: theme.colors.primary.border,
+    vectorEffect: 'non-scaling-stroke',
+  }),
   axisY: css({ fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary }),
-  axisX: css({ display: 'flex', justifyContent: 'space-between', fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary }),
+  axisX: css({
+    display: 'flex',
+    justifyContent: 'space-between',
+    fontSize: theme.typography.bodySmall.fontSize,
+    color: theme.colors.text.secondary,
+  }),
 });

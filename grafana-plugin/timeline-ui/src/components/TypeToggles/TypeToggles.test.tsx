@@ -10,7 +10,13 @@ const totals = (over: Partial<Record<EventType, number>>) =>
 describe('TypeToggles', () => {
   it('shows one toggle per type present, with its count, and reports clicks', () => {
     const onToggle = jest.fn();
-    render(<TypeToggles totals={totals({ 'process.start': 1234567, 'runtime.audit': 1 })} hidden={new Set()} onToggle={onToggle} />);
+    render(
+      <TypeToggles
+        totals={totals({ 'process.start': 1234567, 'runtime.audit': 1 })}
+        hidden={new Set()}
+        onToggle={onToggle}
+      />
+    );
     expect(screen.getByTestId(testIds.view.toggleCount('process.start'))).toHaveTextContent('1,234,567');
     expect(screen.getByTestId(testIds.view.toggleCount('runtime.audit'))).toHaveTextContent('1');
     expect(screen.queryByTestId(testIds.view.toggle('port.listen'))).toBeNull();
@@ -19,7 +25,13 @@ describe('TypeToggles', () => {
   });
 
   it('marks hidden types as not pressed and keeps them visible even at zero', () => {
-    render(<TypeToggles totals={totals({ 'process.start': 3 })} hidden={new Set<EventType>(['port.listen'])} onToggle={() => {}} />);
+    render(
+      <TypeToggles
+        totals={totals({ 'process.start': 3 })}
+        hidden={new Set<EventType>(['port.listen'])}
+        onToggle={() => {}}
+      />
+    );
     expect(screen.getByTestId(testIds.view.toggle('port.listen'))).toHaveAttribute('aria-pressed', 'false');
     expect(screen.getByTestId(testIds.view.toggle('process.start'))).toHaveAttribute('aria-pressed', 'true');
   });

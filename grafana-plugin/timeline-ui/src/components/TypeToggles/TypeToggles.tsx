@@ -31,7 +31,13 @@ export const TypeToggles = React.memo(function TypeToggles({ totals, hidden, onT
             onClick={() => onToggle(t)}
             title={on ? `Hide ${EVENT_TYPES[t].title}` : `Show ${EVENT_TYPES[t].title}`}
           >
-            <span className={styles.swatch} style={{ background: on ? EVENT_TYPES[t].color : 'transparent', borderColor: EVENT_TYPES[t].color }} />
+            <span
+              className={styles.swatch}
+              style={{
+                background: on ? EVENT_TYPES[t].color : 'transparent',
+                borderColor: EVENT_TYPES[t].color,
+              }}
+            />
             <span className={on ? undefined : styles.off}>{EVENT_TYPES[t].title}</span>
             <span className={styles.count} data-testid={testIds.view.toggleCount(t)}>
               {totals[t].toLocaleString('en-US')}
