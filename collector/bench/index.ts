@@ -1,19 +1,20 @@
 /**
- * `npm run bench:collector`: runs each collector benchmark present
- * (pipeline.ts, capture.ts, models.ts; each exports `run()`), prints progress
+ * `npm run bench:collector [-- pipeline capture models]`: runs the collector
+ * benchmarks (each file exports `run()`), all three by default, prints progress
  * on stderr and, as the LAST line of stdout, one JSON object merging their results.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+export {}; // a module: top-level await below
 
-const BENCHES = ['pipeline', 'capture', 'models'];
+const ALL = ['pipeline', 'capture', 'models'];
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((b) => !ALL.includes(b));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  process.exit(2);
+}
 
 const merged: Record<string, unknown> = {};
-for (const name of BENCHES) {
-  if (!existsSync(join(import.meta.dirname, `${name}.ts`))) {
-    process.stderr.write(`bench: ${name}.ts not present, skipped\n`);
-    continue;
-  }
+for (const name of wanted.length ? wanted : ALL) {
   const started = Date.now();
   process.stderr.write(`bench: ${name}...\n`);
   try {
