@@ -16,6 +16,7 @@ import { nowNs, nsToMs, type CasefileEvent } from '@casefile/schema';
 import { LokiClient } from '../../server/src/loki/loki-client';
 import { freePort, startLoki, type Loki } from '../loki/loki-server';
 import { podmanUnavailableReason, setupPodman, type Podman } from '../containers/podman';
+import { until } from '../../collector/test/helpers';
 
 const CLI = fileURLToPath(new URL('../../collector/bin/casefile-collector.js', import.meta.url));
 
@@ -25,25 +26,6 @@ const skip =
     : !existsSync('/usr/bin/bpftrace')
       ? 'bpftrace is not installed'
       : (podmanUnavailableReason() ?? undefined);
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 test(
   'a container running nc and a few commands is in Loki: start with image, processes with user and container, the listener, the stop',
@@ -82,12 +64,17 @@ test(
       );
       collector.stderr!.on('data', (d) => (logs = (logs + d).slice(-20_000)));
       collector.stdout?.on('data', (d) => (logs = (logs + d).slice(-20_000)));
-      await until('collector sources active', async () => {
-        if (collector!.exitCode !== null) throw new Error(`collector exited ${collector!.exitCode}: ${logs}`);
-        const r = await fetch(`http://127.0.0.1:${listenPort}/healthz`);
-        const h = (await r.json()) as { sources?: Record<string, string> };
-        return h.sources?.ebpf === 'active' && h.sources?.runtime === 'active' ? true : undefined;
-      });
+      await until(
+        'collector sources active',
+        async () => {
+          if (collector!.exitCode !== null)
+            throw new Error(`collector exited ${collector!.exitCode}: ${logs}`);
+          const r = await fetch(`http://127.0.0.1:${listenPort}/healthz`);
+          const h = (await r.json()) as { sources?: Record<string, string> };
+          return h.sources?.ebpf === 'active' && h.sources?.runtime === 'active' ? true : undefined;
+        },
+        60_000
+      );
 
       const fromNs = nowNs();
       const id = await pm.run(['/bin/nc', '-l', '-p', '8080'], {
