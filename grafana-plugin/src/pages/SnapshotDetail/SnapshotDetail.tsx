@@ -3,7 +3,7 @@ import { useParams } from 'react-router-dom';
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Button, LinkButton, Stack } from '@grafana/ui';
 import { nsToMs, stepFor, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, bucketEvents, testIds } from '@casefile/timeline-ui';
+import { ForensicView, bucketEvents, testIds, toggleHidden } from '@casefile/timeline-ui';
 import { MAX_GRID_EVENTS, ROUTES, prefixRoute } from '../../constants';
 import { absoluteUrl } from '../../queries/http';
 import { durationMs } from '../../queries/loki';
@@ -104,11 +104,7 @@ export function SnapshotDetail() {
             buckets={buckets}
             events={events}
             hidden={hidden}
-            onToggle={(t) => {
-              const next = new Set(hidden);
-              next.has(t) ? next.delete(t) : next.add(t);
-              setHidden(next);
-            }}
+            onToggle={(t) => setHidden(toggleHidden(hidden, t))}
             selected={selected}
             onSelect={setSelected}
             loading={loading}

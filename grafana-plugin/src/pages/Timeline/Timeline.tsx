@@ -5,7 +5,7 @@ import { GrafanaTheme2, rangeUtil, type TimeRange } from '@grafana/data';
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Button, Icon, Input, LinkButton, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
 import { EVENT_TYPE_NAMES, eventsQuery, nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, testIds, totalsByType } from '@casefile/timeline-ui';
+import { ForensicView, testIds, toggleHidden, totalsByType } from '@casefile/timeline-ui';
 import { LED_UP_TO_MINUTES, ROUTES, prefixRoute } from '../../constants';
 import { ScopePickers } from '../../components/ScopePickers/ScopePickers';
 import { PinSnapshot } from '../../components/PinSnapshot/PinSnapshot';
@@ -89,8 +89,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   }, [state.event, data.events, lokiUid, fromMs, toMs, selected?.id]);
 
   const toggle = (t: EventType) => {
-    const next = new Set(hidden);
-    next.has(t) ? next.delete(t) : next.add(t);
+    const next = toggleHidden(hidden, t);
     setHidden(next);
     update({ hidden: next }, true);
   };

@@ -2,7 +2,7 @@ import React, { useMemo, useState } from 'react';
 import type { PanelProps } from '@grafana/data';
 import { Alert } from '@grafana/ui';
 import { stepFor, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, bucketEvents, testIds } from '@casefile/timeline-ui';
+import { ForensicView, bucketEvents, testIds, toggleHidden } from '@casefile/timeline-ui';
 import { eventsFromFrames } from './frames';
 
 /** Panel options: none yet; the query (a Casefile LogQL log query) is the configuration. */
@@ -41,11 +41,7 @@ export function TimelinePanel({
         buckets={buckets}
         events={events}
         hidden={hidden}
-        onToggle={(t) => {
-          const next = new Set(hidden);
-          next.has(t) ? next.delete(t) : next.add(t);
-          setHidden(next);
-        }}
+        onToggle={(t) => setHidden(toggleHidden(hidden, t))}
         selected={selected}
         onSelect={setSelected}
         onZoom={(from, to) => onChangeTimeRange({ from, to })}

@@ -64,3 +64,13 @@ describe('filterByType', () => {
     expect(ms).toBeLessThan(100);
   });
 });
+
+describe('toggleHidden', () => {
+  it('adds a shown type and removes a hidden one, never mutating the input', async () => {
+    const { toggleHidden } = await import('./filter');
+    const hidden = new Set(['process.start' as const]);
+    expect([...toggleHidden(hidden, 'port.listen')].sort()).toEqual(['port.listen', 'process.start']);
+    expect([...toggleHidden(hidden, 'process.start')]).toEqual([]);
+    expect([...hidden]).toEqual(['process.start']);
+  });
+});

@@ -14,3 +14,16 @@ export function filterByType(
   for (const e of events) if (!hidden.has(e.type)) out.push(e);
   return out;
 }
+
+/**
+ * The hidden set after toggling one type: a new Set (React state must not be
+ * mutated in place).
+ *
+ * @example toggleHidden(new Set(['process.start']), 'process.start') // => Set {}
+ */
+export function toggleHidden(hidden: ReadonlySet<EventType>, t: EventType): Set<EventType> {
+  const next = new Set(hidden);
+  if (next.has(t)) next.delete(t);
+  else next.add(t);
+  return next;
+}

@@ -3,6 +3,7 @@ import { fireEvent, render, screen } from '@testing-library/react';
 import type { EventType } from '@casefile/schema';
 import { bucketEvents } from '../../model/buckets';
 import { manyEvents } from '../../model/testEvents';
+import { toggleHidden } from '../../model/filter';
 import { testIds } from '../../testIds';
 import { ForensicView } from './ForensicView';
 
@@ -19,11 +20,7 @@ function Harness({ n }: { n: number }) {
       buckets={buckets}
       events={events}
       hidden={hidden}
-      onToggle={(t) => {
-        const next = new Set(hidden);
-        next.has(t) ? next.delete(t) : next.add(t);
-        setHidden(next);
-      }}
+      onToggle={(t) => setHidden(toggleHidden(hidden, t))}
       selected={sel}
       onSelect={setSel}
     />
