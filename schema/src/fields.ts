@@ -133,15 +133,45 @@ export const FIELDS = {
   activity: {
     attr: 'casefile.host.activity',
     kind: 'string',
-    doc: 'Kind of host activity: ssh_login, ssh_failed, sudo, package_install, user_change, group_change, docker_command, kubectl_command, interactive_shell.',
+    doc: 'Kind of host activity: ssh_login, ssh_failed, ssh_logout, sudo, su, doas, pkexec, runuser, auth_failure, session_open, session_close, package_install, user_change, group_change, docker_command, kubectl_command, interactive_shell.',
   },
   loginUser: {
     attr: 'user.name',
     kind: 'string',
-    doc: 'User that logged in, ran sudo, or pinned a snapshot.',
+    doc: 'User that logged in (or tried to), ran sudo or su, or pinned a snapshot.',
   },
-  targetUser: { attr: 'casefile.target_user', kind: 'string', doc: 'User sudo ran the command as.' },
+  targetUser: {
+    attr: 'casefile.target_user',
+    kind: 'string',
+    doc: 'User sudo, su, doas, pkexec or runuser ran as, or whose credentials a PAM authentication tried.',
+  },
   authMethod: { attr: 'casefile.auth.method', kind: 'string', doc: 'SSH auth method (publickey, password).' },
+  authKey: {
+    attr: 'casefile.auth.key',
+    kind: 'string',
+    doc: 'Key an SSH login was accepted with: type and fingerprint (`ED25519 SHA256:...`).',
+  },
+  userExists: {
+    attr: 'casefile.user.exists',
+    kind: 'bool',
+    doc: 'Whether the login user exists on the host (false: sshd said `invalid user`).',
+  },
+  sessionId: {
+    attr: 'session.id',
+    kind: 'string',
+    doc: "Login session: sshd's pid for the connection (it logs the login, its PAM session and its end), so a login and its logout share it.",
+  },
+  tty: { attr: 'casefile.tty', kind: 'string', doc: 'Terminal of a sudo, su or PAM authentication (pts/0).' },
+  outcome: {
+    attr: 'casefile.outcome',
+    kind: 'string',
+    doc: 'granted or denied (sudo, su); `casefile.reason` says why a denial happened.',
+  },
+  pamService: {
+    attr: 'casefile.pam.service',
+    kind: 'string',
+    doc: 'PAM service of an authentication failure or session (sshd, sudo, su-l, cron, runuser).',
+  },
 
   // --- container lifecycle ----------------------------------------------
   labels: {
@@ -152,7 +182,7 @@ export const FIELDS = {
   reason: {
     attr: 'casefile.reason',
     kind: 'string',
-    doc: 'Why: container stop/die reason, signal, model change.',
+    doc: 'Why: container stop/die reason, signal, model change, sudo/su/login denial.',
   },
 
   // --- runtime models ---------------------------------------------------
