@@ -65,7 +65,7 @@ export interface CollectorConfig {
     segmentBytes: number;
     /** Appended events are written to the segment file at least this often. Default 20 ms. */
     flushIntervalMs: number;
-    /** fdatasync of the open segment at most this often; 0 = after every write. Default 1000 ms. */
+    /** fdatasync of the open segment at most this often; 0 = every group commit. Default 0 (see README "Durable queue"). */
     fsyncIntervalMs: number;
     /** Records per OTLP request. Default 2048. */
     batchRecords: number;
@@ -300,15 +300,15 @@ export const OPTIONS: readonly Option[] = [
     path: 'queue.flushIntervalMs',
     kind: 'duration',
     env: ['CASEFILE_QUEUE_FLUSH_INTERVAL'],
-    doc: 'queue write interval',
+    doc: 'queue group commit interval',
     default: () => 20,
   },
   {
     path: 'queue.fsyncIntervalMs',
     kind: 'duration',
     env: ['CASEFILE_QUEUE_FSYNC_INTERVAL'],
-    doc: 'queue fdatasync interval (0 = every write)',
-    default: () => 1000,
+    doc: 'queue fdatasync interval (0 = every group commit)',
+    default: () => 0,
   },
   {
     path: 'queue.batchRecords',

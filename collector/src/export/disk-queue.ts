@@ -3,52 +3,82 @@
  * BatchLogRecordProcessor keeps in memory (and silently drops in bursts, see
  * MACHINE.md), kept on disk instead.
  *
- * Layout in `dir`: append-only segment files `<16-digit seq>.seg` of frames
- * `[u32 LE length][u32 LE crc32][payload]`, and `ack.json` = the position up to
+ * Layout in `dir`: segment files `<16-digit seq>.seg` of frames (format and
+ * resynchronisation in ./queue-frame.ts), and `ack.json` = the position up to
  * which the exporter has delivered. Fully acknowledged segments are deleted.
  *
- * Durability (documented policy):
- *  - `append()` buffers in memory; the buffer is written to the segment file
- *    every `flushIntervalMs` (default 20 ms), when it passes 1 MiB, before a read
- *    and on close. Once written, a record survives a crash of the collector
- *    (SIGKILL included): it is in the kernel's page cache.
- *  - fdatasync runs at most every `fsyncIntervalMs` (default 1 s; 0 = after
- *    every write) and on rotate/close, bounding what a power loss can take.
- *  - `ack.json` is replaced atomically (write + rename) after each delivered
- *    batch; after a crash, batches delivered but not yet acknowledged are sent
- *    again (at-least-once: duplicates are possible, loss is not).
- *  - On open, a torn frame at the end of a segment (crash mid-write) is cut off.
+ * Durability (the promise; collector/README.md "Durable queue"):
+ *  - Group commit: appended frames are held in memory and written with one
+ *    positional write plus fdatasync every `flushIntervalMs` (default 20 ms),
+ *    when they pass 1 MiB, before a read and on close. The promise `append()`
+ *    returns resolves `true` only after the fdatasync that covers the record:
+ *    a resolved record survives SIGKILL and power loss. A SIGKILL or power cut
+ *    loses at most the records whose promise has not resolved yet (one group,
+ *    ≤ `flushIntervalMs` of events). `fsyncIntervalMs` > 0 trades that for
+ *    fewer fdatasyncs: records are written each group (SIGKILL-safe) but
+ *    resolve, and are power-safe, only at the next fdatasync.
+ *  - A failed write or fdatasync (full disk, EIO) is truncated back to the last
+ *    good frame, so a partial write never misaligns the file; the records stay
+ *    in memory and the write is retried with backoff. While the disk refuses,
+ *    at most `maxPendingBytes` wait in memory; beyond that new records are
+ *    dropped, counted in `droppedDiskFull` and resolve `false`.
+ *  - `ack.json` is replaced atomically after each delivered batch (retried if
+ *    the disk refuses); after a crash, batches delivered but not yet
+ *    acknowledged are sent again (at-least-once: duplicates, no loss).
+ *  - Damaged frames are skipped, never cut off: the reader resynchronises at
+ *    the next valid frame and counts the skipped bytes and records. A torn end
+ *    of the last segment (crash mid-write) is truncated on open.
  *
  * Bound: when the queue holds more than `maxBytes`, the oldest segment is
- * deleted and its unacknowledged records are counted in `dropped`.
+ * deleted and its unacknowledged records are counted in `droppedBound`.
+ * Nothing here throws after construction except `append()` on a closed queue.
  */
 import {
   closeSync,
+  constants,
   fdatasyncSync,
   fstatSync,
+  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   renameSync,
   unlinkSync,
   writeFileSync,
   writeSync,
-  readFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import {
+  FRAME_HEADER,
+  checkFrame,
+  encodeFrame,
+  framesIn,
+  nextFrame,
+  scanSegment,
+  type BadRange,
+} from './queue-frame';
+
+/** Where the queue reports what it could not do (a pino logger fits). */
+export interface QueueLog {
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
 
 export interface DiskQueueOptions {
   /** Bound on all segments together. Default 256 MiB. */
   maxBytes?: number;
   /** Segment size before rotation; at most maxBytes/4. Default 8 MiB. */
   segmentBytes?: number;
-  /** Write buffered appends at least this often. Default 20 ms. */
+  /** Group commit period: write (and fdatasync) appended records at least this often. Default 20 ms. */
   flushIntervalMs?: number;
-  /** fdatasync at most this often; 0 = after every write. Default 1000 ms. */
+  /** fdatasync at most this often; 0 = every group commit. Default 0. */
   fsyncIntervalMs?: number;
+  /** Records held in memory while the disk refuses writes. Default min(16 MiB, maxBytes/4). */
+  maxPendingBytes?: number;
+  log?: QueueLog;
 }
 
 /** A place in the queue: segment sequence number and byte offset in it. */
@@ -65,43 +95,92 @@ export interface Batch {
   end: Position;
 }
 
+/** The queue's counters, for /metrics and /healthz. */
+export interface QueueStats {
+  depth: number;
+  bytes: number;
+  appended: number;
+  droppedBound: number;
+  droppedDiskFull: number;
+  corruptBytes: number;
+  corruptRecords: number;
+  writable: boolean;
+}
+
 interface Segment {
   seq: number;
   path: string;
-  /** Bytes in the segment, written or buffered. */
-  bytes: number;
-  /** Bytes written to the file. */
+  /** Bytes of whole frames in the file (valid or skipped): the next write goes here. */
   written: number;
+  /** Valid frames in the file. */
   records: number;
+  /** Damaged stretches the reader jumps over, in order. */
+  bad: BadRange[];
 }
 
-const HEADER = 8;
-const WRITE_BUFFER_MAX = 1 << 20;
+/** Appends waiting for the commit that makes them durable. */
+interface Group {
+  /** Sequence number (appended count) of the group's last record. */
+  last: number;
+  promise: Promise<boolean>;
+  resolve: (durable: boolean) => void;
+}
+
+const COMMIT_AT_BYTES = 1 << 20;
+const READ_CHUNK = 64 * 1024;
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2000;
+const DROPPED = Promise.resolve(false);
+const NO_LOG: QueueLog = { warn() {}, error() {} };
 const segName = (seq: number) => `${String(seq).padStart(16, '0')}.seg`;
 const before = (a: Position, b: Position) => a.seg < b.seg || (a.seg === b.seg && a.off < b.off);
+const errText = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
 
 export class DiskQueue {
   private readonly segments: Segment[] = [];
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
   private readonly fsyncIntervalMs: number;
-  private fd: number;
+  private readonly maxPendingBytes: number;
+  private readonly commitAtBytes: number;
+  private readonly log: QueueLog;
+  /** Write fd of the tail segment, opened at its first write. */
+  private fd?: number;
   private readFd?: { seq: number; fd: number };
-  private buffer: Buffer[] = [];
-  private bufferBytes = 0;
+  /** Frames appended, not yet written. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Frames written to the tail since its last fdatasync (rewritten if that fails), and where they start. */
+  private unsynced: Buffer[] = [];
+  private syncedOff = 0;
+  private groups: Group[] = [];
+  /** Frames accepted into pending since open, and how many of them are written. */
+  private accepted = 0;
+  private written = 0;
+  /** The last segment could not be repaired on open: write to a new one. */
+  private sealTail = false;
   private ackPos: Position;
   private readPos: Position;
   /** Records of the head segment before ackPos. */
   private ackedInHead = 0;
+  private ackDirty = false;
   private lastSync = Date.now();
+  /** While writes fail: the first error, and when to try again. */
+  private failing?: { error: string; since: number; retryAt: number; delay: number };
   private readonly timer: NodeJS.Timeout;
   private closed = false;
-  /** Unacknowledged records deleted because the queue was full. */
-  dropped = 0;
-  /** Bytes cut from segment ends on open (torn or corrupt frames after a crash). */
-  recoveredTornBytes = 0;
-  /** Records appended since open. */
+  /** Records appended since open (dropped ones included). */
   appended = 0;
+  /** Unacknowledged records deleted because the queue passed maxBytes. */
+  droppedBound = 0;
+  /** Records refused because the disk refused writes and memory held maxPendingBytes. */
+  droppedDiskFull = 0;
+  /** Bytes of damaged frames skipped (after the acknowledged position). */
+  corruptBytes = 0;
+  /** Records lost in those bytes (frame starts found in them, at least one per stretch). */
+  corruptRecords = 0;
+  /** Bytes cut from the end of the last segment on open (a write cut short by a crash). */
+  recoveredTornBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -112,30 +191,27 @@ export class DiskQueue {
       4096,
       Math.min(opts.segmentBytes ?? 8 * 1024 ** 2, Math.floor(this.maxBytes / 4))
     );
-    this.fsyncIntervalMs = opts.fsyncIntervalMs ?? 1000;
+    this.fsyncIntervalMs = opts.fsyncIntervalMs ?? 0;
+    this.maxPendingBytes = opts.maxPendingBytes ?? Math.min(16 * 1024 ** 2, Math.floor(this.maxBytes / 4));
+    this.commitAtBytes = Math.min(COMMIT_AT_BYTES, Math.max(1, this.maxPendingBytes >> 1));
+    this.log = opts.log ?? NO_LOG;
     mkdirSync(dir, { recursive: true });
     this.ackPos = this.readAck();
-    for (const name of readdirSync(dir)
+    const names = readdirSync(dir)
       .filter((n) => /^\d{16}\.seg$/.test(n))
-      .sort()) {
+      .sort();
+    for (const [i, name] of names.entries()) {
       const seq = Number(name.slice(0, 16));
       const path = join(dir, name);
-      if (seq < this.ackPos.seg) {
-        unlinkSync(path);
-        continue;
-      }
-      this.segments.push(this.recover(seq, path));
+      if (seq < this.ackPos.seg) this.unlink(path);
+      else this.segments.push(this.recover(seq, path, i === names.length - 1));
     }
-    if (!this.segments.length || this.tail.bytes >= this.segmentBytes)
-      this.segments.push(this.newSegment((this.segments.at(-1)?.seq ?? this.ackPos.seg - 1) + 1));
-    this.fd = openSync(this.tail.path, 'a');
+    if (!this.segments.length || this.sealTail || this.tail.written >= this.segmentBytes)
+      this.segments.push(this.emptySegment((this.segments.at(-1)?.seq ?? this.ackPos.seg - 1) + 1));
+    this.syncedOff = this.tail.written;
     if (this.ackPos.seg < this.segments[0].seq) this.ackPos = { seg: this.segments[0].seq, off: 0 };
-    this.ackedInHead = this.countFrames(
-      this.segments[0],
-      this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0
-    );
     this.readPos = { ...this.ackPos };
-    this.timer = setInterval(() => this.flush(), opts.flushIntervalMs ?? 20);
+    this.timer = setInterval(() => this.commit(), opts.flushIntervalMs ?? 20);
     this.timer.unref();
   }
 
@@ -153,118 +229,228 @@ export class DiskQueue {
     return { seg: 0, off: 0 };
   }
 
-  private newSegment(seq: number): Segment {
-    const path = join(this.dir, segName(seq));
-    writeFileSync(path, '', { flag: 'a' });
-    return { seq, path, bytes: 0, written: 0, records: 0 };
+  private emptySegment(seq: number): Segment {
+    return { seq, path: join(this.dir, segName(seq)), written: 0, records: 0, bad: [] };
   }
 
-  /** Count valid frames; cut a torn or corrupt end. */
-  private recover(seq: number, path: string): Segment {
-    const seg: Segment = { seq, path, bytes: 0, written: 0, records: 0 };
-    const fd = openSync(path, 'r+');
-    try {
-      const size = fstatSync(fd).size;
-      const buf = Buffer.allocUnsafe(size);
-      let got = 0;
-      while (got < size) got += readSync(fd, buf, got, size - got, got);
-      let off = 0;
-      while (off + HEADER <= size) {
-        const len = buf.readUInt32LE(off);
-        if (
-          off + HEADER + len > size ||
-          crc32(buf.subarray(off + HEADER, off + HEADER + len)) !== buf.readUInt32LE(off + 4)
-        )
-          break;
-        off += HEADER + len;
-        seg.records++;
-      }
-      if (off < size) {
-        ftruncateSync(fd, off);
-        this.recoveredTornBytes += size - off;
-      }
-      seg.bytes = seg.written = off;
-    } finally {
-      closeSync(fd);
+  /** Read a segment back: count its frames, note damaged stretches, cut a torn end of the last one. */
+  private recover(seq: number, path: string, last: boolean): Segment {
+    const seg = this.emptySegment(seq);
+    const buf = readFileSync(path);
+    const scan = scanSegment(buf, buf.length);
+    const ackOff = seq === this.ackPos.seg ? this.ackPos.off : 0;
+    seg.records = scan.starts.length;
+    if (seq === this.ackPos.seg) this.ackedInHead = scan.starts.filter((s) => s < ackOff).length;
+    seg.bad = scan.bad;
+    for (const r of scan.bad) if (r.end > ackOff) this.countCorrupt(seg, r, framesIn(buf, r.start, r.end));
+    seg.written = buf.length;
+    const t = scan.tail;
+    if (t) {
+      if (!t.torn && t.end > ackOff) this.countCorrupt(seg, t, framesIn(buf, t.start, t.end));
+      if (last) {
+        try {
+          const fd = openSync(path, 'r+');
+          try {
+            ftruncateSync(fd, t.start);
+          } finally {
+            closeSync(fd);
+          }
+          seg.written = t.start;
+          if (t.torn) this.recoveredTornBytes += t.end - t.start;
+        } catch (err) {
+          // Leave the file as it is and write to a new segment instead.
+          seg.bad.push({ start: t.start, end: t.end });
+          this.sealTail = true;
+          this.log.warn(
+            { segment: path, error: errText(err) },
+            'could not cut the torn end of a queue segment'
+          );
+        }
+      } else seg.bad.push({ start: t.start, end: t.end });
     }
     return seg;
   }
 
-  /** Frames in `seg` before byte offset `end`. */
-  private countFrames(seg: Segment, end: number): number {
-    if (end === 0) return 0;
-    const fd = openSync(seg.path, 'r');
-    try {
-      const h = Buffer.allocUnsafe(HEADER);
-      let off = 0;
-      let n = 0;
-      while (off < end && readSync(fd, h, 0, HEADER, off) === HEADER) {
-        off += HEADER + h.readUInt32LE(0);
-        n++;
-      }
-      return n;
-    } finally {
-      closeSync(fd);
-    }
+  /** Count and log a damaged stretch. */
+  private countCorrupt(seg: Segment, r: BadRange, records: number): void {
+    this.corruptBytes += r.end - r.start;
+    this.corruptRecords += records;
+    this.log.error(
+      { segment: seg.path, offset: r.start, bytes: r.end - r.start, records },
+      'damaged queue frames skipped; resynchronised at the next valid frame'
+    );
   }
 
-  /** Queue one record (buffered; durable once written, see the policy above). */
-  append(payload: string): void {
+  /**
+   * Queue one record. Resolves `true` once it is written and fdatasync'd (see
+   * the policy above), `false` when it was dropped because the disk refuses
+   * writes and memory is full. Never rejects.
+   */
+  append(payload: string): Promise<boolean> {
     if (this.closed) throw new Error('queue closed');
-    const len = Buffer.byteLength(payload);
-    const frame = Buffer.allocUnsafe(HEADER + len);
-    frame.write(payload, HEADER);
-    frame.writeUInt32LE(len, 0);
-    frame.writeUInt32LE(crc32(frame.subarray(HEADER)), 4);
-    if (this.tail.bytes > 0 && this.tail.bytes + frame.length > this.segmentBytes) this.rotate();
-    this.buffer.push(frame);
-    this.bufferBytes += frame.length;
-    this.tail.bytes += frame.length;
-    this.tail.records++;
     this.appended++;
-    if (this.bufferBytes >= WRITE_BUFFER_MAX) this.flush();
+    const frame = encodeFrame(payload);
+    if (this.pendingBytes > 0 && this.pendingBytes + frame.length > this.maxPendingBytes) {
+      this.droppedDiskFull++;
+      return DROPPED;
+    }
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    this.accepted++;
+    let g = this.groups.at(-1);
+    if (!g || g.last <= this.written) {
+      let resolve!: (d: boolean) => void;
+      const promise = new Promise<boolean>((r) => (resolve = r));
+      g = { last: 0, promise, resolve };
+      this.groups.push(g);
+    }
+    g.last = this.accepted;
+    if (this.pendingBytes >= this.commitAtBytes) this.commit();
+    return g.promise;
+  }
+
+  /** Write and fdatasync what is pending now (also done by the timer). Never throws. */
+  flush(): void {
+    this.commit(true);
+  }
+
+  /** Group commit: write pending frames, fdatasync per policy, resolve the groups covered. */
+  private commit(force = false): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (this.failing && !force && now < this.failing.retryAt) return;
+    try {
+      while (this.pending.length) this.writeSome();
+      if (
+        this.unsynced.length &&
+        (force || this.fsyncIntervalMs === 0 || now - this.lastSync >= this.fsyncIntervalMs)
+      )
+        this.sync();
+      if (this.ackDirty) this.writeAck();
+      if (this.failing) {
+        this.log.warn(
+          {
+            error: this.failing.error,
+            forMs: now - this.failing.since,
+            droppedDiskFull: this.droppedDiskFull,
+          },
+          'queue writes work again'
+        );
+        this.failing = undefined;
+      }
+    } catch (err) {
+      const delay = this.failing ? Math.min(this.failing.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+      if (!this.failing)
+        this.log.error(
+          { error: errText(err), pendingBytes: this.pendingBytes },
+          'queue write failed; holding records in memory and retrying'
+        );
+      this.failing = { error: errText(err), since: this.failing?.since ?? now, retryAt: now + delay, delay };
+    }
     this.enforceBound();
   }
 
-  /** Write the buffer to the open segment (and fdatasync per policy). */
-  flush(): void {
-    if (this.closed) return;
-    if (this.bufferBytes) {
-      const data = this.buffer.length === 1 ? this.buffer[0] : Buffer.concat(this.buffer, this.bufferBytes);
-      let done = 0;
-      while (done < data.length) done += writeSync(this.fd, data, done);
-      this.tail.written += data.length;
-      this.buffer = [];
-      this.bufferBytes = 0;
-    }
-    if (
-      this.tail.written &&
-      (this.fsyncIntervalMs === 0 || Date.now() - this.lastSync >= this.fsyncIntervalMs)
+  /** Write the pending frames that fit in the tail segment (rotating first when it is full). */
+  private writeSome(): void {
+    if (this.tail.written > 0 && this.tail.written + this.pending[0].length > this.segmentBytes)
+      this.rotate();
+    const seg = this.tail;
+    const fd = this.writeFd();
+    let n = 0;
+    let bytes = 0;
+    while (
+      n < this.pending.length &&
+      (n === 0 || seg.written + bytes + this.pending[n].length <= this.segmentBytes)
     )
-      this.sync();
+      bytes += this.pending[n++].length;
+    const frames = this.pending.slice(0, n);
+    const data = n === 1 ? frames[0] : Buffer.concat(frames, bytes);
+    try {
+      for (let done = 0; done < bytes;) done += writeSync(fd, data, done, bytes - done, seg.written + done);
+    } catch (err) {
+      this.cutBack(fd, seg.written);
+      throw err;
+    }
+    seg.written += bytes;
+    seg.records += n;
+    this.pending.splice(0, n);
+    this.pendingBytes -= bytes;
+    this.unsynced.push(...frames);
+    this.written += n;
   }
 
+  /** Undo a partial write: the file ends at the last whole frame again. */
+  private cutBack(fd: number, off: number): void {
+    try {
+      ftruncateSync(fd, off);
+    } catch (err) {
+      this.log.error({ error: errText(err), offset: off }, 'could not truncate a partial queue write');
+    }
+  }
+
+  /** The tail's write fd; a new segment file is created (and its directory entry synced) here. */
+  private writeFd(): number {
+    if (this.fd !== undefined) return this.fd;
+    const seg = this.tail;
+    const fd = openSync(seg.path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+    try {
+      if (fstatSync(fd).size !== seg.written) ftruncateSync(fd, seg.written);
+      if (seg.written === 0) this.syncDir();
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.fd = fd;
+    return fd;
+  }
+
+  private syncDir(): void {
+    const d = openSync(this.dir, 'r');
+    try {
+      fsyncSync(d);
+    } finally {
+      closeSync(d);
+    }
+  }
+
+  /** fdatasync the tail; resolve what it covers. On failure rewrite the unsynced frames later. */
   private sync(): void {
-    fdatasyncSync(this.fd);
+    if (this.fd === undefined) return;
+    try {
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      // What the kernel did with the failed pages is unknown (fsyncgate): write them again.
+      this.cutBack(this.fd, this.syncedOff);
+      this.tail.written = this.syncedOff;
+      this.tail.records -= this.unsynced.length;
+      this.written -= this.unsynced.length;
+      this.pending.unshift(...this.unsynced);
+      for (const f of this.unsynced) this.pendingBytes += f.length;
+      this.unsynced = [];
+      throw err;
+    }
     this.lastSync = Date.now();
+    this.unsynced = [];
+    this.syncedOff = this.tail.written;
+    while (this.groups.length && this.groups[0].last <= this.written) this.groups.shift()!.resolve(true);
   }
 
   private rotate(): void {
-    this.flush();
     this.sync();
-    closeSync(this.fd);
-    this.segments.push(this.newSegment(this.tail.seq + 1));
-    this.fd = openSync(this.tail.path, 'a');
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.segments.push(this.emptySegment(this.tail.seq + 1));
+    this.syncedOff = 0;
   }
 
   /** Over the bound: delete the oldest segments (never the one being written). */
   private enforceBound(): void {
     while (this.bytes > this.maxBytes && this.segments.length > 1) {
       const head = this.segments.shift()!;
-      this.dropped += head.records - this.ackedInHead;
+      this.droppedBound += head.records - this.ackedInHead;
       this.ackedInHead = 0;
       this.closeReadFd(head.seq);
-      unlinkSync(head.path);
+      this.unlink(head.path);
       const next = { seg: this.segments[0].seq, off: 0 };
       if (before(this.ackPos, next)) this.ackPos = next;
       if (before(this.readPos, next)) this.readPos = next;
@@ -272,18 +458,51 @@ export class DiskQueue {
     }
   }
 
-  /** Bytes held (unacknowledged and acknowledged-but-not-yet-deleted). */
+  private unlink(path: string): void {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ segment: path, error: errText(err) }, 'could not delete a queue segment');
+    }
+  }
+
+  /** Bytes held: segments on disk (acknowledged-but-not-yet-deleted included) and records waiting in memory. */
   get bytes(): number {
-    let n = 0;
-    for (const s of this.segments) n += s.bytes;
+    let n = this.pendingBytes;
+    for (const s of this.segments) n += s.written;
     return n;
   }
 
   /** Records not yet acknowledged. */
   get depth(): number {
-    let n = -this.ackedInHead;
+    let n = this.pending.length - this.ackedInHead;
     for (const s of this.segments) n += s.records;
     return n;
+  }
+
+  /** Every record lost on purpose: over the bound, or refused while the disk was full. */
+  get dropped(): number {
+    return this.droppedBound + this.droppedDiskFull;
+  }
+
+  /** False while the disk refuses writes (records wait in memory): back-pressure for callers. */
+  get writable(): boolean {
+    return !this.failing;
+  }
+
+  /** The counters together. */
+  stats(): QueueStats {
+    return {
+      depth: this.depth,
+      bytes: this.bytes,
+      appended: this.appended,
+      droppedBound: this.droppedBound,
+      droppedDiskFull: this.droppedDiskFull,
+      corruptBytes: this.corruptBytes,
+      corruptRecords: this.corruptRecords,
+      writable: this.writable,
+    };
   }
 
   private segment(seq: number): Segment | undefined {
@@ -297,55 +516,126 @@ export class DiskQueue {
     }
   }
 
+  /** Frames in `seg` before byte offset `end` (damaged stretches skipped). */
+  private countFrames(seg: Segment, end: number): number {
+    if (end === 0) return 0;
+    const fd = openSync(seg.path, 'r');
+    try {
+      const h = Buffer.allocUnsafe(FRAME_HEADER);
+      let off = 0;
+      let n = 0;
+      while (off < end) {
+        const bad = seg.bad.find((r) => r.start === off);
+        if (bad) {
+          off = bad.end;
+          continue;
+        }
+        if (readSync(fd, h, 0, FRAME_HEADER, off) !== FRAME_HEADER) break;
+        off += FRAME_HEADER + h.readUInt32LE(4);
+        n++;
+      }
+      return n;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /**
    * The next records after those already read, up to `maxRecords` and about
    * `maxBytes`; undefined when there are none. Reading does not remove: call
-   * {@link ack} after delivery, or {@link rewind} to read again.
+   * {@link ack} after delivery, or {@link rewind} to read again. Pending
+   * appends are committed first. Never throws.
    */
   read(maxRecords: number, maxBytes: number): Batch | undefined {
-    if (this.bufferBytes) this.flush();
+    this.commit();
     const start = { ...this.readPos };
     const records: string[] = [];
     let bytes = 0;
-    while (records.length < maxRecords && bytes < maxBytes) {
-      const seg = this.segment(this.readPos.seg);
-      if (!seg) break;
-      if (this.readPos.off >= seg.written) {
-        if (seg === this.tail) break;
-        this.closeReadFd(seg.seq);
-        this.readPos = { seg: this.segments[this.segments.indexOf(seg) + 1].seq, off: 0 };
-        continue;
-      }
-      if (this.readFd?.seq !== seg.seq) {
-        this.closeReadFd();
-        this.readFd = { seq: seg.seq, fd: openSync(seg.path, 'r') };
-      }
-      const want = Math.min(seg.written - this.readPos.off, Math.max(maxBytes - bytes, 64 * 1024));
-      const buf = Buffer.allocUnsafe(want);
-      const got = readSync(this.readFd.fd, buf, 0, want, this.readPos.off);
-      let off = 0;
-      while (off + HEADER <= got && records.length < maxRecords) {
-        const len = buf.readUInt32LE(off);
-        if (off + HEADER + len > got) {
-          if (off === 0) {
-            // One record larger than the chunk: read exactly it.
-            const big = Buffer.allocUnsafe(len);
-            readSync(this.readFd.fd, big, 0, len, this.readPos.off + HEADER);
-            records.push(big.toString('utf8'));
-            off = HEADER + len;
-            bytes += len;
-          }
-          break;
+    try {
+      while (records.length < maxRecords && bytes < maxBytes) {
+        const seg = this.segment(this.readPos.seg);
+        if (!seg) break;
+        const off = this.readPos.off;
+        const bad = seg.bad.find((r) => r.start <= off && off < r.end);
+        if (bad) {
+          this.readPos = { seg: seg.seq, off: bad.end };
+          continue;
         }
-        records.push(buf.toString('utf8', off + HEADER, off + HEADER + len));
-        off += HEADER + len;
-        bytes += len;
-        if (bytes >= maxBytes) break;
+        if (off >= seg.written) {
+          if (seg === this.tail) break;
+          this.closeReadFd(seg.seq);
+          this.readPos = { seg: this.segments[this.segments.indexOf(seg) + 1].seq, off: 0 };
+          continue;
+        }
+        const limit = seg.bad.find((r) => r.start > off)?.start ?? seg.written;
+        const got = this.readFrames(seg, off, limit, maxRecords - records.length, maxBytes - bytes, records);
+        bytes += got;
       }
-      this.readPos = { seg: seg.seq, off: this.readPos.off + off };
+    } catch (err) {
+      this.log.error({ error: errText(err), at: this.readPos }, 'queue read failed; will retry');
     }
     if (!records.length) return undefined;
     return { records, bytes, start, end: { ...this.readPos } };
+  }
+
+  /** Read valid frames of `seg` from `off` up to `limit` into `out`; advances readPos; returns payload bytes. */
+  private readFrames(
+    seg: Segment,
+    off: number,
+    limit: number,
+    maxRecords: number,
+    maxBytes: number,
+    out: string[]
+  ): number {
+    if (this.readFd?.seq !== seg.seq) {
+      this.closeReadFd();
+      this.readFd = { seq: seg.seq, fd: openSync(seg.path, 'r') };
+    }
+    const fd = this.readFd.fd;
+    const want = Math.min(limit - off, Math.max(maxBytes, READ_CHUNK));
+    let buf = Buffer.allocUnsafe(want);
+    let got = readSync(fd, buf, 0, want, off);
+    let p = 0;
+    let bytes = 0;
+    let n = 0;
+    while (p < got && n < maxRecords && bytes < maxBytes) {
+      if (p + FRAME_HEADER > got && off + got < limit) break; // a header cut by the chunk: next chunk
+      let c = checkFrame(buf, p, got);
+      if (c.kind === 'short' && off + p + c.size <= limit) {
+        if (p > 0) break; // the rest in the next chunk
+        buf = Buffer.allocUnsafe(c.size); // one record larger than the chunk: read exactly it
+        got = readSync(fd, buf, 0, c.size, off);
+        c = checkFrame(buf, 0, got);
+      }
+      if (c.kind !== 'ok') {
+        this.damagedAt(seg, off + p, limit);
+        break;
+      }
+      out.push(buf.toString('utf8', p + FRAME_HEADER, p + c.size));
+      bytes += c.size - FRAME_HEADER;
+      p += c.size;
+      n++;
+    }
+    this.readPos = { seg: seg.seq, off: off + p };
+    return bytes;
+  }
+
+  /** Damage found while reading (after open): note the stretch up to the next valid frame, count it. */
+  private damagedAt(seg: Segment, at: number, limit: number): void {
+    const buf = Buffer.allocUnsafe(limit - at);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(this.readFd!.fd, buf, got, buf.length - got, at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const next = nextFrame(buf, 1, got);
+    const r = { start: at, end: next < got ? at + next : limit };
+    seg.bad.push(r);
+    seg.bad.sort((a, b) => a.start - b.start);
+    const lost = framesIn(buf, 0, Math.min(got, r.end - at));
+    seg.records -= Math.min(seg.records, lost);
+    this.countCorrupt(seg, r, lost);
   }
 
   /** Read again from the oldest unacknowledged record (after a failed delivery). */
@@ -356,6 +646,7 @@ export class DiskQueue {
   /**
    * Mark everything up to `batch.end` delivered: persisted atomically, and
    * segments wholly before it deleted. Batches must be acknowledged in order.
+   * Never throws.
    */
   ack(batch: Batch): void {
     if (this.closed || !before(this.ackPos, batch.end)) return; // already dropped or acknowledged
@@ -364,29 +655,53 @@ export class DiskQueue {
     while (this.segments.length > 1 && this.segments[0].seq < this.ackPos.seg) {
       const s = this.segments.shift()!;
       this.closeReadFd(s.seq);
-      unlinkSync(s.path);
+      this.unlink(s.path);
     }
-    // Crossing into a new segment is rare (once per segment): count its frames then.
-    this.ackedInHead = sameSegment
-      ? this.ackedInHead + batch.records.length
-      : this.countFrames(this.segments[0], this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0);
+    try {
+      // Crossing into a new segment is rare (once per segment): count its frames then.
+      this.ackedInHead = sameSegment
+        ? this.ackedInHead + batch.records.length
+        : this.countFrames(this.segments[0], this.ackPos.seg === this.segments[0].seq ? this.ackPos.off : 0);
+    } catch (err) {
+      this.log.error({ error: errText(err) }, 'could not count acknowledged queue frames');
+    }
     this.writeAck();
   }
 
   private writeAck(): void {
     const tmp = join(this.dir, 'ack.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.ackPos));
-    renameSync(tmp, join(this.dir, 'ack.json'));
+    try {
+      writeFileSync(tmp, JSON.stringify(this.ackPos));
+      renameSync(tmp, join(this.dir, 'ack.json'));
+      this.ackDirty = false;
+    } catch (err) {
+      // Delivered records may be sent again after a restart; nothing is lost.
+      if (!this.ackDirty) this.log.warn({ error: errText(err) }, 'could not persist the queue ack; retrying');
+      this.ackDirty = true;
+    }
   }
 
-  /** Write and fdatasync what is buffered, then close. Idempotent. */
+  /**
+   * Commit what is pending (records the disk still refuses are counted in
+   * `droppedDiskFull` and resolve false), then close. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
-    this.flush();
-    this.sync();
+    this.commit(true);
+    if (this.pending.length) {
+      this.log.error(
+        { records: this.pending.length, error: this.failing?.error },
+        'queue closed with records the disk refused; they are lost'
+      );
+      this.droppedDiskFull += this.pending.length;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
     this.closed = true;
+    for (const g of this.groups) g.resolve(g.last <= this.written && !this.unsynced.length);
+    this.groups = [];
     clearInterval(this.timer);
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
     this.closeReadFd();
   }
 }

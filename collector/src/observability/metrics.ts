@@ -4,6 +4,7 @@
  * 50k events/s; the rest are prom-client instruments.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueStats } from '../export/disk-queue';
 
 /** Numbers the pipeline and exporter keep, read when /metrics is scraped. */
 export interface MetricSources {
@@ -11,7 +12,8 @@ export interface MetricSources {
   eventsBySourceType: Map<string, number>;
   invalidBySource: Map<string, number>;
   dropped: () => Record<string, number>;
-  queue: () => { depth: number; bytes: number; appended: number };
+  /** Undefined when there is no queue (no OTLP endpoint). */
+  queue: () => QueueStats | undefined;
   sources: () => Array<{ name: string; active: boolean; stats: Record<string, number> }>;
   redacted: () => number;
 }
@@ -51,7 +53,7 @@ export class CollectorMetrics {
     });
     new Counter({
       name: 'casefile_events_dropped_total',
-      help: 'Events lost on purpose: queue_full (oldest dropped), rejected (Loki refused them for good), stage_error',
+      help: 'Events lost: queue_full (queue bound or full disk), queue_corrupt (damaged on disk), rejected (Loki refused them for good), stage_error',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -73,7 +75,7 @@ export class CollectorMetrics {
       help: 'Events in the durable queue not yet delivered',
       registers,
       collect() {
-        this.set(src.queue().depth);
+        this.set(src.queue()?.depth ?? 0);
       },
     });
     new Gauge({
@@ -81,7 +83,7 @@ export class CollectorMetrics {
       help: 'Bytes of the durable queue on disk',
       registers,
       collect() {
-        this.set(src.queue().bytes);
+        this.set(src.queue()?.bytes ?? 0);
       },
     });
     new Counter({
@@ -90,7 +92,45 @@ export class CollectorMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(src.queue().appended);
+        this.inc(src.queue()?.appended ?? 0);
+      },
+    });
+    new Counter({
+      name: 'casefile_queue_dropped_full_total',
+      help: 'Events the durable queue dropped because it was full: cause=bound (oldest segment past queue.maxBytes), cause=disk (disk refused writes and memory held its share)',
+      labelNames: ['cause'],
+      registers,
+      collect() {
+        this.reset();
+        const q = src.queue();
+        this.inc({ cause: 'bound' }, q?.droppedBound ?? 0);
+        this.inc({ cause: 'disk' }, q?.droppedDiskFull ?? 0);
+      },
+    });
+    new Counter({
+      name: 'casefile_queue_corrupt_bytes_total',
+      help: 'Bytes of damaged queue frames skipped (the reader resynchronised at the next valid frame)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.queue()?.corruptBytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'casefile_queue_corrupt_records_total',
+      help: 'Events lost in damaged queue frames (frame starts found in the skipped bytes, at least one per stretch)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.queue()?.corruptRecords ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'casefile_queue_writable',
+      help: '0 while the disk refuses queue writes (events wait in memory, then are dropped and counted)',
+      registers,
+      collect() {
+        this.set(src.queue()?.writable === false ? 0 : 1);
       },
     });
     new Gauge({

@@ -69,21 +69,21 @@ export class Collector {
     private readonly opts: CollectorOptions = {}
   ) {
     if (config.otlp.endpoint) {
-      this.queue = new DiskQueue(join(config.stateDir, 'queue'), config.queue);
+      this.queue = new DiskQueue(join(config.stateDir, 'queue'), {
+        ...config.queue,
+        log: log.child({ component: 'queue' }),
+      });
     }
     this.metrics = new CollectorMetrics({
       eventsBySourceType: this.eventsBySourceType,
       invalidBySource: this.invalidBySource,
       dropped: () => ({
         queue_full: this.queue?.dropped ?? 0,
+        queue_corrupt: this.queue?.corruptRecords ?? 0,
         rejected: this.shipper?.rejected ?? 0,
         stage_error: this.stageErrors,
       }),
-      queue: () => ({
-        depth: this.queue?.depth ?? 0,
-        bytes: this.queue?.bytes ?? 0,
-        appended: this.queue?.appended ?? 0,
-      }),
+      queue: () => this.queue?.stats(),
       sources: () =>
         this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
       redacted: () => this.redact?.redacted ?? 0,
@@ -206,7 +206,13 @@ export class Collector {
     mkdirSync(config.stateDir, { recursive: true });
     if (this.queue)
       log.info(
-        { dir: this.queue.dir, queued: this.queue.depth, recoveredTornBytes: this.queue.recoveredTornBytes },
+        {
+          dir: this.queue.dir,
+          queued: this.queue.depth,
+          recoveredTornBytes: this.queue.recoveredTornBytes,
+          corruptBytes: this.queue.corruptBytes,
+          corruptRecords: this.queue.corruptRecords,
+        },
         'durable queue open'
       );
     this.http = await startHttpServer(config.listen, this.metrics.registry, () => this.health(), log);
