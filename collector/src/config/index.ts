@@ -35,6 +35,8 @@ export interface CollectorConfig {
     enabled: SourceName[];
     /** Docker-compatible Engine API socket (Docker or Podman). Default /var/run/docker.sock. */
     runtimeSocket: string;
+    /** A CRI socket to try besides /run/containerd/containerd.sock and /var/run/crio/crio.sock. */
+    criSocket?: string;
     /** procfs poll interval. Default 1000 ms. */
     procfsIntervalMs: number;
     /** Auth log to follow for SSH and sudo; unset = the source picks (auth.log or journald). */
@@ -166,6 +168,14 @@ export const OPTIONS: readonly Option[] = [
     arg: 'PATH',
     doc: 'Docker/Podman Engine API unix socket',
     default: () => '/var/run/docker.sock',
+  },
+  {
+    path: 'sources.criSocket',
+    kind: 'string',
+    flag: 'cri-socket',
+    env: ['CASEFILE_CRI_SOCKET'],
+    arg: 'PATH',
+    doc: 'CRI v1 unix socket (containerd, CRI-O), tried before /run/containerd/containerd.sock and /var/run/crio/crio.sock',
   },
   {
     path: 'sources.enabled',

@@ -3,7 +3,7 @@
  * name and digest, pod and namespace) and uid -> user name, then exec events
  * on the host are classified as host activity (an extra host.activity event).
  */
-import { existsSync, readlinkSync, statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
@@ -15,7 +15,7 @@ import { UserResolver } from './users';
 
 export interface EnricherOptions {
   host: { name: string; id?: string };
-  /** Engine API socket whose container directory is read (config sources.runtimeSocket). */
+  /** Engine API socket the container directory asks too (config sources.runtimeSocket). */
   runtimeSocket?: string;
   /** Emit host.activity events for classified host execs. Default true. */
   classify?: boolean;
@@ -47,7 +47,7 @@ export class Enricher implements Stage {
   readonly name = 'enrich';
   private readonly scope: PidScope;
   private readonly users = new UserResolver();
-  private readonly dir?: ContainerDirectory;
+  private readonly dir: ContainerDirectory;
   private readonly procRoot: string;
   private counters = { enriched: 0, container_lookups: 0, host_activity: 0 };
   private hostMntNs?: string;
@@ -58,7 +58,7 @@ export class Enricher implements Stage {
   ) {
     this.procRoot = opts.procRoot ?? '/proc';
     this.scope = new PidScope(this.procRoot);
-    if (opts.runtimeSocket) this.dir = containerDirectory(opts.runtimeSocket);
+    this.dir = containerDirectory(opts.runtimeSocket);
   }
 
   process(e: CasefileEvent, emit: (e: CasefileEvent) => void): void {
@@ -87,7 +87,7 @@ export class Enricher implements Stage {
       }
     }
     let initPid: number | undefined;
-    if (out.containerId && this.dir) {
+    if (out.containerId) {
       const info = this.dir.get(out.containerId);
       if (info) {
         initPid = info.pid;
@@ -97,7 +97,7 @@ export class Enricher implements Stage {
         if (info.pod) out.pod ??= info.pod;
         if (info.namespace) out.namespace ??= info.namespace;
         if (info.podUid) out.podUid ??= info.podUid;
-      } else if (existsSync(this.dir.client.socketPath)) {
+      } else if (this.dir.canLookup()) {
         // Known from the next event on; this one carries the id (and runtime) only.
         this.counters.container_lookups++;
         void this.dir.lookup(out.containerId);

@@ -1,9 +1,11 @@
 /**
  * What is known about each container (name, image, digest, labels, pod),
- * shared by the runtime source (which fills it from the Engine API) and the
- * enricher (which reads it for every event). One directory per Engine API
- * socket, so the two factories meet without being wired to each other.
+ * shared by the runtime sources (which fill it from the Engine API or the
+ * CRI) and the enricher (which reads it for every event). One directory per
+ * process: container ids are unique across runtimes, and each runtime adds
+ * an inspector that answers for the containers it runs.
  */
+import { existsSync } from 'node:fs';
 import { EngineClient, type ContainerInspect } from './engine-client';
 
 export interface ContainerInfo {
@@ -13,6 +15,8 @@ export interface ContainerInfo {
   /** Repo digest (`sha256:...`) when the image has one, else the image id. */
   imageDigest?: string;
   labels: Record<string, string>;
+  /** CRI annotations (kept for lookups; not emitted: the schema has no field, and they can be large). */
+  annotations?: Record<string, string>;
   pod?: string;
   namespace?: string;
   podUid?: string;
@@ -51,15 +55,48 @@ export function infoFromInspect(
   };
 }
 
+/** How one runtime answers "what is container <id>?" (undefined or a throw: not one of mine). */
+export interface ContainerInspector {
+  /** The runtime's socket; lookups skip it while it does not exist. */
+  readonly socketPath: string;
+  inspect(id: string): Promise<ContainerInfo | undefined>;
+}
+
+/** The Engine API's inspector: container inspect plus its image's repo digests. */
+export class EngineInspector implements ContainerInspector {
+  readonly client: EngineClient;
+
+  constructor(readonly socketPath: string) {
+    this.client = new EngineClient(socketPath);
+  }
+
+  async inspect(id: string): Promise<ContainerInfo> {
+    const c = await this.client.inspect(id);
+    const img = c.Image ? await this.client.inspectImage(c.Image).catch(() => undefined) : undefined;
+    return infoFromInspect(c, img);
+  }
+}
+
 const MAX_ENTRIES = 4096;
 
 export class ContainerDirectory {
   private readonly byId = new Map<string, ContainerInfo>();
   private readonly pending = new Map<string, Promise<ContainerInfo | undefined>>();
-  readonly client: EngineClient;
+  private readonly inspectors = new Map<string, ContainerInspector>();
 
-  constructor(socketPath: string) {
-    this.client = new EngineClient(socketPath);
+  /** Ask this runtime too (one inspector per socket; a later one for the same socket replaces it). */
+  addInspector(inspector: ContainerInspector): void {
+    this.inspectors.set(inspector.socketPath, inspector);
+  }
+
+  hasInspector(socketPath: string): boolean {
+    return this.inspectors.has(socketPath);
+  }
+
+  /** Whether an unknown id can be looked up: some runtime's socket exists. */
+  canLookup(): boolean {
+    for (const i of this.inspectors.values()) if (existsSync(i.socketPath)) return true;
+    return false;
   }
 
   get(id: string): ContainerInfo | undefined {
@@ -73,22 +110,25 @@ export class ContainerDirectory {
   }
 
   /**
-   * Inspect a container (and its image) through the Engine API; undefined
-   * when unknown. Concurrent calls share one inspect, except `fresh` ones
-   * (a container start), which inspect again after any in flight: an inspect
-   * begun before the start would miss its pid.
+   * Ask the runtimes about a container (the first that knows it answers);
+   * undefined when none does. Concurrent calls share one lookup, except
+   * `fresh` ones (a container start), which ask again after any in flight:
+   * an answer begun before the start would miss its pid.
    */
   lookup(id: string, fresh = false): Promise<ContainerInfo | undefined> {
     const inFlight = this.pending.get(id);
     if (inFlight && !fresh) return inFlight;
     const p = (inFlight ?? Promise.resolve(undefined))
       .then(async () => {
-        const c = await this.client.inspect(id);
-        const img = c.Image ? await this.client.inspectImage(c.Image).catch(() => undefined) : undefined;
-        this.set({ ...this.byId.get(id), ...infoFromInspect(c, img) });
-        return this.byId.get(id);
+        for (const inspector of this.inspectors.values()) {
+          if (!existsSync(inspector.socketPath)) continue;
+          const info = await inspector.inspect(id).catch(() => undefined);
+          if (!info) continue;
+          this.set({ ...this.byId.get(id), ...info });
+          return this.byId.get(id);
+        }
+        return undefined;
       })
-      .catch(() => undefined)
       .finally(() => {
         if (this.pending.get(id) === p) this.pending.delete(id);
       });
@@ -97,11 +137,13 @@ export class ContainerDirectory {
   }
 }
 
-const directories = new Map<string, ContainerDirectory>();
+const node = new ContainerDirectory();
 
-/** The directory for one Engine API socket (created on first use). */
-export function containerDirectory(socketPath: string): ContainerDirectory {
-  let d = directories.get(socketPath);
-  if (!d) directories.set(socketPath, (d = new ContainerDirectory(socketPath)));
-  return d;
+/**
+ * The node's container directory. With `engineSocket`, the Engine API there
+ * becomes one of the runtimes it asks (once per socket).
+ */
+export function containerDirectory(engineSocket?: string): ContainerDirectory {
+  if (engineSocket && !node.hasInspector(engineSocket)) node.addInspector(new EngineInspector(engineSocket));
+  return node;
 }

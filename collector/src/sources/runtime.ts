@@ -9,7 +9,8 @@ import type { NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
 import { containerDirectory, type ContainerDirectory, type ContainerInfo } from './container-directory';
-import type { EngineEvent } from './engine-client';
+import { containerStartEvent, containerStopEvent, type ContainerScope } from './container-events';
+import { EngineClient, type EngineEvent } from './engine-client';
 
 /** Engine event time in ns (timeNano, else time in seconds); undefined when absent. */
 function eventTimeNs(ev: EngineEvent): string | undefined {
@@ -19,13 +20,13 @@ function eventTimeNs(ev: EngineEvent): string | undefined {
   return undefined;
 }
 
-function scopeOf(info: ContainerInfo | undefined, ev: EngineEvent) {
+function scopeOf(info: ContainerInfo | undefined, ev: EngineEvent): ContainerScope {
   const attrs = ev.Actor?.Attributes ?? {};
   return {
+    ...info,
     containerId: info?.containerId ?? ev.Actor?.ID ?? ev.id ?? '',
     containerName: info?.containerName ?? attrs.name,
     imageName: info?.imageName ?? attrs.image,
-    imageDigest: info?.imageDigest,
     pod: info?.pod ?? attrs['io.kubernetes.pod.name'],
     namespace: info?.namespace ?? attrs['io.kubernetes.pod.namespace'],
   };
@@ -47,36 +48,17 @@ export function mapEngineEvent(
   const action = ev.Action ?? ev.status;
   const scope = scopeOf(info, ev);
   if (!scope.containerId) return null;
-  const name = scope.containerName ?? scope.containerId.slice(0, 12);
-  const common = {
-    source: 'runtime',
-    ...(eventTimeNs(ev) ? { timeNs: eventTimeNs(ev) } : {}),
-    ...(runtime ? { containerRuntime: runtime } : {}),
-  };
-  const strip = <T extends object>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
-  if (action === 'start') {
-    return strip({
-      ...common,
-      type: 'container.start',
-      message: `container started: ${name} (${scope.imageName ?? 'unknown image'})`,
-      ...scope,
-      labels: JSON.stringify(info?.labels ?? {}),
-      pid: info?.pid,
-    }) as NewEvent;
-  }
+  const ctx = { timeNs: eventTimeNs(ev), runtime };
+  if (action === 'start') return containerStartEvent(scope, ctx);
   // `die` is the one event every runtime sends when the container's process ends, with the exit code
   // (Docker: kill, die, stop; Podman: stop, die). `stopRequested` says whether someone stopped it.
   if (action === 'die') {
     const code = Number(ev.Actor?.Attributes?.exitCode ?? ev.Actor?.Attributes?.containerExitCode);
-    return strip({
-      ...common,
-      type: 'container.stop',
-      message: `container stopped: ${name}${Number.isFinite(code) ? ` (exit ${code})` : ''}`,
-      ...scope,
+    return containerStopEvent(scope, {
+      ...ctx,
       exitCode: Number.isFinite(code) ? code : undefined,
       reason: stopRequested ? 'stopped' : 'exited',
-    }) as NewEvent;
+    });
   }
   return null;
 }
@@ -84,6 +66,7 @@ export function mapEngineEvent(
 export class RuntimeSource implements Source {
   readonly name = 'runtime' as const;
   private readonly dir: ContainerDirectory;
+  private readonly client: EngineClient;
   private closeStream?: () => void;
   private stopped = false;
   private retry?: NodeJS.Timeout;
@@ -100,27 +83,28 @@ export class RuntimeSource implements Source {
     private readonly logger: Logger
   ) {
     this.dir = containerDirectory(socketPath);
+    this.client = new EngineClient(socketPath);
   }
 
   async available(): Promise<Availability> {
     if (!existsSync(this.socketPath))
       return { ok: false, reason: `no Engine API socket at ${this.socketPath}` };
-    if (!(await this.dir.client.ping()))
+    if (!(await this.client.ping()))
       return { ok: false, reason: `Engine API at ${this.socketPath} does not answer /_ping` };
     return { ok: true };
   }
 
   async start(emit: Emit): Promise<void> {
-    const v = await this.dir.client.version().catch(() => undefined);
+    const v = await this.client.version().catch(() => undefined);
     this.runtimeName = v?.Components?.some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
     this.lastEventSec = Math.floor(Date.now() / 1000);
-    for (const c of await this.dir.client.listContainers()) await this.dir.lookup(c.Id);
+    for (const c of await this.client.listContainers()) await this.dir.lookup(c.Id);
     this.follow(emit);
   }
 
   private follow(emit: Emit): void {
     if (this.stopped) return;
-    this.closeStream = this.dir.client.events(
+    this.closeStream = this.client.events(
       (ev) => {
         // A reconnect replays from the last event's second: skip what was handled.
         const key = `${ev.Actor?.ID ?? ev.id}:${ev.Action ?? ev.status}:${ev.timeNano ?? ev.time}`;
