@@ -1,18 +1,19 @@
 /**
- * `npm start`: Casefile on this machine, without Docker. Starts the pinned Loki
- * (provisioning/loki/loki.yaml, port 3100), the forensics server (port 8600)
- * and a collector watching this host, with state under ./.state/. Ctrl-C stops
- * all three. Grafana itself comes from docker-compose.yml or your own Grafana
- * (load grafana-plugin/dist and provisioning/grafana).
+ * `npm start`: Casefile on this machine, without Docker: the forensics server
+ * (port 8600) and a collector watching this host, both sending to the Loki at
+ * LOKI_URL (default http://127.0.0.1:3100), with state under ./.state/.
+ * Builds and fetches nothing. When no Loki answers, it says so and keeps going:
+ * the collector holds events in its durable queue until Loki is there.
+ * Ctrl-C stops both. Grafana comes from docker-compose.yml or your own Grafana.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startLoki } from '../test/loki/loki-server';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const STATE = resolve(ROOT, '.state');
+const lokiUrl = (process.env.LOKI_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 const token = process.env.CASEFILE_TOKEN ?? randomBytes(18).toString('base64url');
 
 function run(name: string, script: string, env: Record<string, string>): ChildProcess {
@@ -29,31 +30,41 @@ function run(name: string, script: string, env: Record<string, string>): ChildPr
   return child;
 }
 
+async function lokiVersion(): Promise<string | undefined> {
+  try {
+    const r = await fetch(`${lokiUrl}/loki/api/v1/status/buildinfo`, { signal: AbortSignal.timeout(3000) });
+    return r.ok ? (((await r.json()) as { version?: string }).version ?? 'unknown version') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 let stopping = false;
 const children: ChildProcess[] = [];
 mkdirSync(STATE, { recursive: true });
-console.log('casefile: starting Loki (the first run builds it, a few minutes)…');
-const loki = await startLoki({
-  httpPort: Number(process.env.LOKI_PORT ?? 3100),
-  dataDir: resolve(STATE, 'loki'),
-});
-console.log(`casefile: Loki ${loki.version} on ${loki.url}`);
+const version = await lokiVersion();
+if (version) console.log(`casefile: Loki ${version} at ${lokiUrl}`);
+else
+  console.warn(
+    `casefile: no Loki answers at ${lokiUrl}. Start one with \`docker compose up loki\`, or set LOKI_URL to yours. ` +
+      'The collector keeps events in its durable queue until Loki answers.'
+  );
 
 children.push(
   run('server', 'server/bin/casefile-server.js', {
-    CASEFILE_SERVER_LOKI_URL: loki.url,
+    CASEFILE_SERVER_LOKI_URL: lokiUrl,
     CASEFILE_SERVER_DATA_DIR: resolve(STATE, 'server'),
     CASEFILE_SERVER_TOKENS: `grafana:${token}`,
   }),
   run('collector', 'collector/bin/casefile-collector.js', {
-    CASEFILE_OTLP_ENDPOINT: `${loki.url}/otlp/v1/logs`,
+    CASEFILE_OTLP_ENDPOINT: `${lokiUrl}/otlp/v1/logs`,
     CASEFILE_STATE_DIR: resolve(STATE, 'collector'),
   })
 );
 
 console.log(`
 casefile: running. Ctrl-C stops everything.
-  Loki       ${loki.url}   (LogQL: {service_namespace="casefile"})
+  Loki       ${lokiUrl}   (LogQL: {service_namespace="casefile"})
   server     http://127.0.0.1:8600   token: ${token}
   collector  http://127.0.0.1:9464/metrics
   try        curl -H "Authorization: Bearer ${token}" http://127.0.0.1:8600/api/v1/snapshots
@@ -66,7 +77,6 @@ async function stop(code = 0) {
   await Promise.all(
     children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))
   );
-  await loki.stop({ keepData: true });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());
