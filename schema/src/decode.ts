@@ -8,14 +8,51 @@ const FIELD_BY_LABEL = new Map<string, FieldName>(
   FIELD_NAMES.map((f) => [lokiName((FIELDS[f] as FieldSpec).attr), f])
 );
 
-/** An entry that is not a Casefile event (no id or unknown type), kept for the caller to count. */
+/**
+ * An entry that Loki holds but that is not a Casefile event this build can read
+ * (no id, or an event type it does not know): everything Loki returned for it,
+ * so it can be kept and exported instead of dropped. Shaped like an event
+ * (`id`, `type`, `timeNs`, `message`) so CSV writers give it a row; the
+ * `unreadable` field (the reason) tells it from one.
+ */
+export interface UnreadableEntry {
+  /** The casefile_event_id label, or '' when it has none. */
+  id: string;
+  /** The casefile_event_type label as Loki holds it, or ''. */
+  type: string;
+  timeNs: string;
+  /** The entry's line, exactly as Loki returned it. */
+  message: string;
+  /** Why it could not be read as an event. */
+  unreadable: string;
+  /** Stream labels (with plain response encoding, structured metadata is merged in here). */
+  stream: Record<string, string>;
+  structuredMetadata: Record<string, string>;
+  parsed: Record<string, string>;
+}
+
+/** An entry that is not a Casefile event (no id or unknown type); `entry` keeps all of it. */
 export class DecodeError extends Error {
+  readonly entry: UnreadableEntry;
   constructor(
     message: string,
-    readonly labels: Record<string, string>
+    readonly labels: Record<string, string>,
+    entry?: Omit<UnreadableEntry, 'unreadable'>
   ) {
     super(message);
     this.name = 'DecodeError';
+    this.entry = {
+      ...(entry ?? {
+        id: labels[EVENT_ID_LABEL] ?? '',
+        type: labels[EVENT_TYPE_LABEL] ?? '',
+        timeNs: '',
+        message: '',
+        stream: labels,
+        structuredMetadata: {},
+        parsed: {},
+      }),
+      unreadable: message,
+    };
   }
 }
 
@@ -73,28 +110,50 @@ export interface LokiEntryMetadata {
 export interface DecodedStreams {
   /** Events sorted by time, then id. */
   events: CasefileEvent[];
-  /** Entries that were not Casefile events. */
+  /** Entries that were not Casefile events (each keeps the whole entry). */
   errors: DecodeError[];
+}
+
+/** One value of a stream: [ts ns, line] or [ts ns, line, metadata]. */
+export type LokiValue = LokiStream['values'][number];
+
+/**
+ * Decode one Loki entry: the event, or a DecodeError whose `entry` keeps
+ * the line, the stream labels and the metadata as Loki returned them.
+ */
+export function decodeEntry(stream: Record<string, string>, v: LokiValue): CasefileEvent | DecodeError {
+  const meta = v[2];
+  const labels = meta ? { ...stream, ...meta.structuredMetadata, ...meta.parsed } : stream;
+  try {
+    return eventFromLabels(labels, v[0], v[1]);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    return new DecodeError(err.message, labels, {
+      id: labels[EVENT_ID_LABEL] ?? '',
+      type: labels[EVENT_TYPE_LABEL] ?? '',
+      timeNs: v[0],
+      message: v[1],
+      stream,
+      structuredMetadata: { ...meta?.structuredMetadata },
+      parsed: { ...meta?.parsed },
+    });
+  }
 }
 
 /**
  * Decode Loki's streams into events sorted by (time, id). Works with both
  * response encodings: plain (metadata merged into the stream labels) and
- * categorize-labels (metadata per entry).
+ * categorize-labels (metadata per entry). Entries that are not events come
+ * back as `errors`, each keeping the whole entry.
  */
 export function decodeStreams(result: LokiStream[]): DecodedStreams {
   const events: CasefileEvent[] = [];
   const errors: DecodeError[] = [];
   for (const s of result) {
     for (const v of s.values) {
-      const meta = v[2];
-      const labels = meta ? { ...s.stream, ...meta.structuredMetadata, ...meta.parsed } : s.stream;
-      try {
-        events.push(eventFromLabels(labels, v[0], v[1]));
-      } catch (err) {
-        if (err instanceof DecodeError) errors.push(err);
-        else throw err;
-      }
+      const d = decodeEntry(s.stream, v);
+      if (d instanceof DecodeError) errors.push(d);
+      else events.push(d);
     }
   }
   events.sort(compareEvents);

@@ -10,5 +10,6 @@ export * from './limits';
 export * from './otlp';
 export * from './loki-labels';
 export * from './decode';
+export * from './page-walker';
 export * from './logql';
 export * from './csv';
