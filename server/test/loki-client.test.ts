@@ -68,15 +68,18 @@ test('after Loki flushes its chunks to the store, reads are still exact', async 
   // Loki's /flush cuts and writes the in-memory chunks; reads then go through the store as well.
   const r = await fetch(`${loki.url}/flush`, { method: 'POST' });
   equal(r.status, 204);
-  const flushed = async () => {
-    const m = /^loki_ingester_chunks_flushed_total(?:\{[^}]*\})? (\d+)/m.exec(
-      await (await fetch(`${loki.url}/metrics`)).text()
-    );
-    return Number(m?.[1] ?? 0);
-  };
-  for (const deadline = Date.now() + 30_000; (await flushed()) === 0 && Date.now() < deadline;)
-    await new Promise((res) => setTimeout(res, 200));
-  equal((await flushed()) > 0, true, 'Loki flushed chunks');
+  // Only a real Loki has chunks to flush (the stand-in has one store: nothing to wait for).
+  if (!loki.standin) {
+    const flushed = async () => {
+      const m = /^loki_ingester_chunks_flushed_total(?:\{[^}]*\})? (\d+)/m.exec(
+        await (await fetch(`${loki.url}/metrics`)).text()
+      );
+      return Number(m?.[1] ?? 0);
+    };
+    for (const deadline = Date.now() + 30_000; (await flushed()) === 0 && Date.now() < deadline;)
+      await new Promise((res) => setTimeout(res, 200));
+    equal((await flushed()) > 0, true, 'Loki flushed chunks');
+  }
   for (const [pageSize, prefetch] of [
     [7, 2],
     [5000, 2],
