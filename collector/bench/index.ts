@@ -1,11 +1,11 @@
 /**
- * `npm run bench:collector [-- pipeline capture models]`: runs the collector
- * benchmarks (each file exports `run()`), all three by default, prints progress
+ * `npm run bench:collector [-- pipeline capture models queue]`: runs the collector
+ * benchmarks (each file exports `run()`), all four by default, prints progress
  * on stderr and, as the LAST line of stdout, one JSON object merging their results.
  */
 export {}; // a module: top-level await below
 
-const ALL = ['pipeline', 'capture', 'models'];
+const ALL = ['pipeline', 'capture', 'models', 'queue'];
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((b) => !ALL.includes(b));
 if (unknown.length) {

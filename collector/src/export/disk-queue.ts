@@ -100,6 +100,8 @@ export interface QueueStats {
   depth: number;
   bytes: number;
   appended: number;
+  /** Bytes waiting in memory for the disk. */
+  pendingBytes: number;
   droppedBound: number;
   droppedDiskFull: number;
   corruptBytes: number;
@@ -497,6 +499,7 @@ export class DiskQueue {
       depth: this.depth,
       bytes: this.bytes,
       appended: this.appended,
+      pendingBytes: this.pendingBytes,
       droppedBound: this.droppedBound,
       droppedDiskFull: this.droppedDiskFull,
       corruptBytes: this.corruptBytes,
