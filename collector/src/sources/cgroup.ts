@@ -4,11 +4,17 @@
  *
  *   /docker/<id>, /system.slice/docker-<id>.scope            docker
  *   /kubepods/.../pod<uid>/<id>, cri-containerd-<id>.scope    containerd
+ *   /k8s.io/<id> (CRI pod without a cgroup parent)            containerd
  *   crio-<id>(.scope), /kubepods/.../crio-<id>                cri-o
  *   /libpod_parent/libpod-<id>, /machine.slice/libpod-<id>.scope   podman
  *
- * conmon's own cgroup (`libpod-conmon-<id>`) is the runtime's monitor, not
- * the container, and maps to nothing.
+ * kubelet's systemd driver names slices kubepods-<qos>-pod<uid with _>.slice
+ * and the runtime names the scope; its cgroupfs driver makes
+ * /kubepods[/<qos>]/pod<uid>/ and containerd puts the bare id under it. Both
+ * drivers give the same paths under cgroup v1 (every controller line) and v2
+ * (the `0::` line); paths relative to a cgroup namespace (`/../..`) match too.
+ * conmon's own cgroup (`libpod-conmon-<id>`, `crio-conmon-<id>`) is the
+ * runtime's monitor, not the container, and maps to nothing.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
@@ -27,6 +33,8 @@ const PATTERNS: Array<{ re: RegExp; runtime: CgroupContainer['runtime'] }> = [
   { re: /^\/docker\/([0-9a-f]{64})(?:\/|$)/, runtime: 'docker' },
   // cgroupfs-driver kubelet: /kubepods/<qos>/pod<uid>/<id> (containerd; cri-o uses crio- above)
   { re: /\/kubepods[^]*\/pod[0-9a-f_-]+(?:\.slice)?\/([0-9a-f]{64})(?:\/|$)/, runtime: 'containerd' },
+  // containerd's default cgroup for a CRI container whose pod has no cgroup parent: /<namespace>/<id>
+  { re: /(?:^|\/)k8s\.io\/([0-9a-f]{64})(?:\/|$)/, runtime: 'containerd' },
 ];
 
 const POD_UID = /pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})/;

@@ -11,6 +11,7 @@ import {
   status,
   type Client,
   type ClientReadableStream,
+  type ServiceClientConstructor,
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -105,17 +106,17 @@ export interface CriContainerEvent {
 
 type RuntimeClient = Client & Record<string, (...args: unknown[]) => unknown>;
 
-let runtimeServiceCtor:
-  (new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client) | undefined;
+let runtimeServiceCtor: ServiceClientConstructor | undefined;
 
-function runtimeService() {
+/** The CRI v1 RuntimeService from the vendored proto (its `.service` serves it too: tests replay recorded answers). */
+export function runtimeService(): ServiceClientConstructor {
   if (!runtimeServiceCtor) {
     const pkg = loadPackageDefinition(loadSync(PROTO, LOADER)) as unknown as {
-      runtime: { v1: { RuntimeService: typeof runtimeServiceCtor } };
+      runtime: { v1: { RuntimeService: ServiceClientConstructor } };
     };
     runtimeServiceCtor = pkg.runtime.v1.RuntimeService;
   }
-  return runtimeServiceCtor!;
+  return runtimeServiceCtor;
 }
 
 /** Whether a gRPC error says the runtime does not implement the method. */
