@@ -19,7 +19,8 @@ const TEXT_CASES: Array<[string, string]> = [
   ['app --secret-key=AbC', `app --secret-key=${R}`],
   // mysql family and friends
   ['mysql -u root -phunter2 shop', `mysql -u root -p${R} shop`],
-  ['mysql -u root -p hunter2', `mysql -u root -p ${R}`],
+  // mysql -p alone prompts: the next word is the database (mysql(1))
+  ['mysql -u root -p shop', 'mysql -u root -p shop'],
   ['/usr/bin/mysqldump -psecret db', `/usr/bin/mysqldump -p${R} db`],
   ['sudo mysql -psecret', `sudo mysql -p${R}`],
   ['sshpass -p hunter2 ssh host', `sshpass -p ${R} ssh host`],
@@ -59,7 +60,7 @@ const TEXT_CASES: Array<[string, string]> = [
   ['call eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N', `call ${R}`],
   [
     'echo -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- done',
-    `echo -----BEGIN RSA PRIVATE KEY-----${R}-----END PRIVATE KEY----- done`,
+    `echo -----BEGIN RSA PRIVATE KEY-----${R}-----END RSA PRIVATE KEY----- done`,
   ],
 ];
 
@@ -102,7 +103,12 @@ test('argv: values that contain spaces and positional secrets', () => {
     R,
     '-v',
   ]);
-  deepStrictEqual(redactArgs(['mysql', '-uroot', '-p', 'pw', 'db']), ['mysql', '-uroot', '-p', R, 'db']);
+  deepStrictEqual(redactArgs(['mysql', '-uroot', '--password=pw', 'db']), [
+    'mysql',
+    '-uroot',
+    `--password=${R}`,
+    'db',
+  ]);
   deepStrictEqual(redactArgs(['curl', '--user=a:b c', 'https://x']), ['curl', `--user=a:${R}`, 'https://x']);
   deepStrictEqual(redactArgs(['app', '--password']), ['app', '--password']);
   deepStrictEqual(redactArgs(['app', '--password', '--next']), ['app', '--password', '--next']);

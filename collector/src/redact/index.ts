@@ -1,50 +1,195 @@
 /**
- * Redaction stage: masks secrets in the command line, the arguments and the
- * message of every event before it is queued, so nothing secret leaves the
- * node (or reaches the on-disk queue). On by default (`redact.enabled`).
+ * Redaction stage: masks secrets in every field that can carry a command
+ * line or its arguments (message, args, command line, parent command line,
+ * host-activity and audit text, container labels) before the event is
+ * queued, so nothing secret leaves the node or reaches the on-disk queue.
+ * On by default (`redact.enabled`).
+ *
+ * Time is linear in the size of the event (see command.ts, scan-value.ts,
+ * tokens.ts), and each event has a budget (`redact.budgetMs`): past it, what
+ * is not yet redacted is masked whole and the event is counted, never
+ * shipped unredacted.
  */
 import type { CasefileEvent } from '@casefile/schema';
 import type { Stage } from '../pipeline/types';
-import { redactArgs, redactText } from './rules';
+import { Budget, buildTrigger, redactCommand, type CommandContext } from './command';
+import { MASK_BUDGET } from './spans';
+import { findPrivateKeys } from './tokens';
+import { Spans } from './spans';
+import { allowList, userPatterns, type RedactConfig } from './user-rules';
 
-export { MASK, TEXT_RULES, applyTextRules, redactArgs, redactText } from './rules';
+export { MASK, MASK_BUDGET } from './spans';
+export { isSecretName } from './names';
+export { compileUserPattern, type RedactConfig } from './user-rules';
 
-/**
- * The event with secrets masked, or the same object when nothing was secret.
- *
- * @example redactEvent({ ...e, commandLine: 'mysql -phunter2' }).commandLine // => 'mysql -p[REDACTED]'
- */
-export function redactEvent(e: CasefileEvent): CasefileEvent {
-  const message = redactText(e.message);
-  const commandLine =
-    e.commandLine === undefined
-      ? undefined
-      : e.commandLine === e.message
-        ? message
-        : redactText(e.commandLine);
-  // Any secret in argv is also found in argv joined by spaces (a superset of the word boundaries), so the
-  // precise per-argument pass only runs when the cheap joined check finds something.
-  const joined = e.args?.join(' ');
-  const joinedClean =
-    joined === e.commandLine ? commandLine === e.commandLine : redactText(joined!) === joined;
-  const args = e.args === undefined || joinedClean ? undefined : redactArgs(e.args);
-  const argsChanged = args !== undefined && args.some((a, i) => a !== e.args![i]);
-  if (message === e.message && commandLine === e.commandLine && !argsChanged) return e;
-  const out: CasefileEvent = { ...e, message };
-  if (commandLine !== undefined) out.commandLine = commandLine;
-  if (argsChanged) out.args = args;
-  return out;
+/** Default per-event budget. */
+export const DEFAULT_BUDGET_MS = 1;
+
+/** Free-text fields that may quote a command line (redacted as text). */
+const TEXT_FIELDS = ['parentCommandLine', 'reason', 'labels'] as const;
+
+/** A redactor with its (user) rules compiled once. */
+export class Redactor {
+  private readonly base: Omit<CommandContext, 'budget'>;
+  private readonly budgetMs: number;
+
+  constructor(config: Omit<RedactConfig, 'enabled'> = {}) {
+    const names = (config.names ?? []).map((n) => n.toLowerCase());
+    this.base = {
+      names: names.length ? new Set(names) : undefined,
+      flags: config.flags?.length ? new Set(config.flags) : undefined,
+      patterns: userPatterns(config.patterns ?? []),
+      allowed: allowList(config.allow ?? []),
+      trigger: buildTrigger(names),
+    };
+    this.budgetMs = config.budgetMs ?? DEFAULT_BUDGET_MS;
+  }
+
+  private context(budget = new Budget(this.budgetMs)): CommandContext {
+    return { ...this.base, budget };
+  }
+
+  /**
+   * argv with its secrets masked (a new array; unchanged strings are the same).
+   *
+   * @example new Redactor().args(['mysql', '-u', 'root', '-psecret']) // => ['mysql', '-u', 'root', '-p[REDACTED]']
+   */
+  args(args: readonly string[], ctx = this.context()): string[] {
+    const out = args.slice();
+    redactCommand(args, out, 0, ctx, false);
+    return out;
+  }
+
+  /**
+   * A command line or message that exists only as text (words split at
+   * whitespace, as sudo logs them) with its secrets masked.
+   *
+   * @example new Redactor().text('psql postgres://app:hunter2@db/x') // => 'psql postgres://app:[REDACTED]@db/x'
+   */
+  text(s: string, ctx = this.context()): string {
+    if (!s) return s;
+    if (ctx.budget.spend(s.length)) return MASK_BUDGET;
+    const words: string[] = [];
+    const starts: number[] = [];
+    for (let i = 0; i < s.length;) {
+      while (i < s.length && s.charCodeAt(i) <= 32) i++;
+      if (i >= s.length) break;
+      const start = i;
+      while (i < s.length && s.charCodeAt(i) > 32) i++;
+      words.push(s.slice(start, i));
+      starts.push(start);
+    }
+    const red = words.slice();
+    redactCommand(words, red, 0, ctx, true);
+    const spans = new Spans();
+    if (s.includes('BEGIN ')) findPrivateKeys(s, spans);
+    if (ctx.budget.over) return MASK_BUDGET;
+    let changed = !spans.empty;
+    for (let k = 0; k < words.length && !changed; k++) changed = red[k] !== words[k];
+    if (!changed) return s;
+    let out = '';
+    let at = 0;
+    for (let k = 0; k < words.length; k++) {
+      out += s.slice(at, starts[k]) + red[k];
+      at = starts[k] + words[k].length;
+    }
+    out += s.slice(at);
+    // A PEM block spans words: mask it in the result (its BEGIN/END lines are left as they are).
+    if (!spans.empty) {
+      const again = new Spans();
+      findPrivateKeys(out, again);
+      out = again.apply(out);
+    }
+    return out;
+  }
+
+  /**
+   * The event with secrets masked in every field that can carry them, or the
+   * same object when nothing was secret. `overBudget` is set on the returned
+   * info when the budget ran out.
+   */
+  event(e: CasefileEvent): { event: CasefileEvent; overBudget: boolean } {
+    const ctx = this.context();
+    const changes: Partial<Record<string, unknown>> = {};
+    let args: string[] | undefined;
+    if (e.args) {
+      args = this.args(e.args, ctx);
+      if (args.some((a, i) => a !== e.args![i])) changes.args = args;
+    }
+    let commandLine = e.commandLine;
+    if (commandLine !== undefined) {
+      const joined = e.args?.join(' ');
+      if (
+        joined !== undefined &&
+        commandLine.startsWith(joined) &&
+        !/\S/.test(commandLine.slice(joined.length, joined.length + 1))
+      )
+        // The command line is argv joined (maybe with a truncation marker): redact it as argv, word boundaries intact.
+        commandLine =
+          (changes.args ? args!.join(' ') : joined) + this.text(commandLine.slice(joined.length), ctx);
+      else commandLine = this.text(commandLine, ctx);
+      if (commandLine !== e.commandLine) changes.commandLine = commandLine;
+    }
+    // Messages quote the command line at their end ("process started: <command line>").
+    const m = e.message;
+    const message =
+      e.commandLine && m.endsWith(e.commandLine)
+        ? this.text(m.slice(0, m.length - e.commandLine.length), ctx) + commandLine
+        : this.text(m, ctx);
+    if (message !== m) changes.message = message;
+    const rec = e as unknown as Record<string, unknown>;
+    for (const f of TEXT_FIELDS) {
+      const v = rec[f];
+      if (typeof v !== 'string') continue;
+      const r = this.text(v, ctx);
+      if (r !== v) changes[f] = r;
+    }
+    const changed = Object.keys(changes);
+    if (!changed.length) return { event: e, overBudget: ctx.budget.over };
+    const out = { ...e, ...changes } as CasefileEvent;
+    // The original bytes of a field that was not valid UTF-8 would carry the secret past the mask.
+    if (e.rawBase64) {
+      const raw = JSON.parse(e.rawBase64) as Record<string, string>;
+      for (const f of changed) delete raw[f];
+      if (Object.keys(raw).length) out.rawBase64 = JSON.stringify(raw);
+      else delete out.rawBase64;
+    }
+    return { event: out, overBudget: ctx.budget.over };
+  }
 }
 
-/** The redaction stage; `redacted` counts events that had something masked. */
-export function createRedactStage(): Stage & { redacted: number } {
+const defaultRedactor = new Redactor();
+
+/** argv with the built-in rules. */
+export function redactArgs(args: readonly string[]): string[] {
+  return defaultRedactor.args(args);
+}
+/** A text command line or message with the built-in rules. */
+export function redactText(s: string): string {
+  return defaultRedactor.text(s);
+}
+/** An event with the built-in rules. */
+export function redactEvent(e: CasefileEvent): CasefileEvent {
+  return defaultRedactor.event(e).event;
+}
+
+/**
+ * The redaction stage: `redacted` counts events that had something masked,
+ * `overBudget` those that ran out of budget (and were masked whole from there).
+ */
+export function createRedactStage(
+  config: Omit<RedactConfig, 'enabled'> = {}
+): Stage & { redacted: number; overBudget: number } {
+  const r = new Redactor(config);
   return {
     name: 'redact',
     redacted: 0,
+    overBudget: 0,
     process(e, emit) {
-      const r = redactEvent(e);
-      if (r !== e) this.redacted++;
-      emit(r);
+      const { event, overBudget } = r.event(e);
+      if (event !== e) this.redacted++;
+      if (overBudget) this.overBudget++;
+      emit(event);
     },
   };
 }

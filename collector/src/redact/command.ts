@@ -1,0 +1,631 @@
+/**
+ * Redaction of one command: argv (from the kernel) or the words of a command
+ * line that only exists as text (sudo's log). Wrappers (`sudo`, `env`,
+ * `timeout`, `nohup`...) are looked through to the program they run; shell
+ * scripts (`sh -c`, `bash -lc`, `su -c`, `ssh host cmd`, `watch cmd`) are split
+ * into shell words and every command inside is redacted as argv of its own;
+ * then each argument goes through the program's own rules ({@link toolRules}),
+ * the secret-flag rule (`--db-password x`) and the value scanner.
+ */
+import { isSecretName } from './names';
+import { scanValue, type ScanOptions } from './scan-value';
+import { renderWord, shellCommands, type ShellWord } from './shell-words';
+import { MASK, MASK_BUDGET, Spans } from './spans';
+import { TOKEN_PREFIXES, findPrivateKeys } from './tokens';
+import { toolRules, type ToolRule } from './tools';
+
+/** A per-event time budget; once over, everything not yet redacted is masked whole. */
+export class Budget {
+  private readonly deadline: number;
+  /** Characters looked at since the clock was last read. */
+  private sinceCheck = 0;
+  over = false;
+  constructor(ms: number) {
+    this.deadline = performance.now() + ms;
+  }
+  /** Account for `chars` of work; true once the budget is spent (the clock is read every 4 KiB of work). */
+  spend(chars: number): boolean {
+    if (this.over) return true;
+    this.sinceCheck += chars + 16;
+    if (this.sinceCheck < 4096) return false;
+    this.sinceCheck = 0;
+    this.over = performance.now() > this.deadline;
+    return this.over;
+  }
+}
+
+/** Everything a redaction needs to know besides the text. */
+export interface CommandContext extends ScanOptions {
+  budget: Budget;
+  /** User-configured secret flags (exact, e.g. `--vault-secret`). */
+  flags?: ReadonlySet<string>;
+  /** User patterns: record their matches in `spans`. */
+  patterns?: { test(s: string): boolean; find(s: string, spans: Spans): void };
+  /** Quick superset test: can `s` contain anything the value scanner finds? */
+  trigger: RegExp;
+}
+
+/** Programs that run another program given after their own options; values are the options that take an argument. */
+const WRAPPERS: Record<string, string[]> = {
+  sudo: [
+    '-u',
+    '-g',
+    '-h',
+    '-p',
+    '-C',
+    '-D',
+    '-r',
+    '-t',
+    '-U',
+    '-T',
+    '--user',
+    '--group',
+    '--host',
+    '--prompt',
+    '--chdir',
+  ],
+  doas: ['-u', '-C'],
+  env: ['-u', '--unset', '-C', '--chdir', '-S', '--split-string'],
+  nice: ['-n', '--adjustment'],
+  ionice: ['-c', '-n', '-p'],
+  nohup: [],
+  setsid: [],
+  stdbuf: ['-i', '-o', '-e'],
+  time: ['-f', '-o'],
+  timeout: ['-s', '-k', '--signal', '--kill-after'],
+  taskset: [],
+  chrt: [],
+  xargs: [
+    '-a',
+    '-d',
+    '-E',
+    '-I',
+    '-L',
+    '-n',
+    '-P',
+    '-s',
+    '--max-args',
+    '--max-procs',
+    '--delimiter',
+    '--arg-file',
+  ],
+  exec: ['-a'],
+  command: [],
+  builtin: [],
+  unbuffer: [],
+  nsenter: ['-t', '--target', '-S', '-G'],
+  unshare: [],
+  chroot: [],
+  gosu: [],
+  'su-exec': [],
+  tini: [],
+  'dumb-init': [],
+  flock: ['-w', '-E'],
+  strace: ['-e', '-o', '-p', '-s', '-u'],
+  ltrace: ['-e', '-o', '-p', '-s', '-u'],
+  proxychains: ['-f'],
+  proxychains4: ['-f'],
+  torsocks: [],
+  firejail: [],
+  busybox: [],
+};
+/** Wrappers whose first positional is not the program (the user, the directory, the duration, the cpu list...). */
+const WRAPPER_SKIPS_POSITIONAL = new Set([
+  'timeout',
+  'taskset',
+  'chrt',
+  'chroot',
+  'gosu',
+  'su-exec',
+  'flock',
+]);
+const SHELLS = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ash',
+  'ksh',
+  'mksh',
+  'yash',
+  'fish',
+  'su',
+  'runuser',
+  'rbash',
+]);
+/** Shell options that take an argument (`bash -o pipefail -c ...`, `su -s /bin/sh -c ...`). */
+const SHELL_OPTION_VALUES = new Set([
+  '-o',
+  '+o',
+  '-O',
+  '+O',
+  '-s',
+  '--shell',
+  '-g',
+  '--group',
+  '-u',
+  '--user',
+  '--rcfile',
+  '--init-file',
+]);
+const SSH_OPTION_VALUES = new Set([
+  '-b',
+  '-c',
+  '-D',
+  '-E',
+  '-e',
+  '-F',
+  '-I',
+  '-i',
+  '-J',
+  '-L',
+  '-l',
+  '-m',
+  '-O',
+  '-o',
+  '-p',
+  '-Q',
+  '-R',
+  '-S',
+  '-W',
+  '-w',
+  '-B',
+]);
+/** Shell reserved words that may start a command. */
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'do',
+  'while',
+  'until',
+  '!',
+  '{',
+  '}',
+  'time',
+  'exec',
+]);
+/** Commands in a pipeline that read a secret from stdin: what is echoed into them is masked. */
+const STDIN_SECRET_FLAGS = new Set([
+  '--password-stdin',
+  '--with-token',
+  '--passphrase-fd',
+  '--pass-stdin',
+  '--stdin',
+]);
+const STDIN_SECRET_PROGRAMS = new Set(['chpasswd', 'passwd']);
+const ECHOES = new Set(['echo', 'printf', 'cat']);
+const MAX_DEPTH = 4;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const anyCase = (s: string) =>
+  [...s].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escapeRe(c))).join('');
+/** Stems every secret name contains, and the marks of URL credentials, PEM blocks and JWTs. */
+const STEMS = ['pass', 'secret', 'token', 'key', 'credential', 'cookie', 'sig', 'auth', 'pw', 'jwt', 'creds'];
+
+/**
+ * The quick test for "the value scanner may find something here": secret-name
+ * stems (any case), `@` (URL userinfo), PEM and JWT marks and every token
+ * prefix. A literal alternation, so it runs in linear time.
+ */
+export function buildTrigger(extraNames: Iterable<string> = []): RegExp {
+  const parts = [...STEMS, ...extraNames].map(anyCase);
+  parts.push('@', 'BEGIN ', ...TOKEN_PREFIXES.map(escapeRe));
+  return new RegExp(parts.join('|'));
+}
+
+/** The base name of a program path, as the rules know it. */
+export function programName(arg: string): string {
+  const slash = arg.lastIndexOf('/');
+  return slash >= 0 ? arg.slice(slash + 1) : arg;
+}
+
+/** A word naming a program whose arguments have rules of their own. */
+function isKnownProgram(name: string): boolean {
+  return (
+    name in WRAPPERS ||
+    SHELLS.has(name) ||
+    name === 'ssh' ||
+    name === 'watch' ||
+    toolRules(name) !== undefined
+  );
+}
+
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** Mask secrets found by the scanner (and user patterns) in one argument. */
+function scanArg(a: string, ctx: CommandContext): string {
+  if (ctx.budget.spend(a.length)) return MASK_BUDGET;
+  const userHit = ctx.patterns?.test(a) ?? false;
+  if (!userHit && !ctx.trigger.test(a)) return a;
+  const spans = new Spans();
+  scanValue(a, spans, ctx);
+  if (userHit) ctx.patterns!.find(a, spans);
+  return spans.apply(a);
+}
+
+/** Whether `name` (a flag without its value) names a secret, for this program. */
+function secretFlag(name: string, ctx: CommandContext, rules: readonly ToolRule[]): boolean {
+  if (ctx.flags?.has(name)) return true;
+  if (name.length < 3 || (name[1] !== '-' && name.length < 4)) return false; // short flags: only per tool
+  if (rules.some((r) => r.plain?.includes(name))) return false;
+  return ctx.trigger.test(name) && isSecretName(name, ctx.names);
+}
+
+type Transform = (v: string) => string;
+const maskAll: Transform = () => MASK;
+const maskAfter =
+  (sep: string): Transform =>
+  (v) => {
+    const i = v.indexOf(sep);
+    return i < 0 ? v : v.slice(0, i + sep.length) + MASK;
+  };
+const maskPassArg: Transform = (v) => (v.startsWith('pass:') ? 'pass:' + MASK : v);
+/** `user/password@db` -> `user/[REDACTED]@db` (nothing when there is no password part). */
+const maskSlashCredential: Transform = (v) => {
+  const slash = v.indexOf('/');
+  if (slash <= 0 || v.startsWith('/', slash + 1)) return v;
+  const at = v.indexOf('@', slash);
+  const end = at < 0 ? v.length : at;
+  return end > slash + 1 ? v.slice(0, slash + 1) + MASK + v.slice(end) : v;
+};
+/** Oracle's `userid=user/password@db` or a bare `user/password@db`. */
+const maskUserid: Transform = (v) => {
+  const p = /^userid=/i.exec(v)?.[0] ?? '';
+  return p + maskSlashCredential(v.slice(p.length));
+};
+/** `domain/user:password@host` -> `domain/user:[REDACTED]@host`. */
+const maskColonCredential: Transform = (v) => {
+  const at = v.lastIndexOf('@');
+  const colon = v.indexOf(':');
+  return colon >= 0 && at > colon + 1 ? v.slice(0, colon + 1) + MASK + v.slice(at) : v;
+};
+
+/** A flag's value per the tool rules: how to mask the next argument, this argument's new text, or nothing. */
+function toolFlag(
+  a: string,
+  rules: readonly ToolRule[]
+): { next?: Transform; now?: string; plain?: boolean } | undefined {
+  const eq = a.indexOf('=');
+  const flag = eq > 0 ? a.slice(0, eq) : a;
+  const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+  for (const r of rules) {
+    for (const f of r.value ?? []) {
+      if (a === f) return { next: maskAll };
+      if (flag === f) return { now: `${f}=${MASK}` };
+      if (f.length === 2 && f[1] !== '-' && a.startsWith(f) && !a.startsWith('--')) return { now: f + MASK };
+    }
+    for (const f of r.attached ?? []) {
+      if (a === f) return { plain: true };
+      if (flag === f) return { now: `${f}=${MASK}` };
+      if (f.length === 2 && a.startsWith(f) && !a.startsWith('--')) return { now: f + MASK };
+    }
+    for (const [f, sep] of Object.entries(r.userPass ?? {})) {
+      if (a === f) return { next: maskAfter(sep) };
+      if (flag === f) return { now: `${f}=${maskAfter(sep)(inline!)}` };
+      if (f.length === 2 && a.startsWith(f) && !a.startsWith('--'))
+        return { now: f + maskAfter(sep)(a.slice(2)) };
+    }
+    for (const f of r.passArg ?? []) if (a === f) return { next: maskPassArg };
+    for (const f of r.literal ?? []) {
+      if (a === f) return { next: maskAfter('=') };
+      if (flag === f) return { now: `${f}=${maskAfter('=')(inline!)}` };
+    }
+    if (r.plain?.includes(flag)) return { plain: true };
+  }
+  return undefined;
+}
+
+interface RuleState {
+  rule: ToolRule;
+  active: boolean;
+  count: number;
+}
+
+/**
+ * Redact `args[from..]` (one command) into `out`. `text` means the words come
+ * from a space-joined command line (no quoting): a shell's `-c` then takes
+ * all the words after it as its script.
+ */
+export function redactCommand(
+  args: readonly string[],
+  out: string[],
+  from: number,
+  ctx: CommandContext,
+  text: boolean,
+  depth = 0
+): void {
+  let i = from;
+  // Leading assignments (`PGPASSWORD=x psql`) and reserved words.
+  while (i < args.length && (ASSIGNMENT.test(args[i]) || KEYWORDS.has(args[i]))) {
+    out[i] = scanArg(args[i], ctx);
+    i++;
+  }
+  if (i >= args.length) return;
+  const prog = programName(args[i]);
+  out[i] = scanArg(args[i], ctx);
+  if (depth < MAX_DEPTH && prog in WRAPPERS) return redactWrapped(args, out, i, prog, ctx, text, depth);
+  if (depth < MAX_DEPTH && (SHELLS.has(prog) || prog === 'ssh' || prog === 'watch'))
+    return redactShell(args, out, i, prog, ctx, text, depth);
+  redactArguments(args, out, i + 1, toolRules(prog) ?? [], ctx, text, depth);
+}
+
+/** Header names given as a word of their own in a space-joined command line (`-H Authorization: Bearer x`). */
+const HEADER_WORD =
+  /^(?:(?:proxy-)?authorization|cookie|x-[a-z0-9-]*(?:token|key|secret|auth)[a-z0-9-]*|private-token|api-?key):(bearer|basic|token|digest|negotiate|ntlm)?$/i;
+const AUTH_SCHEME_WORD = /^(?:bearer|basic|token|digest|negotiate|ntlm)$/i;
+
+/** The arguments of one program: tool rules, secret flags, programs run from here (`docker run img mysql -p...`), values. */
+function redactArguments(
+  args: readonly string[],
+  out: string[],
+  from: number,
+  rules: readonly ToolRule[],
+  ctx: CommandContext,
+  text: boolean,
+  depth: number
+): void {
+  const states: RuleState[] = rules.map((rule) => ({ rule, active: !rule.after, count: 0 }));
+  let active = states.filter((s) => s.active).map((s) => s.rule);
+  let next: Transform | undefined;
+  let nextName: string | undefined;
+  let lastPositional = -1;
+  let lastPositionalRule: ToolRule | undefined;
+  for (let j = from; j < args.length; j++) {
+    const a = args[j];
+    if (ctx.budget.over) {
+      out[j] = MASK_BUDGET;
+      continue;
+    }
+    if (next) {
+      const t = next;
+      next = undefined;
+      if (!(a.startsWith('-') && a.length > 1 && t === maskAll && nextName !== undefined)) {
+        out[j] = ctx.allowed?.(a, nextName) ? a : t(a);
+        continue;
+      }
+    }
+    nextName = undefined;
+    if (a === '--' && j + 1 < args.length && depth < MAX_DEPTH)
+      return redactCommand(args, out, j + 1, ctx, text, depth + 1);
+    const prefixed = active.flatMap((r) => r.prefixed ?? []).find((p) => a.startsWith(p));
+    if (prefixed) {
+      out[j] =
+        a.length > prefixed.length && !ctx.allowed?.(a.slice(prefixed.length), prefixed)
+          ? prefixed + MASK
+          : a;
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      const byTool = toolFlag(a, active);
+      if (byTool?.next) {
+        next = byTool.next;
+        continue;
+      }
+      if (byTool?.now !== undefined) {
+        out[j] = ctx.allowed?.(a, a) ? a : byTool.now;
+        continue;
+      }
+      const eq = a.indexOf('=');
+      const flag = eq > 0 ? a.slice(0, eq) : a;
+      if (!byTool?.plain && secretFlag(flag, ctx, active) && !ctx.allowed?.('', flag)) {
+        if (eq > 0) out[j] = ctx.allowed?.(a.slice(eq + 1), flag) ? a : `${flag}=${MASK}`;
+        else {
+          next = maskAll;
+          nextName = flag;
+        }
+        continue;
+      }
+      out[j] = scanArg(a, ctx);
+      continue;
+    }
+    // A positional argument.
+    for (const st of states) {
+      if (!st.active && a === st.rule.after) {
+        st.active = true;
+        active = states.filter((s) => s.active).map((s) => s.rule);
+        continue;
+      }
+      if (!st.active || (st.rule.after && a === st.rule.after)) continue;
+      st.count++;
+      const r = st.rule;
+      if (r.positional?.includes(st.count) && !ctx.allowed?.(a)) out[j] = MASK;
+      else if (r.pairs && ctx.trigger.test(a) && isSecretName(a, ctx.names) && j + 1 < args.length) {
+        next = maskAll;
+      } else if (r.allAssignments && a.indexOf('=') > 0 && !ctx.allowed?.(a)) out[j] = maskAfter('=')(a);
+      else if (r.credentialTarget === 'slash') out[j] = maskUserid(a);
+      else if (r.credentialTarget === 'colon') out[j] = maskColonCredential(a);
+      if (r.lastPositionalWith) {
+        lastPositional = j;
+        lastPositionalRule = r;
+      }
+    }
+    if (out[j] !== a || next) continue;
+    const header = text ? HEADER_WORD.exec(a) : null;
+    if (header && j + 1 < args.length) {
+      // `Authorization: Bearer x` split into words: keep the scheme, mask the credential.
+      if (!header[1] && AUTH_SCHEME_WORD.test(args[j + 1])) j++;
+      next = maskAll;
+      continue;
+    }
+    if (text && /^bearer$/i.test(a) && j + 1 < args.length && args[j + 1].length >= 8) {
+      next = maskAll;
+      continue;
+    }
+    const name = programName(a);
+    if (depth < MAX_DEPTH && j > from && isKnownProgram(name))
+      return redactCommand(args, out, j, ctx, text, depth + 1);
+    out[j] = scanArg(a, ctx);
+  }
+  if (
+    lastPositionalRule &&
+    args.some((x) => lastPositionalRule!.lastPositionalWith!.test(x)) &&
+    !ctx.allowed?.(args[lastPositional])
+  )
+    out[lastPositional] = MASK;
+}
+
+/** `sudo -u x cmd`, `env A=1 cmd`, `timeout 5 cmd`: options (and assignments) scanned, then the program. */
+function redactWrapped(
+  args: readonly string[],
+  out: string[],
+  at: number,
+  prog: string,
+  ctx: CommandContext,
+  text: boolean,
+  depth: number
+): void {
+  const valued = WRAPPERS[prog];
+  let skipPositional = WRAPPER_SKIPS_POSITIONAL.has(prog) ? 1 : 0;
+  let i = at + 1;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      out[i] = scanArg(a, ctx);
+      if (valued.includes(a) && i + 1 < args.length) {
+        i++;
+        // env -S "cmd args": the string is a command line of its own.
+        if (prog === 'env' && (a === '-S' || a === '--split-string')) {
+          const words = args[i].split(/\s+/);
+          const red = words.slice();
+          redactCommand(words, red, 0, ctx, true, depth + 1);
+          out[i] = red.join(' ');
+        } else out[i] = scanArg(args[i], ctx);
+      }
+      continue;
+    }
+    if (ASSIGNMENT.test(a)) {
+      out[i] = scanArg(a, ctx);
+      continue;
+    }
+    if (skipPositional > 0) {
+      skipPositional--;
+      out[i] = scanArg(a, ctx);
+      continue;
+    }
+    break;
+  }
+  if (i < args.length) redactCommand(args, out, i, ctx, text, depth + 1);
+}
+
+/** `sh -c SCRIPT`, `su -c SCRIPT`, `ssh host CMD...`, `watch CMD...`. */
+function redactShell(
+  args: readonly string[],
+  out: string[],
+  at: number,
+  prog: string,
+  ctx: CommandContext,
+  text: boolean,
+  depth: number
+): void {
+  const optionValues =
+    prog === 'ssh'
+      ? SSH_OPTION_VALUES
+      : prog === 'watch'
+        ? new Set(['-n', '-d', '--interval'])
+        : SHELL_OPTION_VALUES;
+  let i = at + 1;
+  let script = -1;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a.startsWith('-') || a.startsWith('+')) {
+      out[i] = scanArg(a, ctx);
+      if (optionValues.has(a) && i + 1 < args.length) {
+        i++;
+        out[i] = scanArg(args[i], ctx);
+      } else if ((prog !== 'ssh' && /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a)) || a === '--command') {
+        script = i + 1;
+        break;
+      }
+      continue;
+    }
+    break;
+  }
+  if (prog === 'ssh' && i < args.length) {
+    out[i] = scanArg(args[i], ctx); // the destination
+    script = i + 1;
+  }
+  if (prog === 'watch') script = i;
+  if (script < 0 || script >= args.length) {
+    // `bash script.sh args...`: nothing to parse, each argument scanned.
+    for (let j = i; j < args.length; j++) out[j] = scanArg(args[j], ctx);
+    return;
+  }
+  // The script: a string of its own in argv (ssh and watch join the rest), the rest of the words in text.
+  const joinRest = prog === 'ssh' || prog === 'watch';
+  if (text) return redactCommand(args, out, script, ctx, true, depth + 1);
+  if (joinRest && script + 1 < args.length) {
+    const red = args.slice();
+    redactCommand(args, red, script, ctx, false, depth + 1);
+    // Each word of the remote command may itself be a script fragment: scan as a script too.
+    for (let j = script; j < args.length; j++)
+      out[j] = red[j] === args[j] ? redactScript(args[j], ctx, depth + 1) : red[j];
+    return;
+  }
+  out[script] = redactScript(args[script], ctx, depth + 1);
+  for (let j = script + 1; j < args.length; j++) out[j] = scanArg(args[j], ctx);
+}
+
+/**
+ * A shell script with its secrets masked: every simple command in it is
+ * redacted as argv and changed words are written back in place.
+ *
+ * @example redactScript('export DB_PASS=x; ./run', ctx, 0) // => 'export DB_PASS=[REDACTED]; ./run'
+ */
+export function redactScript(script: string, ctx: CommandContext, depth: number): string {
+  if (ctx.budget.spend(script.length)) return MASK_BUDGET;
+  if (depth >= MAX_DEPTH) return scanArg(script, ctx);
+  const done: Array<{ words: ShellWord[]; values: string[]; red: string[] }> = [];
+  let pipeline: string[][] = []; // the masked words of echo-like commands piped onward
+  for (const cmd of shellCommands(script)) {
+    const values = cmd.words.map((w) => w.value);
+    const red = values.slice();
+    redactCommand(values, red, 0, ctx, false, depth);
+    // `echo pw | docker login --password-stdin`: what is piped into a command reading a secret from stdin is secret.
+    if (values.some((v) => STDIN_SECRET_FLAGS.has(v)) || STDIN_SECRET_PROGRAMS.has(programName(values[0])))
+      for (const r of pipeline) for (let k = 1; k < r.length; k++) if (!r[k].startsWith('-')) r[k] = MASK;
+    if (!cmd.pipeTo) pipeline = [];
+    else if (ECHOES.has(programName(values[0]))) pipeline.push(red);
+    done.push({ words: cmd.words, values, red });
+  }
+  const edits: Array<[number, number, string]> = [];
+  for (const { words, values, red } of done)
+    words.forEach((w, k) => {
+      if (red[k] !== values[k]) edits.push([w.start, w.end, renderWord(red[k], w.quote)]);
+    });
+  // Secrets spanning words (a PEM block, a user pattern) are looked for in the whole script too.
+  if (script.includes('BEGIN ') || ctx.patterns?.test(script)) {
+    const whole = new Spans();
+    findPrivateKeys(script, whole);
+    ctx.patterns?.find(script, whole);
+    for (let k = 0; k < whole.list.length; k += 2) {
+      const [s, e] = [whole.list[k], whole.list[k + 1]];
+      if (/\s/.test(script.slice(s, e))) edits.push([s, e, MASK]);
+    }
+  }
+  if (!edits.length) return script;
+  edits.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let text = '';
+  let at = 0;
+  for (const [s, e, v] of edits) {
+    if (s < at) {
+      if (e > at) {
+        text += MASK;
+        at = e;
+      }
+      continue;
+    }
+    text += script.slice(at, s) + v;
+    at = e;
+  }
+  return text + script.slice(at);
+}

@@ -1,0 +1,113 @@
+/**
+ * A shell script split into words, as `sh -c` would see them (quotes, `\`
+ * escapes, comments), with each word's span in the script so a masked word
+ * can be put back in place. Commands are separated at `;`, `&`, `|`, newlines,
+ * parentheses, `$(` and backquotes, so every command inside is checked as its
+ * own argv.
+ *
+ * Linear: one pass; an unterminated quote is taken literally, and once a
+ * quote char has been found unterminated no later one of that kind is
+ * searched for again (there is no closing one further on either).
+ */
+
+export interface ShellWord {
+  /** Offsets of the raw word in the script. */
+  start: number;
+  end: number;
+  /** The word after quote removal. */
+  value: string;
+  /** The raw word began with this quote char (for re-quoting a masked word). */
+  quote?: string;
+}
+
+/** One simple command; `pipeTo` is set when it pipes into the next one. */
+export interface ShellCommand {
+  words: ShellWord[];
+  pipeTo: boolean;
+}
+
+const SEPARATORS = ';&|()\n`';
+const BLANKS = ' \t\r';
+
+/** Split a script into simple commands. */
+export function shellCommands(script: string): ShellCommand[] {
+  const commands: ShellCommand[] = [];
+  let words: ShellWord[] = [];
+  let value = '';
+  let start = -1;
+  let quote: string | undefined;
+  let noSingle = false;
+  let noDouble = false;
+  const endWord = (end: number) => {
+    if (start >= 0) words.push({ start, end, value, quote });
+    start = -1;
+    value = '';
+    quote = undefined;
+  };
+  const endCommand = (pipeTo: boolean) => {
+    if (words.length) commands.push({ words, pipeTo });
+    words = [];
+  };
+  for (let i = 0; i < script.length; i++) {
+    const c = script[i];
+    if (BLANKS.includes(c)) {
+      endWord(i);
+      continue;
+    }
+    if (SEPARATORS.includes(c) || (c === '$' && script[i + 1] === '(')) {
+      endWord(i);
+      const pipe = c === '|' && script[i + 1] !== '|' && script[i - 1] !== '|';
+      endCommand(pipe);
+      if (c === '$') i++;
+      continue;
+    }
+    if (c === '#' && start < 0) {
+      const nl = script.indexOf('\n', i);
+      i = nl < 0 ? script.length : nl - 1;
+      continue;
+    }
+    if (start < 0) {
+      start = i;
+      if (c === '"' || c === "'") quote = c;
+    }
+    if (c === '\\' && i + 1 < script.length) {
+      value += script[++i];
+      continue;
+    }
+    if (c === "'" && !noSingle) {
+      const close = script.indexOf("'", i + 1);
+      if (close >= 0) {
+        value += script.slice(i + 1, close);
+        i = close;
+        continue;
+      }
+      noSingle = true;
+    } else if (c === '"' && !noDouble) {
+      let j = i + 1;
+      let inner = '';
+      while (j < script.length && script[j] !== '"') {
+        if (script[j] === '\\' && j + 1 < script.length && '"\\$`'.includes(script[j + 1])) j++;
+        inner += script[j++];
+      }
+      if (j < script.length) {
+        value += inner;
+        i = j;
+        continue;
+      }
+      noDouble = true;
+    }
+    value += c;
+  }
+  endWord(script.length);
+  endCommand(false);
+  return commands;
+}
+
+const SAFE = /^[A-Za-z0-9_\-./:=@%+,[\]~^]*$/;
+
+/** A word value written back into a script: as it is when safe, else quoted like the original. */
+export function renderWord(value: string, quote?: string): string {
+  if (SAFE.test(value)) return value;
+  if (quote === '"' && !/["\\$`]/.test(value)) return `"${value}"`;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
