@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, createWriteStre
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startLoki, type Loki } from '../../../test/loki/loki-server';
-import { LOKI_DS, startHost, type Host } from '../host/server';
+import { loadProvisioning } from '../../../test/provisioning/grafana-provisioning';
+import { startHost, type Host } from '../host/server';
 
 export const PLUGIN_ROOT = resolve(import.meta.dirname, '../..');
 export const REPO_ROOT = resolve(PLUGIN_ROOT, '..');
@@ -107,7 +108,13 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Loki + server + host, the app configured with the Loki data source, the server URL and token. */
+/**
+ * Loki + server + host. The host is provisioned as docker-compose's Grafana would be: the
+ * environment compose gives Grafana (with this stack's Loki URL, server URL and token as the
+ * shell variables compose reads), then provisioning/grafana expanded by Grafana's rules, and
+ * the grafana.ini switches (send_user_header, allow_loading_unsigned_plugins) from compose.
+ * Provisioning that Grafana would reject or expand to empty fails the stack.
+ */
 export async function startStack(opts: { snapshotCap?: number } = {}): Promise<Stack> {
   ensurePluginBuilt();
   const loki = await startLoki();
@@ -115,10 +122,26 @@ export async function startStack(opts: { snapshotCap?: number } = {}): Promise<S
     await loki.stop();
     throw e;
   });
+  const provisioned = loadProvisioning({
+    hostEnv: { CASEFILE_LOKI_URL: loki.url, CASEFILE_SERVER_URL: server.url, CASEFILE_TOKEN: server.token },
+  });
+  const app = provisioned.apps.find((a) => a.type === 'casefile-forensics-app');
+  const datasource = provisioned.datasources.find((d) => d.uid === app?.jsonData.lokiUid);
+  if (provisioned.problems.length || !app || !datasource) {
+    await server.stop();
+    await loki.stop();
+    throw new Error(
+      'provisioning as Grafana would load it is broken:\n' +
+        provisioned.problems.map((p) => `${p.file} ${p.where}: ${p.message}`).join('\n')
+    );
+  }
   const host = await startHost({
-    lokiUrl: loki.url,
-    jsonData: { lokiUid: LOKI_DS.uid, serverUrl: server.url, snapshotCap: opts.snapshotCap ?? 20 },
-    secureJsonData: { serverToken: server.token },
+    datasource,
+    app: {
+      jsonData: { ...app.jsonData, ...(opts.snapshotCap ? { snapshotCap: opts.snapshotCap } : {}) },
+      secureJsonData: app.secureJsonData,
+    },
+    grafana: provisioned.grafana,
   }).catch(async (e) => {
     await server.stop();
     await loki.stop();

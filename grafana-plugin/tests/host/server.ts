@@ -3,11 +3,14 @@
  * (tests/host/app, Grafana's frontend stand-in, bundled with esbuild at start), the
  * plugin's BUILT dist/ at `public/plugins/<id>/` as Grafana serves it, and the slice of
  * Grafana's HTTP API the plugin uses: plugin settings, data source list, `/api/ds/query`
- * and the data source proxy to the real Loki, and the app plugin proxy (plugin.json
- * routes, role checks) to the real Casefile server. The signed-in user's role is
- * switchable per test with setRole().
+ * and the data source proxy (./ds-proxy.ts) to the real Loki, and the app plugin proxy
+ * (./plugin-routes.ts) to the real Casefile server. The data source, the app settings and
+ * the grafana.ini switches come from provisioning and docker-compose.yml as Grafana reads
+ * them (test/provisioning). Plugins without a MANIFEST.txt are unsigned and load only when
+ * `allow_loading_unsigned_plugins` lists their id (grafana pkg/plugins/manager/signature/
+ * authorizer.go); the signed-in user's role is switchable per test with setRole().
  *
- *   const host = await startHost({ distDir, lokiUrl, jsonData, secureJsonData });
+ *   const host = await startHost({ datasource, app, grafana });
  *   host.setRole('Viewer'); await page.goto(host.url + '/a/' + host.pluginId + '/timeline');
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,21 +19,40 @@ import { join, resolve, extname, normalize, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { handleDsQuery } from './ds-query';
-import { routeRequest, type OrgRole, type PluginRoute, type PluginSettings } from './plugin-routes';
+import { checkDataSourceProxy, LOKI_ROUTES } from './ds-proxy';
+import {
+  basicRolePermissions,
+  hasRouteAction,
+  routeRequest,
+  type OrgRole,
+  type PluginRoute,
+  type PluginSettings,
+  type ProxyUser,
+} from './plugin-routes';
 
 const HERE = import.meta.dirname;
 const PLUGIN_ROOT = resolve(HERE, '../..');
 const requireFromPlugin = createRequire(join(PLUGIN_ROOT, 'package.json'));
-/** The Loki data source the host provisions (uid used by every test). */
-export const LOKI_DS = { uid: 'casefile-loki', name: 'Loki', type: 'loki' } as const;
+/** Grafana's version the host reports (boot data, User-Agent of the data source proxy). */
+export const GRAFANA_VERSION = '13.2.3';
+
+/** The provisioned Loki data source. */
+export interface HostDataSource {
+  uid: string;
+  name: string;
+  type: string;
+  url: string;
+  jsonData: Record<string, unknown>;
+}
 
 export interface HostOptions {
   /** The plugin's built output; default grafana-plugin/dist. */
   distDir?: string;
-  lokiUrl: string;
-  /** App plugin settings as an admin would save them on the config page. */
-  jsonData?: Record<string, unknown>;
-  secureJsonData?: Record<string, string>;
+  datasource: HostDataSource;
+  /** App plugin settings as provisioned (or saved on the config page). */
+  app: PluginSettings;
+  /** grafana.ini switches: `[dataproxy] send_user_header`, `[plugins] allow_loading_unsigned_plugins`. */
+  grafana: { sendUserHeader: boolean; allowUnsigned: string[] };
   /** Default 'Admin'. */
   role?: OrgRole;
   /** Default 'admin'. */
@@ -42,6 +64,8 @@ export interface Host {
   pluginId: string;
   setRole(role: OrgRole, login?: string): void;
   settings(): PluginSettings;
+  /** The request headers the Casefile server received for the last plugin-proxy call. */
+  lastProxiedHeaders(): Record<string, string>;
   /** Requests the stand-in served, newest last (for asserting which API the plugin used). */
   requests: { method: string; path: string; status: number }[];
   close(): Promise<void>;
@@ -58,8 +82,12 @@ const MIME: Record<string, string> = {
   '.md': 'text/markdown',
 };
 
+let hostBundle: Promise<{ js: string; css: string }> | undefined;
+/** The host frontend, bundled once per process. */
+const bundleHostApp = () => (hostBundle ??= buildHostApp());
+
 /** The host frontend as { js, css }: @grafana/ui pulls in CSS (monaco, uPlot, slider). */
-async function bundleHostApp(): Promise<{ js: string; css: string }> {
+async function buildHostApp(): Promise<{ js: string; css: string }> {
   const out = await build({
     outdir: join(HERE, '.bundle'),
     loader: {
@@ -127,44 +155,82 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-/** Forward a request to `url` and stream the answer back (status, content headers, body). */
+/**
+ * Forward a request to `url` and send the answer back as Grafana's reverse proxy does
+ * (pkg/util/proxyutil/reverse_proxy.go): Set-Cookie dropped, `Content-Security-Policy:
+ * sandbox` added, an unreachable upstream is 502 with an empty body. `mapStatus` lets the
+ * data source proxy turn an upstream 401 into its 400.
+ */
 async function forward(
   res: ServerResponse,
   url: string,
   method: string,
   headers: Record<string, string>,
-  body?: Buffer | string
+  body?: Buffer | string,
+  mapStatus?: (status: number) => { status: number; body: string } | undefined
 ) {
+  let r: Response;
   try {
-    const r = await fetch(url, {
+    r = await fetch(url, {
       method,
       headers,
-      body: method === 'GET' || method === 'HEAD' ? undefined : body,
+      body: method === 'GET' || method === 'HEAD' ? undefined : (body as BodyInit | undefined),
     });
-    const pass: Record<string, string> = {};
-    for (const h of ['content-type', 'content-disposition', 'content-length']) {
-      const v = r.headers.get(h);
-      if (v) pass[h] = v;
-    }
-    res.writeHead(r.status, pass);
-    res.end(Buffer.from(await r.arrayBuffer()));
-  } catch (e) {
-    // Grafana answers 502 when the upstream is unreachable.
-    sendJson(res, 502, { message: 'Bad Gateway', error: (e as Error).message });
+  } catch {
+    res.writeHead(502);
+    return void res.end();
   }
+  const mapped = mapStatus?.(r.status);
+  if (mapped) {
+    res.writeHead(mapped.status, { 'content-security-policy': 'sandbox' });
+    return void res.end(mapped.body);
+  }
+  const pass: Record<string, string> = { 'content-security-policy': 'sandbox' };
+  r.headers.forEach((v, k) => {
+    if (!['set-cookie', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))
+      pass[k] = v;
+  });
+  const buf = Buffer.from(await r.arrayBuffer());
+  pass['content-length'] = String(buf.length);
+  res.writeHead(r.status, pass);
+  res.end(buf);
+}
+
+/** The plugins in dist/: the app and each nested plugin, with whether Grafana would load them. */
+function installedPlugins(dist: string, allowUnsigned: string[]) {
+  // Without MANIFEST.txt a plugin is unsigned (a present manifest is not verified here).
+  const signed = existsSync(join(dist, 'MANIFEST.txt'));
+  return [{ dir: '', json: JSON.parse(readFileSync(join(dist, 'plugin.json'), 'utf8')) }]
+    .concat(
+      listPanelDirs(dist).map((dir) => ({
+        dir,
+        json: JSON.parse(readFileSync(join(dist, dir, 'plugin.json'), 'utf8')),
+      }))
+    )
+    .map((p) => ({ ...p, id: p.json.id as string, loaded: signed || allowUnsigned.includes(p.json.id) }));
 }
 
 /** Start the host; builds the host bundle (a few seconds) and listens on a free port. */
 export async function startHost(opts: HostOptions): Promise<Host> {
   const dist = opts.distDir ?? join(PLUGIN_ROOT, 'dist');
-  const pluginJson = JSON.parse(readFileSync(join(dist, 'plugin.json'), 'utf8'));
-  const pluginId: string = pluginJson.id;
+  const plugins = installedPlugins(dist, opts.grafana.allowUnsigned);
+  const app = plugins[0];
+  const pluginJson = app.json;
+  const pluginId: string = app.id;
   const routes: PluginRoute[] = pluginJson.routes ?? [];
   const settings: PluginSettings = {
-    jsonData: { ...opts.jsonData },
-    secureJsonData: { ...opts.secureJsonData },
+    jsonData: { ...opts.app.jsonData },
+    secureJsonData: { ...opts.app.secureJsonData },
   };
-  const user = { login: opts.login ?? 'admin', role: opts.role ?? ('Admin' as OrgRole) };
+  const ds = opts.datasource;
+  const newUser = (role: OrgRole, login: string): ProxyUser => ({
+    id: 1,
+    login,
+    role,
+    permissions: basicRolePermissions(role),
+  });
+  let user = newUser(opts.role ?? 'Admin', opts.login ?? 'admin');
+  let lastProxiedHeaders: Record<string, string> = {};
   const bundle = await bundleHostApp();
   const systemjs = ['system.js', 'extras/amd.js', 'extras/named-register.js']
     .map((f) => readFileSync(join(PLUGIN_ROOT, '../node_modules/systemjs/dist', f), 'utf8'))
@@ -174,14 +240,14 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 
   const lokiSettings = () => ({
     id: 1,
-    uid: LOKI_DS.uid,
-    name: LOKI_DS.name,
-    type: LOKI_DS.type,
+    uid: ds.uid,
+    name: ds.name,
+    type: ds.type,
     access: 'proxy',
-    url: `/api/datasources/proxy/uid/${LOKI_DS.uid}`,
+    url: `/api/datasources/proxy/uid/${ds.uid}`,
     isDefault: true,
-    readOnly: false,
-    jsonData: { maxLines: 1000 },
+    readOnly: true,
+    jsonData: ds.jsonData,
     meta: {
       id: 'loki',
       name: 'Loki',
@@ -195,50 +261,41 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     },
   });
 
-  const appMeta = () => ({
-    ...pluginJson,
-    type: 'app',
-    enabled: true,
-    pinned: true,
-    module: `public/plugins/${pluginId}/module.js`,
-    baseUrl: `public/plugins/${pluginId}`,
-    jsonData: settings.jsonData,
-    secureJsonFields: Object.fromEntries(Object.keys(settings.secureJsonData).map((k) => [k, true])),
+  /** `/api/plugins/<id>/settings` (pkg/api/plugins.go GetPluginSettingByID) for a loaded plugin. */
+  const pluginMeta = (p: (typeof plugins)[number]) => ({
+    ...p.json,
+    enabled: p === app ? true : undefined,
+    pinned: p === app ? true : undefined,
+    module: `public/plugins/${pluginId}/${p.dir ? `${p.dir}/` : ''}module.js`,
+    baseUrl: `public/plugins/${pluginId}${p.dir ? `/${p.dir}` : ''}`,
+    signature: existsSync(join(dist, 'MANIFEST.txt')) ? 'valid' : 'unsigned',
+    ...(p === app
+      ? {
+          jsonData: settings.jsonData,
+          secureJsonFields: Object.fromEntries(Object.keys(settings.secureJsonData).map((k) => [k, true])),
+        }
+      : {}),
   });
-  const panelMetas = () => {
-    const out: Record<string, unknown> = {};
-    for (const dir of listPanelDirs(dist)) {
-      const pj = JSON.parse(readFileSync(join(dist, dir, 'plugin.json'), 'utf8'));
-      out[pj.id] = {
-        ...pj,
-        module: `public/plugins/${pluginId}/${dir}/module.js`,
-        baseUrl: `public/plugins/${pluginId}/${dir}`,
-      };
-    }
-    return out;
-  };
 
+  // Grafana 13.2's boot data: no settings.apps / settings.panels (plugin metas come from the API).
   const bootData = () => ({
     settings: {
       appUrl: `${baseUrl}/`,
       appSubUrl: '',
-      buildInfo: { version: '13.2.3', commit: 'host-stand-in', env: 'production', edition: 'Open Source' },
-      datasources: { [LOKI_DS.name]: lokiSettings() },
-      defaultDatasource: LOKI_DS.name,
-      apps: {
-        [pluginId]: {
-          id: pluginId,
-          path: appMeta().module,
-          version: pluginJson.info?.version,
-          preload: false,
-        },
+      namespace: 'default',
+      buildInfo: {
+        version: GRAFANA_VERSION,
+        commit: 'host-stand-in',
+        env: 'production',
+        edition: 'Open Source',
       },
-      panels: panelMetas(),
+      datasources: { [ds.name]: lokiSettings() },
+      defaultDatasource: ds.name,
       featureToggles: {},
       bootData: undefined,
     },
     user: {
-      id: 1,
+      id: user.id,
       uid: 'u1',
       login: user.login,
       name: user.login,
@@ -252,11 +309,15 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       weekStart: 'monday',
       theme: 'dark',
       language: 'en-US',
-      permissions: {},
+      permissions: Object.fromEntries(Object.keys(user.permissions).map((a) => [a, true])),
     },
     navTree: [],
     // Read by the host app (not by Grafana's runtime).
-    host: { pluginId, lokiDataSource: lokiSettings(), nestedPanels: Object.keys(panelMetas()) },
+    host: {
+      pluginId,
+      lokiDataSource: lokiSettings(),
+      nestedPanels: plugins.filter((p) => p !== app && p.json.type === 'panel').map((p) => p.id),
+    },
   });
 
   const indexHtml = () =>
@@ -271,49 +332,87 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 <script src="/host/bundle.js"></script><script src="/host/systemjs.js"></script>
 <script>window.__casefileHostStart();</script></body></html>`;
 
-  async function api(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
+  const incomingHeaders = (req: IncomingMessage) =>
+    Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])
+    );
+
+  async function api(req: IncomingMessage, res: ServerResponse, rawPath: string, query: string) {
     const method = req.method ?? 'GET';
+    const path = decodeURIComponent(rawPath);
     let m: RegExpExecArray | null;
     if (path === '/api/user') return sendJson(res, 200, bootData().user);
-    if ((m = /^\/api\/plugins\/([^/]+)\/settings$/.exec(path)) && m[1] === pluginId) {
-      if (method === 'GET') return sendJson(res, 200, appMeta());
-      if (user.role !== 'Admin') return sendJson(res, 403, { message: 'Permission denied' });
+    if (path === '/api/plugins/errors')
+      return sendJson(
+        res,
+        200,
+        plugins
+          .filter((p) => !p.loaded)
+          .map((p) => ({ pluginId: p.id, errorCode: 'signatureMissing', pluginType: p.json.type }))
+      );
+    if ((m = /^\/api\/plugins\/([^/]+)\/settings$/.exec(path))) {
+      const p = plugins.find((x) => x.id === m![1] && x.loaded);
+      if (!p) return sendJson(res, 404, { message: 'Plugin not found, no installed plugin with that id' });
+      if (method === 'GET') return sendJson(res, 200, pluginMeta(p));
+      if (p !== app || !hasRouteAction(user, pluginId, 'plugins:write'))
+        return sendJson(res, 403, { message: 'Permission denied' });
       const b = JSON.parse((await readBody(req)).toString() || '{}');
       if (b.jsonData) settings.jsonData = b.jsonData;
       for (const [k, v] of Object.entries(b.secureJsonData ?? {})) settings.secureJsonData[k] = String(v);
       return sendJson(res, 200, { message: 'Plugin settings updated' });
     }
     if (path === '/api/datasources' && method === 'GET') return sendJson(res, 200, [lokiSettings()]);
-    if (path === `/api/datasources/uid/${LOKI_DS.uid}`) return sendJson(res, 200, lokiSettings());
+    if (path === `/api/datasources/uid/${ds.uid}`) return sendJson(res, 200, lokiSettings());
     if (path === '/api/ds/query' && method === 'POST') {
       const body = JSON.parse((await readBody(req)).toString());
-      const unknown = body.queries.find((q: any) => q.datasource?.uid && q.datasource.uid !== LOKI_DS.uid);
+      const unknown = body.queries.find((q: any) => q.datasource?.uid && q.datasource.uid !== ds.uid);
       if (unknown) return sendJson(res, 404, { message: 'Data source not found' });
-      const r = await handleDsQuery(opts.lokiUrl, body);
+      const r = await handleDsQuery(ds.url, body);
       return sendJson(res, r.status, r.json);
     }
-    if ((m = new RegExp(`^/api/datasources/proxy/uid/${LOKI_DS.uid}(/.*)$`).exec(path))) {
-      return forward(
-        res,
-        `${opts.lokiUrl}${m[1]}${query ? `?${query}` : ''}`,
-        method,
-        {},
-        await readBody(req)
-      );
-    }
-    if ((m = new RegExp(`^/api/datasources/uid/${LOKI_DS.uid}/resources/(.*)$`).exec(path))) {
-      return forward(res, `${opts.lokiUrl}/loki/api/v1/${m[1]}${query ? `?${query}` : ''}`, 'GET', {});
-    }
-    if ((m = /^\/api\/plugin-proxy\/([^/]+)\/(.*)$/.exec(path))) {
-      if (m[1] !== pluginId) return sendJson(res, 404, { message: 'Plugin not found' });
-      const d = routeRequest(routes, method, m[2], query, settings, user);
-      if (d.kind === 'error') return sendJson(res, d.status, { message: d.message });
-      const headers: Record<string, string> = { ...d.headers };
-      const ct = req.headers['content-type'];
-      if (ct) headers['content-type'] = ct;
+    if ((m = new RegExp(`^/api/datasources/proxy/uid/${ds.uid}/(.*)$`).exec(rawPath))) {
+      const check = checkDataSourceProxy(ds.type, LOKI_ROUTES, method, m[1], user);
+      if (!check.ok) return sendJson(res, check.status, { message: check.message });
+      const headers: Record<string, string> = { 'user-agent': `Grafana/${GRAFANA_VERSION}` };
       const accept = req.headers['accept'];
       if (accept) headers['accept'] = accept;
-      return forward(res, d.url, method, headers, d.body ?? (await readBody(req)));
+      if (opts.grafana.sendUserHeader) headers['x-grafana-user'] = user.login;
+      return forward(
+        res,
+        `${ds.url.replace(/\/+$/, '')}/${m[1]}${query ? `?${query}` : ''}`,
+        method,
+        headers,
+        await readBody(req),
+        (status) =>
+          status === 401 ? { status: 400, body: 'Authentication to data source failed' } : undefined
+      );
+    }
+    if ((m = new RegExp(`^/api/datasources/uid/${ds.uid}/resources/(.*)$`).exec(path))) {
+      return forward(res, `${ds.url}/loki/api/v1/${m[1]}${query ? `?${query}` : ''}`, 'GET', {});
+    }
+    if ((m = /^\/api\/plugin-proxy\/([^/]+)(\/.*)?$/.exec(rawPath))) {
+      // pkg/api/api.go: the proxy needs plugins.app:access on the app, and an installed app.
+      if (m[1] !== pluginId || !app.loaded)
+        return sendJson(res, 404, { message: 'Plugin not found, no installed plugin with that id' });
+      if (!hasRouteAction(user, pluginId, 'plugins.app:access'))
+        return sendJson(res, 403, { message: 'Permission denied' });
+      const d = routeRequest(
+        routes,
+        {
+          method,
+          proxyPath: m[2] ?? '',
+          query,
+          headers: incomingHeaders(req),
+          remoteAddress: req.socket.remoteAddress ?? '',
+        },
+        settings,
+        user,
+        { sendUserHeader: opts.grafana.sendUserHeader },
+        pluginId
+      );
+      if (d.kind === 'error') return sendJson(res, d.status, { message: d.message });
+      lastProxiedHeaders = d.headers;
+      return forward(res, d.url, method, d.headers, d.body ?? (await readBody(req)));
     }
     return sendJson(res, 404, { message: 'Not found' });
   }
@@ -324,7 +423,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const query = u.search.slice(1);
     res.on('finish', () => requests.push({ method: req.method ?? 'GET', path, status: res.statusCode }));
     try {
-      if (path.startsWith('/api/')) return await api(req, res, path, query);
+      if (path.startsWith('/api/')) return await api(req, res, u.pathname, query);
       if (path === '/host/bundle.js')
         return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(bundle.js);
       if (path === '/host/bundle.css')
@@ -333,8 +432,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         return void res.writeHead(200, { 'content-type': MIME['.js'] }).end(systemjs);
       const prefix = `/public/plugins/${pluginId}/`;
       if (path.startsWith(prefix)) {
-        const file = normalize(join(dist, path.slice(prefix.length)));
-        if (!file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile())
+        const rel = path.slice(prefix.length);
+        // A plugin Grafana did not load is not served, nor is a nested one it refused.
+        const owner = plugins
+          .filter((p) => p.dir === '' || rel.startsWith(`${p.dir}/`))
+          .sort((a, b) => b.dir.length - a.dir.length)[0];
+        const file = normalize(join(dist, rel));
+        if (!owner?.loaded || !file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile())
           return sendJson(res, 404, { message: 'Not found' });
         res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
         return void res.end(readFileSync(file));
@@ -353,9 +457,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     pluginId,
     requests,
     settings: () => settings,
+    lastProxiedHeaders: () => lastProxiedHeaders,
     setRole(role, login) {
-      user.role = role;
-      user.login = login ?? role.toLowerCase();
+      user = newUser(role, login ?? role.toLowerCase());
     },
     close: () =>
       new Promise<void>((r) => {

@@ -48,7 +48,8 @@ import { HostBackendSrv, HostDataSourceSrv, appEvents, asBackendSrv, asDataSourc
 import { importPluginModule, registerSharedModules } from './shared-modules';
 
 const boot = (window as any).grafanaBootData;
-const hostInfo: { pluginId: string; lokiDataSource: DataSourceInstanceSettings } = boot.host;
+const hostInfo: { pluginId: string; lokiDataSource: DataSourceInstanceSettings; nestedPanels: string[] } =
+  boot.host;
 
 const backendSrv = new HostBackendSrv();
 const dataSourceSrv = new HostDataSourceSrv(hostInfo.lokiDataSource);
@@ -167,9 +168,13 @@ function PanelHost() {
   const height = 600;
   useEffect(() => {
     (async () => {
-      const panelId = q.get('panel') ?? Object.keys(boot.settings.panels)[0];
-      const meta = boot.settings.panels[panelId];
-      if (!meta) throw new Error(`nested panel ${panelId} not found`);
+      // The host's boot data, like Grafana 13.2's, has no settings.panels: this dashboard
+      // stand-in takes the panel's meta from Grafana's plugin settings API, which answers for
+      // panels too (and 404s for a plugin Grafana did not load, e.g. an unsigned one not allowed).
+      const panelId = q.get('panel') ?? hostInfo.nestedPanels[0];
+      const meta = await backendSrv.get(`api/plugins/${panelId}/settings`, undefined, undefined, {
+        showErrorAlert: false,
+      });
       const plugin = (await importPluginModule(meta.module)).plugin as PanelPlugin;
       plugin.meta = { ...plugin.meta, ...meta };
       const range = timeRangeFrom(q);
