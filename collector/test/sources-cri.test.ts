@@ -31,6 +31,7 @@ import {
   type CriContainer,
   type CriContainerEvent,
   type CriContainerStatusResponse,
+  type CriPodSandbox,
   type CriPodSandboxStatusResponse,
 } from '../src/sources/cri/client';
 import { digestOfImageRef, infoFromContainerStatus, infoFromSandboxStatus } from '../src/sources/cri/map';
@@ -109,6 +110,7 @@ async function replayServer(opts: { events: boolean }) {
   const socket = join(dir, 'cri.sock');
   const state = {
     containers: [] as CriContainer[],
+    sandboxes: fx<CriPodSandbox[]>('list-pod-sandbox.json'),
     status: running,
     streams: [] as ServerWritableStream<object, CriContainerEvent>[],
     calls: new Map<string, number>(),
@@ -124,7 +126,7 @@ async function replayServer(opts: { events: boolean }) {
   const server = new Server();
   server.addService(runtimeService().service, {
     Version: unary('Version', () => fx('version.json')),
-    ListPodSandbox: unary('ListPodSandbox', () => ({ items: fx('list-pod-sandbox.json') })),
+    ListPodSandbox: unary('ListPodSandbox', () => ({ items: state.sandboxes })),
     ListContainers: unary('ListContainers', () => ({ containers: state.containers })),
     ContainerStatus: unary('ContainerStatus', (r) =>
       r.containerId === ID ? state.status : new Error('not found')
@@ -223,6 +225,15 @@ test('polling fallback (containerd 1.6 has no GetContainerEvents): start with im
     );
     assert.equal(removed.reason, 'removed');
     assert.equal(removed.exitCode, undefined);
+    // The pod sandbox (ready at start, so not reported then) stops when it is no longer ready.
+    srv.state.sandboxes = srv.state.sandboxes.map((sb) => ({ ...sb, state: 'SANDBOX_NOTREADY' }));
+    const pod = await until(
+      'sandbox stop',
+      () => events.find((e) => e.type === 'container.stop' && e.containerId === SANDBOX),
+      10_000,
+      50
+    );
+    assert.deepEqual([pod.containerName, pod.pod, pod.reason], ['POD', 'web-0', 'stopped']);
   } finally {
     await src.stop();
     await srv.close();

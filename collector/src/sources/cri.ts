@@ -3,7 +3,8 @@
  * CRI v1 RuntimeService of containerd or CRI-O on its unix socket. Lists pod
  * sandboxes and containers at start, follows `GetContainerEvents`, and polls
  * `ListContainers` instead where the runtime does not implement it
- * (containerd 1.6). Emits container.start / container.stop and answers the
+ * (containerd 1.6). Emits container.start / container.stop (pod sandboxes
+ * too, named POD, as Podman reports a pod's infra container) and answers the
  * shared {@link ContainerDirectory} for the containers it runs (image name,
  * digest from `imageRef`, labels, annotations, pod from io.kubernetes.* labels).
  */
@@ -21,7 +22,6 @@ import {
   CriClient,
   isNotFound,
   isUnimplemented,
-  type CriContainer,
   type CriContainerEvent,
   type CriContainerState,
   type CriContainerStatus,
@@ -103,6 +103,8 @@ export class CriSource implements Source {
   private readonly states = new Map<string, CriContainerState>();
   private readonly started = new Set<string>();
   private readonly stoppedIds = new Set<string>();
+  /** Pod sandbox ids: reported as containers named POD (as Podman reports a pod's infra container). */
+  private readonly sandboxIds = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private readonly pollMs: number;
   private counters = { cri_events: 0, cri_polls: 0, events: 0, reconnects: 0, inspect_failures: 0 };
@@ -144,12 +146,11 @@ export class CriSource implements Source {
   async start(emit: Emit): Promise<void> {
     this.inspector = new CriInspector(this.client, this.runtime);
     this.dir.addInspector(this.inspector);
-    for (const s of await this.client.listPodSandbox()) this.inspector.rememberSandbox(s);
     // Running before we started: known to the directory, not reported as starting now.
-    for (const c of await this.client.listContainers()) {
-      this.track(c.id, c.state);
-      if (c.state === 'CONTAINER_RUNNING') this.remember(this.started, c.id);
-      await this.dir.lookup(c.id);
+    for (const u of await this.listUnits()) {
+      this.track(u.id, u.state);
+      if (u.state === 'CONTAINER_RUNNING') this.remember(this.started, u.id);
+      await this.dir.lookup(u.id);
     }
     await this.follow(emit);
   }
@@ -201,9 +202,14 @@ export class CriSource implements Source {
   }
 
   private async onEvent(ev: CriContainerEvent, emit: Emit): Promise<void> {
-    // Sandbox events carry the sandbox as their container: keep it for lookups, report nothing.
-    if (ev.podSandboxStatus?.id === ev.containerId) {
-      if (ev.podSandboxStatus) this.inspector?.rememberSandbox(ev.podSandboxStatus);
+    // Sandbox events carry the sandbox as their container.
+    if (ev.podSandboxStatus && ev.podSandboxStatus.id === ev.containerId) {
+      this.inspector?.rememberSandbox(ev.podSandboxStatus);
+      this.remember(this.sandboxIds, ev.containerId);
+      if (ev.containerEventType === 'CONTAINER_STARTED_EVENT')
+        await this.reportStart(ev.containerId, emit, ev.podSandboxStatus.createdAt);
+      else if (ev.containerEventType === 'CONTAINER_STOPPED_EVENT')
+        await this.reportStop(ev.containerId, emit);
       return;
     }
     const status = ev.containersStatuses?.find((s) => s.id === ev.containerId);
@@ -215,13 +221,33 @@ export class CriSource implements Source {
     else if (ev.containerEventType === 'CONTAINER_CREATED_EVENT') void this.dir.lookup(ev.containerId, true);
   }
 
-  /** One ListContainers, diffed against the last: new running -> start, running -> exited -> stop. */
+  /**
+   * Containers and pod sandboxes as one list of states (a ready sandbox is
+   * running, a not-ready one exited), with the time each started when known.
+   */
+  private async listUnits(): Promise<Array<{ id: string; state: CriContainerState; startedAt?: string }>> {
+    const sandboxes = await this.client.listPodSandbox();
+    for (const sb of sandboxes) {
+      this.inspector?.rememberSandbox(sb);
+      this.remember(this.sandboxIds, sb.id);
+    }
+    return [
+      ...sandboxes.map((sb) => ({
+        id: sb.id,
+        state: (sb.state === 'SANDBOX_READY' ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED') as CriContainerState,
+        startedAt: sb.createdAt,
+      })),
+      ...(await this.client.listContainers()).map((c) => ({ id: c.id, state: c.state })),
+    ];
+  }
+
+  /** One listing, diffed against the last: new running -> start, running -> exited -> stop. */
   private async poll(emit: Emit): Promise<void> {
-    let list: CriContainer[];
+    let list: Awaited<ReturnType<CriSource['listUnits']>>;
     try {
-      list = await this.client.listContainers();
+      list = await this.listUnits();
     } catch (err) {
-      this.logger.warn({ socket: this.socketPath, err: (err as Error).message }, 'CRI ListContainers failed');
+      this.logger.warn({ socket: this.socketPath, err: (err as Error).message }, 'CRI listing failed');
       return;
     }
     this.counters.cri_polls++;
@@ -232,10 +258,10 @@ export class CriSource implements Source {
       this.track(c.id, c.state);
       if (before === c.state) continue;
       if (c.state === 'CONTAINER_CREATED') void this.dir.lookup(c.id, true);
-      if (c.state === 'CONTAINER_RUNNING') await this.reportStart(c.id, emit);
+      if (c.state === 'CONTAINER_RUNNING') await this.reportStart(c.id, emit, c.startedAt);
       if (c.state === 'CONTAINER_EXITED') {
         // Started and exited between two polls: both happened.
-        if (before !== 'CONTAINER_RUNNING') await this.reportStart(c.id, emit);
+        if (before !== 'CONTAINER_RUNNING') await this.reportStart(c.id, emit, c.startedAt);
         await this.reportStop(c.id, emit);
       }
     }
@@ -253,7 +279,7 @@ export class CriSource implements Source {
     this.stoppedIds.delete(id);
     const info = (await this.dir.lookup(id, true)) ?? this.dir.get(id);
     if (!info) this.counters.inspect_failures++;
-    const at = startedAt ?? (await this.statusOf(id))?.startedAt;
+    const at = startedAt ?? (this.sandboxIds.has(id) ? undefined : (await this.statusOf(id))?.startedAt);
     this.counters.events++;
     emit(
       containerStartEvent(info ?? { containerId: id }, { timeNs: nsOrUndefined(at), runtime: this.runtime })
@@ -264,9 +290,14 @@ export class CriSource implements Source {
     if (this.stoppedIds.has(id)) return;
     this.remember(this.stoppedIds, id);
     this.started.delete(id);
-    const status = known ?? (await this.statusOf(id));
     const info = this.dir.get(id) ?? { containerId: id, runtime: this.runtime };
     this.counters.events++;
+    // A sandbox has no exit code: it is stopped (StopPodSandbox) when its pod goes.
+    if (this.sandboxIds.has(id)) {
+      emit(containerStopEvent(info, { runtime: this.runtime, reason: 'stopped' }));
+      return;
+    }
+    const status = known ?? (await this.statusOf(id));
     emit(
       containerStopEvent(info, {
         timeNs: nsOrUndefined(status?.finishedAt),
