@@ -1,4 +1,4 @@
-import { FieldType, createDataFrame } from '@grafana/data';
+import { DataFrameType, FieldType, createDataFrame, dataFrameFromJSON } from '@grafana/data';
 import { EVENT_ID_LABEL, EVENT_TYPE_LABEL } from '@casefile/schema';
 import { eventsFromFrames } from './frames';
 
@@ -50,5 +50,57 @@ describe('eventsFromFrames', () => {
         containerName: 'web',
       },
     ]);
+  });
+});
+
+describe('eventsFromFrames keeps nanoseconds with every frame shape of the Loki data source', () => {
+  const labels = [{ [EVENT_ID_LABEL]: 'a', [EVENT_TYPE_LABEL]: 'process.start' }];
+  // 2026-12-01T08:00:00.123456789Z
+  const ns = '1796112000123456789';
+  const ms = 1796112000123;
+
+  it('log-lines frames: tsNs', () => {
+    const frame = dataFrameFromJSON({
+      schema: {
+        meta: { type: DataFrameType.LogLines },
+        fields: [
+          { name: 'labels', type: FieldType.other },
+          { name: 'Time', type: FieldType.time },
+          { name: 'Line', type: FieldType.string },
+          { name: 'tsNs', type: FieldType.string },
+        ],
+      },
+      data: { values: [labels, [ms], ['exec'], [ns]] },
+    });
+    expect(eventsFromFrames([frame]).events.map((e) => e.timeNs)).toEqual([ns]);
+  });
+
+  it('dataplane logs frames: timestamp with nanos, body', () => {
+    const frame = dataFrameFromJSON({
+      schema: {
+        meta: { type: DataFrameType.LogLines, typeVersion: [0, 0] },
+        fields: [
+          { name: 'timestamp', type: FieldType.time },
+          { name: 'body', type: FieldType.string },
+          { name: 'severity', type: FieldType.string },
+          { name: 'id', type: FieldType.string },
+          { name: 'labels', type: FieldType.other },
+        ],
+      },
+      data: { values: [[ms], ['exec'], ['info'], ['x'], labels], nanos: [[456789], null, null, null, null] },
+    });
+    expect(eventsFromFrames([frame]).events).toEqual([
+      { id: 'a', type: 'process.start', timeNs: ns, message: 'exec' },
+    ]);
+  });
+
+  it('frames with the labels on the line field and a time field only', () => {
+    const frame = createDataFrame({
+      fields: [
+        { name: 'Time', type: FieldType.time, values: [ms], nanos: [456789] },
+        { name: 'Line', type: FieldType.string, values: ['exec'], labels: labels[0] },
+      ],
+    });
+    expect(eventsFromFrames([frame]).events.map((e) => e.timeNs)).toEqual([ns]);
   });
 });
