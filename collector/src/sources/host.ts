@@ -1,273 +1,174 @@
 /**
- * Host activity source: SSH logins (accepted / failed) and sudo, from the
- * auth log (followed like `tail -F`, surviving rotation) or from journald
- * (`journalctl -f -o json`) when there is no auth log file.
+ * Host activity source: SSH logins, failures and logouts, sudo, su and PAM
+ * authentication failures and sessions, from the auth log (followed through
+ * rotation, waited for when missing: host/file-follower.ts) or from journald
+ * (`journalctl -f -o json` with a saved cursor: host/journal-follower.ts).
+ * Which line becomes which event: host/auth-events.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
+import { AuthEventMapper } from './host/auth-events';
+import { FileFollower } from './host/file-follower';
+import { JournalFollower } from './host/journal-follower';
+import { parseSyslogLine } from './host/syslog';
 
-/** Auth logs tried in order when none is configured. */
+/** Auth logs tried in order when none is configured (Debian/Ubuntu, then RHEL/Fedora). */
 export const DEFAULT_AUTH_LOGS = ['/var/log/auth.log', '/var/log/secure'];
+/** `--auth-log` value that picks journald. */
+export const JOURNALD = 'journald';
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/**
- * Parse a syslog line's time and program: RFC 3339 (rsyslog on Debian 12) or
- * the classic `Mmm dd HH:MM:SS` (no year: the current one, or last year when
- * that would be in the future).
- */
-export function parseSyslogLine(
-  line: string,
-  now = new Date()
-): { timeMs?: number; program: string; pid?: number; text: string } | null {
-  let m =
-    /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(
-      line
-    );
-  if (m) return { timeMs: Date.parse(m[1]), program: m[2], pid: m[3] ? Number(m[3]) : undefined, text: m[4] };
-  m = /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+\S+\s+([^\s:[]+)(?:\[(\d+)\])?:\s?(.*)$/.exec(
-    line
-  );
-  if (!m) return null;
-  const month = MONTHS.indexOf(m[1]);
-  let d = new Date(now.getFullYear(), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
-  if (d.getTime() > now.getTime() + 86_400_000)
-    d = new Date(now.getFullYear() - 1, month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
-  return {
-    timeMs: month >= 0 ? d.getTime() : undefined,
-    program: m[6],
-    pid: m[7] ? Number(m[7]) : undefined,
-    text: m[8],
-  };
-}
-
-/**
- * Map one auth message (program + text) to a host.login / host.activity event, or null.
- * @example mapAuthMessage('sshd', 'Accepted publickey for alice from 10.0.0.5 port 50022 ssh2: ED25519 SHA256:x')
- *   // => { type: 'host.login', activity: 'ssh_login', loginUser: 'alice', sourceAddress: '10.0.0.5', sourcePort: 50022, authMethod: 'publickey', ... }
- */
-export function mapAuthMessage(program: string, text: string, pid?: number): NewEvent | null {
-  const withPid = pid !== undefined ? { pid } : {};
-  if (program === 'sshd' || program.startsWith('sshd')) {
-    let m = /^Accepted (\S+) for (.+?) from (\S+) port (\d+)/.exec(text);
-    if (m) {
-      return {
-        type: 'host.login',
-        activity: 'ssh_login',
-        message: `ssh login: ${m[2]} from ${m[3]} (${m[1]})`,
-        loginUser: m[2],
-        authMethod: m[1],
-        sourceAddress: m[3],
-        sourcePort: Number(m[4]),
-        source: 'authlog',
-        ...withPid,
-      };
-    }
-    m = /^Failed (\S+) for (?:invalid user )?(.+?) from (\S+) port (\d+)/.exec(text);
-    if (m) {
-      return {
-        type: 'host.login',
-        activity: 'ssh_failed',
-        message: `ssh login failed: ${m[2]} from ${m[3]} (${m[1]})`,
-        loginUser: m[2],
-        authMethod: m[1],
-        sourceAddress: m[3],
-        sourcePort: Number(m[4]),
-        source: 'authlog',
-        ...withPid,
-      };
-    }
-    m = /^Invalid user (.*?) from (\S+)(?: port (\d+))?/.exec(text);
-    if (m) {
-      return {
-        type: 'host.login',
-        activity: 'ssh_failed',
-        message: `ssh invalid user: ${m[1]} from ${m[2]}`,
-        loginUser: m[1] || '(empty)',
-        sourceAddress: m[2],
-        ...(m[3] ? { sourcePort: Number(m[3]) } : {}),
-        source: 'authlog',
-        ...withPid,
-      };
-    }
-    return null;
-  }
-  if (program === 'sudo') {
-    // "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt install x"
-    const m = /^\s*(\S+)\s*:\s*(.*)$/.exec(text);
-    if (!m || !/COMMAND=/.test(m[2])) return null;
-    const parts = m[2].split(' ; ');
-    const field = (k: string) => parts.find((p) => p.startsWith(`${k}=`))?.slice(k.length + 1);
-    const command = m[2].slice(m[2].indexOf('COMMAND=') + 'COMMAND='.length);
-    const failed = !parts[0].includes('=') ? parts[0] : undefined; // e.g. "3 incorrect password attempts"
-    return {
-      type: 'host.activity',
-      activity: 'sudo',
-      message: `sudo: ${m[1]} as ${field('USER') ?? 'root'}: ${command}${failed ? ` (${failed})` : ''}`,
-      loginUser: m[1],
-      targetUser: field('USER') ?? 'root',
-      commandLine: command,
-      ...(field('PWD') ? { cwd: field('PWD') } : {}),
-      source: 'authlog',
-      ...withPid,
-    };
-  }
-  return null;
-}
-
-/** A syslog line -> event (with its time), or null. */
-export function mapAuthLine(line: string, now = new Date()): NewEvent | null {
+/** A syslog line -> event with the line's time, or null (not syslog, or no event). */
+export function mapAuthLine(line: string, mapper: AuthEventMapper, now = new Date()): NewEvent | null {
   const p = parseSyslogLine(line, now);
   if (!p) return null;
-  const e = mapAuthMessage(p.program, p.text, p.pid);
-  if (e && p.timeMs !== undefined && Number.isFinite(p.timeMs))
-    e.timeNs = (BigInt(p.timeMs) * 1_000_000n).toString();
+  const e = mapper.map(p.program, p.pid, p.text);
+  if (e) e.timeNs = p.timeNs;
   return e;
 }
 
-/** A `journalctl -o json` entry -> event, or null. MESSAGE may be a byte array when not UTF-8. */
-export function mapJournalEntry(j: Record<string, unknown>): NewEvent | null {
+/** A `journalctl -o json` entry -> event, or null. MESSAGE is a byte array when it is not UTF-8. */
+export function mapJournalEntry(j: Record<string, unknown>, mapper: AuthEventMapper): NewEvent | null {
   const msg = Array.isArray(j.MESSAGE)
     ? Buffer.from(j.MESSAGE as number[]).toString('utf8')
     : String(j.MESSAGE ?? '');
   const program = String(j.SYSLOG_IDENTIFIER ?? j._COMM ?? '');
   const pid = Number(j._PID ?? j.SYSLOG_PID);
-  const e = mapAuthMessage(program, msg, Number.isFinite(pid) ? pid : undefined);
+  const e = mapper.map(program, Number.isSafeInteger(pid) ? pid : undefined, msg);
   const us = String(j.__REALTIME_TIMESTAMP ?? '');
   if (e && /^\d+$/.test(us)) e.timeNs = (BigInt(us) * 1000n).toString();
   return e;
 }
 
+export interface HostSourceOptions {
+  /** Auth log path, or `journald`; unset = the first of {@link DEFAULT_AUTH_LOGS} that exists, else journald, else wait for one. */
+  authLog?: string;
+  /** Collector state dir: the journal cursor is kept under `<stateDir>/host/`. */
+  stateDir?: string;
+  pollMs?: number;
+  /** How long a renamed auth log is still read after it last grew. */
+  graceMs?: number;
+  journalctl?: string;
+  /** Extra journalctl arguments (tests: `--directory DIR`). */
+  journalArgs?: string[];
+}
+
+type Mode = { kind: 'file'; paths: string[] } | { kind: 'journald' };
+
 export class HostSource implements Source {
   readonly name = 'host' as const;
-  private timer?: NodeJS.Timeout;
-  private journal?: ChildProcess;
-  private counters = { lines: 0, events: 0, rotations: 0 };
-  private mode?: { kind: 'file'; path: string } | { kind: 'journald' };
+  private mode?: Mode;
+  private file?: FileFollower;
+  private journal?: JournalFollower;
+  private waitTimer?: NodeJS.Timeout;
+  private emit?: Emit;
+  private counters = { lines: 0, events: 0 };
 
-  /** @param authLog configured auth log (config sources.authLog); default the first of {@link DEFAULT_AUTH_LOGS}, else journald. */
   constructor(
     private readonly logger: Logger,
-    private readonly authLog?: string,
-    private readonly pollMs = 250
+    private readonly opts: HostSourceOptions = {}
   ) {}
 
   async available(): Promise<Availability> {
-    if (this.authLog) {
-      if (!existsSync(this.authLog)) return { ok: false, reason: `auth log ${this.authLog} does not exist` };
-      this.mode = { kind: 'file', path: this.authLog };
-      return { ok: true };
-    }
-    const found = DEFAULT_AUTH_LOGS.find((p) => existsSync(p));
-    if (found) {
-      this.mode = { kind: 'file', path: found };
-      return { ok: true };
-    }
-    if (
-      existsSync('/run/systemd/journal') &&
-      ['/usr/bin/journalctl', '/bin/journalctl'].some((p) => existsSync(p))
-    ) {
+    const journalctl = this.opts.journalctl ?? 'journalctl';
+    const hasJournalctl = journalctl.includes('/')
+      ? existsSync(journalctl)
+      : ['/usr/bin/journalctl', '/bin/journalctl'].some((p) => existsSync(p));
+    const { authLog } = this.opts;
+    if (authLog === JOURNALD) {
+      if (!hasJournalctl) return { ok: false, reason: `--auth-log ${JOURNALD}: journalctl not found` };
       this.mode = { kind: 'journald' };
-      return { ok: true };
-    }
-    return { ok: false, reason: `no auth log (${DEFAULT_AUTH_LOGS.join(', ')}) and no journald` };
+    } else if (authLog) this.mode = { kind: 'file', paths: [authLog] };
+    else if (DEFAULT_AUTH_LOGS.some((p) => existsSync(p)))
+      this.mode = { kind: 'file', paths: DEFAULT_AUTH_LOGS.filter((p) => existsSync(p)).slice(0, 1) };
+    else if (existsSync('/run/systemd/journal') && hasJournalctl) this.mode = { kind: 'journald' };
+    else this.mode = { kind: 'file', paths: DEFAULT_AUTH_LOGS }; // wait for whichever appears
+    return { ok: true };
   }
 
   async start(emit: Emit): Promise<void> {
-    if (!this.mode) {
-      const a = await this.available();
-      if (!a.ok) throw new Error(a.reason);
-    }
+    if (!this.mode) await this.available();
+    this.emit = emit;
     const mode = this.mode!;
-    if (mode.kind === 'file') this.follow(mode.path, emit);
-    else this.followJournal(emit);
-    this.logger.info({ source: 'host', mode }, 'following host auth activity');
+    if (mode.kind === 'journald') {
+      const mapper = new AuthEventMapper('journald');
+      this.journal = new JournalFollower((j) => this.handle(mapJournalEntry(j, mapper)), this.logger, {
+        journalctl: this.opts.journalctl,
+        extraArgs: this.opts.journalArgs,
+        cursorFile: this.opts.stateDir ? join(this.opts.stateDir, 'host', 'journal.cursor') : undefined,
+      });
+      this.journal.start();
+      this.logger.info({ source: 'host', mode: 'journald' }, 'following host auth activity');
+      return;
+    }
+    const present = mode.paths.find((p) => existsSync(p));
+    if (present) {
+      this.followFile(present, false);
+      return;
+    }
+    this.logger.warn(
+      { source: 'host', waitingFor: mode.paths },
+      'auth log does not exist yet: waiting for it (host source is blind until then)'
+    );
+    this.waitTimer = setInterval(() => {
+      const p = mode.paths.find((x) => existsSync(x));
+      if (!p) return;
+      clearInterval(this.waitTimer);
+      this.waitTimer = undefined;
+      this.followFile(p, true);
+    }, this.opts.pollMs ?? 250);
+    this.waitTimer.unref();
   }
 
-  private handle(e: NewEvent | null, emit: Emit) {
+  /** Follow `path`; a file that appeared after start is read from its beginning. */
+  private followFile(path: string, appeared: boolean): void {
+    const mapper = new AuthEventMapper('authlog');
+    this.file = new FileFollower(path, (l) => this.handle(mapAuthLine(l, mapper)), {
+      pollMs: this.opts.pollMs,
+      graceMs: this.opts.graceMs,
+      fromStart: appeared,
+    });
+    this.file.start();
+    this.logger.info(
+      { source: 'host', mode: 'file', path, fromStart: appeared },
+      'following host auth activity'
+    );
+  }
+
+  private handle(e: NewEvent | null): void {
     this.counters.lines++;
     if (!e) return;
     this.counters.events++;
-    emit(e);
+    this.emit!(e);
   }
 
-  /** Follow a file from its current end; reopen from the start when it is rotated or truncated. */
-  private follow(path: string, emit: Emit): void {
-    let ino = -1;
-    let pos = 0;
-    let partial = '';
-    try {
-      const st = statSync(path);
-      ino = st.ino;
-      pos = st.size;
-    } catch {
-      /* appears later */
-    }
-    const buf = Buffer.alloc(64 * 1024);
-    const tick = () => {
-      let st;
-      try {
-        st = statSync(path);
-      } catch {
-        return;
-      }
-      if (st.ino !== ino || st.size < pos) {
-        if (ino !== -1) this.counters.rotations++;
-        ino = st.ino;
-        pos = 0;
-        partial = '';
-      }
-      if (st.size === pos) return;
-      const fd = openSync(path, 'r');
-      try {
-        let n: number;
-        while ((n = readSync(fd, buf, 0, buf.length, pos)) > 0) {
-          pos += n;
-          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
-          partial = lines.pop() ?? '';
-          for (const l of lines) if (l) this.handle(mapAuthLine(l), emit);
-        }
-      } finally {
-        closeSync(fd);
-      }
-    };
-    this.timer = setInterval(tick, this.pollMs);
-    this.timer.unref();
-  }
-
-  private followJournal(emit: Emit): void {
-    const child = spawn(
-      'journalctl',
-      ['-f', '-o', 'json', '-n', '0', 'SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'],
-      { stdio: ['ignore', 'pipe', 'ignore'] }
-    );
-    this.journal = child;
-    let partial = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      const lines = (partial + d).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        if (!l) continue;
-        try {
-          this.handle(mapJournalEntry(JSON.parse(l)), emit);
-        } catch {
-          /* one bad entry is skipped */
-        }
-      }
-    });
-    child.on('exit', (code) => this.logger.warn({ source: 'host', code }, 'journalctl exited'));
+  /** Why the source is not seeing host activity right now, or undefined while it is. */
+  blind(): string | undefined {
+    if (this.waitTimer && this.mode?.kind === 'file')
+      return `waiting for an auth log (${this.mode.paths.join(', ')}) to appear`;
+    if (this.file?.missingSince !== undefined)
+      return `auth log ${this.file.path} is missing since ${new Date(this.file.missingSince).toISOString()}`;
+    return this.journal?.down;
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.journal?.kill('SIGTERM');
+    clearInterval(this.waitTimer);
+    this.waitTimer = undefined;
+    this.file?.stop();
+    await this.journal?.stop();
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters };
+    return {
+      ...this.counters,
+      ...(this.file
+        ? { rotations: this.file.stats.rotations, truncations: this.file.stats.truncations }
+        : {}),
+      ...(this.file ? { recovered_lines: this.file.stats.recoveredLines } : {}),
+      ...(this.journal ? { journal_restarts: this.journal.stats.restarts } : {}),
+      ...(this.journal ? { journal_bad_entries: this.journal.stats.badEntries } : {}),
+    };
   }
 }

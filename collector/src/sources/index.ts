@@ -111,7 +111,8 @@ export function createSources(config: CollectorConfig, logger: Logger): Source[]
         ],
         runtimeLog
       ),
-    host: () => new HostSource(logger.child({ source: 'host' }), s.authLog),
+    host: () =>
+      new HostSource(logger.child({ source: 'host' }), { authLog: s.authLog, stateDir: config.stateDir }),
   };
   return [...new Set(s.enabled)].flatMap((n) => make[n]?.() ?? []);
 }
