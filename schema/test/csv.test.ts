@@ -8,8 +8,9 @@ test('formula injection is neutralised', () => {
     ['+1+cmd|calc', "'+1+cmd|calc"],
     ['-2+3', "'-2+3"],
     ['@SUM(A1)', "'@SUM(A1)"],
-    ['\t=1', "'\t=1"],
-    ['\r=1', `"'\r=1"`],
+    ['\t=1', `"'\t'=1"`],
+    ['\r=1', `"'\r'=1"`],
+    ['\0x', "'\0x"],
     ['＝1+1', "'＝1+1"],
     [-1, '-1'],
     ['-1.5', '-1.5'],
@@ -43,7 +44,7 @@ test('document: BOM, header, CRLF rows, one column per field', () => {
   ok(row.endsWith('\r\n'));
   ok(
     row.startsWith(
-      '2023-11-14T22:13:20.123456789Z,1700000000123456789,process.start,Process started,e1,"sh -c ""x""",'
+      `2023-11-14T22:13:20.123456789Z,'1700000000123456789,process.start,Process started,e1,"sh -c ""x""",`
     )
   );
   // No cell here contains a comma, so splitting counts the cells.
@@ -53,4 +54,65 @@ test('document: BOM, header, CRLF rows, one column per field', () => {
 test('nsToIso keeps nanoseconds', () => {
   equal(nsToIso('1'), '1970-01-01T00:00:00.000000001Z');
   equal(nsToIso('1700000000999999999'), '2023-11-14T22:13:20.999999999Z');
+});
+
+test('cells with a separator any spreadsheet may use are quoted', () => {
+  equal(csvCell('a;b'), '"a;b"');
+  equal(csvCell('a\tb'), '"a\tb"');
+  equal(csvCell('a\rb'), '"a\rb"');
+  equal(csvCell('plain text'), 'plain text');
+});
+
+test('formula starts after ; tab and line breaks inside a cell are neutralised too', () => {
+  const cases: Array<[string, string]> = [
+    ['x;=1+1;y', `"x;'=1+1;y"`],
+    ['x\t@SUM(1)', `"x\t'@SUM(1)"`],
+    ['x\n+cmd', `"x\n'+cmd"`],
+    ['x\r\n-2+3', `"x\r\n'-2+3"`],
+    ['x; =1', `"x; '=1"`],
+    ['x;"=1', `"x;""'=1"`],
+    ['x;\u200B=1', `"x;\u200B'=1"`],
+    ['x;-1;-2.5', '"x;-1;-2.5"'],
+    ["x;'y", `"x;''y"`],
+    ['a,=1', '"a,=1"'], // `,` splits only where the quotes hold
+    ['a=b-c+d@e', 'a=b-c+d@e'],
+  ];
+  for (const [v, want] of cases) equal(csvCell(v), want, JSON.stringify(v));
+});
+
+test('integers longer than a spreadsheet keeps are text', () => {
+  equal(csvCell('1700000000123456789'), "'1700000000123456789");
+  equal(csvCell('-1700000000123456789'), "'-1700000000123456789");
+  equal(csvCell('123456789012345'), '123456789012345');
+  equal(csvCell(1234567), '1234567');
+});
+
+/** Undo the neutralising: one `'` removed at each place a piece can start (the documented reversal). */
+function unneutralise(cell: string): string {
+  const unquoted = cell.startsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell;
+  return unquoted.replace(/(^|[;\t\r\n])([\s"\0\u200B-\u200D\u2060]*)'/g, '$1$2');
+}
+
+test('neutralising is reversible: one quote removed at each piece start gives the value back', () => {
+  const values = [
+    "'",
+    "''",
+    "'=1",
+    '=1',
+    '\t=1',
+    '\r\n=x;\t@y',
+    "it's; 'quoted'",
+    '1700000000123456789',
+    "'1700000000123456789",
+    '-1;-x',
+    `x;"=1";'=2`,
+    'plain',
+  ];
+  for (const v of values) equal(unneutralise(csvCell(v)), v, JSON.stringify(v));
+});
+
+test('the byte-order mark is optional', () => {
+  const e: CasefileEvent = { id: 'e1', type: 'process.start', timeNs: '1', message: 'm' };
+  ok(toCsv([e]).startsWith(CSV_BOM + 'time,'));
+  ok(toCsv([e], CSV_COLUMNS, { bom: false }).startsWith('time,'));
 });
