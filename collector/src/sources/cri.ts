@@ -107,7 +107,15 @@ export class CriSource implements Source {
   private readonly sandboxIds = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private readonly pollMs: number;
-  private counters = { cri_events: 0, cri_polls: 0, events: 0, reconnects: 0, inspect_failures: 0 };
+  private pollFailing = false;
+  private counters = {
+    cri_events: 0,
+    cri_polls: 0,
+    poll_failures: 0,
+    events: 0,
+    reconnects: 0,
+    inspect_failures: 0,
+  };
 
   constructor(
     readonly socketPath: string,
@@ -247,9 +255,15 @@ export class CriSource implements Source {
     try {
       list = await this.listUnits();
     } catch (err) {
-      this.logger.warn({ socket: this.socketPath, err: (err as Error).message }, 'CRI listing failed');
+      this.counters.poll_failures++;
+      // Once per outage, not once a second while the runtime is down.
+      if (!this.pollFailing)
+        this.logger.warn({ socket: this.socketPath, err: (err as Error).message }, 'CRI listing failed');
+      this.pollFailing = true;
       return;
     }
+    if (this.pollFailing) this.logger.info({ socket: this.socketPath }, 'CRI listing works again');
+    this.pollFailing = false;
     this.counters.cri_polls++;
     const present = new Set<string>();
     for (const c of list) {
