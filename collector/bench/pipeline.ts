@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { msToNs, nsToMs } from '@casefile/schema';
-import { LokiClient } from '../../server/src/loki/loki-client';
+import { readEvents } from '../../test/loki/read';
 import { startLoki } from '../../test/loki/loki-server';
 
 const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
@@ -192,12 +192,13 @@ async function idleRss(): Promise<number> {
 
 /** Every id of `run` on `host` in Loki, with its first-seen time. */
 async function pollLoki(
-  client: LokiClient,
+  lokiUrl: string,
   host: string,
   seen: Map<string, number>,
   fromMs: number
 ): Promise<void> {
-  const events = await client.readAll(
+  const events = await readEvents(
+    lokiUrl,
     { scope: { host } },
     { fromNs: msToNs(fromMs), toNs: msToNs(Date.now() + 1000) }
   );
@@ -209,7 +210,6 @@ async function pollLoki(
 async function lokiRuns() {
   const lokiDir = mkdtempSync(join(tmpdir(), 'casefile-bench-loki-'));
   let loki = await startLoki({ dataDir: lokiDir });
-  const client = () => new LokiClient({ url: loki.url });
   try {
     // Latency: event time -> queryable.
     const host = `bench-latency-${Date.now()}`;
@@ -234,7 +234,7 @@ async function lokiRuns() {
     await waitFor(
       'latency events in Loki',
       async () => {
-        await pollLoki(client(), host, seen, Math.max(t0, Date.now() - 10_000));
+        await pollLoki(loki.url, host, seen, Math.max(t0, Date.now() - 10_000));
         return seen.size >= count;
       },
       120_000,
@@ -280,7 +280,8 @@ async function lokiRuns() {
       'outage events queryable',
       async () => {
         counts.clear();
-        const all = await client().readAll(
+        const all = await readEvents(
+          loki.url,
           { scope: { host: oHost } },
           { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 1000) }
         );

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { msToNs, type CasefileEvent } from '@casefile/schema';
-import { LokiClient } from '../../server/src/loki/loki-client';
+import { readEvents } from '../../test/loki/read';
 import { loadConfig, type CollectorConfig } from '../src/config';
 
 export const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
@@ -46,8 +46,8 @@ export async function until<T>(
 
 /** Every event of `host` in Loki from the last hour. */
 export async function readHost(lokiUrl: string, host: string): Promise<CasefileEvent[]> {
-  const client = new LokiClient({ url: lokiUrl });
-  return client.readAll(
+  return readEvents(
+    lokiUrl,
     { scope: { host } },
     { fromNs: msToNs(Date.now() - 3_600_000), toNs: msToNs(Date.now() + 60_000) }
   );
