@@ -14,8 +14,10 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -177,6 +179,18 @@ export async function startContainerd(): Promise<Containerd> {
       .sort((a, b) => b.length - a.length);
     for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    // kubelet removes a pod's cgroup parent, containerd does not: remove ours (rmdir: only when empty).
+    for (const h of ['', ...readdirSync('/sys/fs/cgroup')])
+      for (const rel of [
+        ...pods.map((p) => `kubepods/besteffort/pod${p.podUid}`),
+        'kubepods/besteffort',
+        'kubepods',
+      ])
+        try {
+          rmdirSync(join('/sys/fs/cgroup', h, rel));
+        } catch {
+          /* absent, or still in use */
+        }
   };
 
   try {
