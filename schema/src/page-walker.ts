@@ -155,6 +155,16 @@ export class PageWalker {
     return this.tasks.length === 0;
   }
 
+  /**
+   * A point the walk can be cut at: everything before it has been emitted and
+   * nothing at or after it, so a new walker from here to the end goes on
+   * exactly. Undefined while a crowded instant is being read in partitions.
+   */
+  get resumeNs(): string | undefined {
+    const t = this.tasks[0];
+    return t && this.tasks.length === 1 ? t.cursor.toString() : undefined;
+  }
+
   /** The next request, or undefined when done. `limit` may be lowered (a small first page). */
   next(limit = this.opts.pageSize): WalkRequest | undefined {
     const t = this.tasks[this.tasks.length - 1];

@@ -10,7 +10,7 @@ import { startLoki, type Loki } from '../../test/loki/loki-server';
 import { LokiClient } from '../src/loki/loki-client';
 import { processEvents, waitForEvents } from './helpers/seed';
 import { seedEvents } from '../../test/loki/seed';
-import { api, startTestServer, TOKEN_NAME } from './helpers/server';
+import { api, GRAFANA_TOKEN, HOOK_TOKEN, startTestServer, TOKEN_NAME } from './helpers/server';
 import { unzip } from './helpers/zip';
 
 const HOST = 'node-big';
@@ -94,7 +94,7 @@ describe('server against a real Loki', () => {
       body: { title: 'x', scope: {}, from: end, to: start },
     });
     equal(order.status, 400);
-    match(order.json.message, /before/);
+    match(order.json.message, /^to: must be after `from`/);
     const types = await api(
       server.url,
       `/api/v1/export.csv?from=${start}&to=${end}&types=process.start,bogus`
@@ -114,6 +114,7 @@ describe('server against a real Loki', () => {
     const t0 = Date.now();
     const r = await api(server.url, '/api/v1/snapshots', {
       method: 'POST',
+      token: GRAFANA_TOKEN,
       headers: { 'x-grafana-user': 'alice' },
       body: {
         title: 'big incident',
@@ -186,6 +187,7 @@ describe('server against a real Loki', () => {
 
   test("the forensic package's hashes verify and its manifest tells the chain of custody", async () => {
     const r = await api(server.url, `/api/v1/snapshots/${snapshotId}/package`, {
+      token: GRAFANA_TOKEN,
       headers: { 'x-grafana-user': 'bob' },
     });
     equal(r.status, 200);
@@ -299,6 +301,7 @@ describe('server against a real Loki', () => {
       const pinCapped = (cap: string) =>
         api(capped.url, '/api/v1/snapshots', {
           method: 'POST',
+          token: GRAFANA_TOKEN,
           headers: { 'x-casefile-max-snapshots': cap },
           body: { title: `cap${cap}`, scope: { host: HOST }, from: start, to: start + 20 },
         });
@@ -347,7 +350,11 @@ describe('server against a real Loki', () => {
       groupKey: '{}:{}',
       truncatedAlerts: 0,
     };
-    const r = await api(server.url, '/api/v1/hooks/grafana', { method: 'POST', body: payload });
+    const r = await api(server.url, '/api/v1/hooks/grafana', {
+      method: 'POST',
+      token: HOOK_TOKEN,
+      body: payload,
+    });
     equal(r.status, 200, r.text);
     equal(r.json.pinned.length, 2);
     equal(r.json.ignored, 1);
@@ -362,7 +369,11 @@ describe('server against a real Loki', () => {
     );
     equal(s.eventCount, 10_000); // [startsAt-5s, startsAt+5s) = events 5000..14999
     equal(r.json.pinned[1].snapshot.eventCount, 0);
-    const again = await api(server.url, '/api/v1/hooks/grafana', { method: 'POST', body: payload });
+    const again = await api(server.url, '/api/v1/hooks/grafana', {
+      method: 'POST',
+      token: HOOK_TOKEN,
+      body: payload,
+    });
     equal(again.status, 200);
     equal(again.json.pinned.length, 0);
     deepEqual(

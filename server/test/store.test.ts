@@ -13,6 +13,7 @@ import { PostgresStore } from '../src/store/postgres-store';
 import {
   CapReachedError,
   DuplicateAlertError,
+  UNREADABLE_TYPE,
   type EventRow,
   type SnapshotMeta,
   type SnapshotStore,
@@ -31,6 +32,7 @@ function meta(over: Partial<SnapshotMeta> = {}): SnapshotMeta {
     createdBy: 'alice',
     createdAt: new Date().toISOString(),
     eventCount: 0,
+    unreadableCount: 0,
     contentSha256: 'ab'.repeat(32),
     lokiVersion: '3.7.8',
     source: 'api',
@@ -103,7 +105,7 @@ for (const impl of IMPLS) {
       await wipe();
       const ev = rows(12_001, (i) => (i === 7 ? 'cp 100%_done C:\\x' : `Exec /bin/sh #${i}`));
       const m = meta({ eventCount: ev.length, types: ['process.start', 'network.connect'], search: 'sh' });
-      deepEqual(await store.createSnapshot(m, ev, 10), { evicted: [] });
+      deepEqual(await store.createSnapshot(m, ev, { cap: 10 }), { evicted: [] });
       deepEqual(await store.getSnapshot(m.id), m);
       const list = await store.listSnapshots(10, 0);
       equal(list.total, 1);
@@ -157,7 +159,7 @@ for (const impl of IMPLS) {
       await wipe();
       const ev = rows(7000);
       ev[6500] = { ...ev[6500], timeNs: 'not-a-number' };
-      await rejects(store.createSnapshot(meta(), ev, 10));
+      await rejects(store.createSnapshot(meta(), ev, { cap: 10 }));
       deepEqual(await store.counts(), { snapshots: 0, locked: 0, events: 0 });
     });
 
@@ -166,10 +168,10 @@ for (const impl of IMPLS) {
       const a = meta({ title: 'a' });
       const b = meta({ title: 'b' });
       const c = meta({ title: 'c' });
-      for (const m of [a, b, c]) await store.createSnapshot(m, rows(3), 3);
+      for (const m of [a, b, c]) await store.createSnapshot(m, rows(3), { cap: 3 });
       await store.setLocked(a.id, true);
       const d = meta({ title: 'd' });
-      deepEqual(await store.createSnapshot(d, rows(3), 3), { evicted: [b.id] });
+      deepEqual(await store.createSnapshot(d, rows(3), { cap: 3 }), { evicted: [b.id] });
       deepEqual(
         (await store.listSnapshots(10, 0)).items.map((s) => s.title),
         ['d', 'c', 'a']
@@ -177,10 +179,10 @@ for (const impl of IMPLS) {
       equal((await store.getSnapshot(a.id))!.locked, true);
       await store.setLocked(c.id, true);
       await store.setLocked(d.id, true);
-      await rejects(store.createSnapshot(meta({ title: 'e' }), rows(3), 3), CapReachedError);
+      await rejects(store.createSnapshot(meta({ title: 'e' }), rows(3), { cap: 3 }), CapReachedError);
       deepEqual(await store.counts(), { snapshots: 3, locked: 3, events: 9 });
       equal((await store.setLocked(d.id, false))!.locked, false);
-      deepEqual((await store.createSnapshot(meta({ title: 'f' }), rows(3), 3)).evicted, [d.id]);
+      deepEqual((await store.createSnapshot(meta({ title: 'f' }), rows(3), { cap: 3 })).evicted, [d.id]);
       equal(await store.setLocked(randomUUID(), true), undefined);
       equal(await store.deleteSnapshot(randomUUID()), false);
     });
@@ -191,7 +193,9 @@ for (const impl of IMPLS) {
       let max = 0;
       const watcher = setInterval(async () => (max = Math.max(max, (await store.counts()).snapshots)), 1);
       const results = await Promise.all(
-        Array.from({ length: 16 }, (_, i) => store.createSnapshot(meta({ title: `p${i}` }), rows(500), cap))
+        Array.from({ length: 16 }, (_, i) =>
+          store.createSnapshot(meta({ title: `p${i}` }), rows(500), { cap: cap })
+        )
       );
       clearInterval(watcher);
       const c = await store.counts();
@@ -204,11 +208,88 @@ for (const impl of IMPLS) {
     test('an alert key pins once', async () => {
       await wipe();
       const m = meta({ alertKey: 'fp1@2026-01-01T00:00:00Z', source: 'grafana-alert' });
-      await store.createSnapshot(m, rows(2), 10);
+      await store.createSnapshot(m, rows(2), { cap: 10 });
       equal(await store.findByAlertKey(m.alertKey!), m.id);
-      await rejects(store.createSnapshot(meta({ alertKey: m.alertKey }), rows(2), 10), DuplicateAlertError);
+      await rejects(
+        store.createSnapshot(meta({ alertKey: m.alertKey }), rows(2), { cap: 10 }),
+        DuplicateAlertError
+      );
       equal((await store.counts()).snapshots, 1);
       equal(await store.findByAlertKey('other'), undefined);
+    });
+
+    test('unreadable entries are stored in order with the events, listed apart, exported and counted', async () => {
+      await wipe();
+      const ev = rows(5);
+      const entry = {
+        id: 'x1',
+        type: 'file.open',
+        timeNs: ev[2].timeNs,
+        message: 'raw line',
+        unreadable: 'entry x1 has unknown type "file.open"',
+        stream: { host_name: 'h1' },
+        structuredMetadata: { file_path: '/etc/shadow' },
+        parsed: {},
+      };
+      const all: EventRow[] = [
+        ...ev.slice(0, 3),
+        {
+          id: 'x1',
+          type: UNREADABLE_TYPE,
+          timeNs: entry.timeNs,
+          message: entry.message,
+          json: JSON.stringify(entry),
+          unreadable: true,
+        },
+        ...ev.slice(3),
+      ];
+      const m = meta({ eventCount: 5, unreadableCount: 1 });
+      await store.createSnapshot(m, all, { cap: 10 });
+      equal((await store.getSnapshot(m.id))!.unreadableCount, 1);
+      const events = await store.events(m.id, { limit: 10, offset: 0 });
+      equal(events.total, 5);
+      deepEqual(
+        events.items.map((e) => e.id),
+        ['e0', 'e1', 'e2', 'e3', 'e4']
+      );
+      const u = await store.events(m.id, { unreadable: true, limit: 10, offset: 0 });
+      deepEqual(u, { items: [entry], total: 1 });
+      const json: string[] = [];
+      for await (const b of store.eventJson(m.id)) json.push(...b);
+      deepEqual(
+        json,
+        all.map((r) => r.json)
+      );
+      deepEqual(await store.countByType(m.id), {
+        [UNREADABLE_TYPE]: 1,
+        'network.connect': 2,
+        'process.start': 3,
+      });
+    });
+
+    test("alert pins have their own share: they evict only unlocked alert pins, never an analyst's or a locked one", async () => {
+      await wipe();
+      const alert = (t: string) => meta({ title: t, source: 'grafana-alert', alertKey: `${t}@x` });
+      const analyst = meta({ title: 'analyst' });
+      await store.createSnapshot(analyst, rows(1), { cap: 4 });
+      const a1 = alert('a1');
+      const a2 = alert('a2');
+      await store.createSnapshot(a1, rows(1), { cap: 4, ownCap: 2 });
+      await store.createSnapshot(a2, rows(1), { cap: 4, ownCap: 2 });
+      deepEqual((await store.createSnapshot(alert('a3'), rows(1), { cap: 4, ownCap: 2 })).evicted, [a1.id]);
+      await store.setLocked(a2.id, true);
+      deepEqual((await store.createSnapshot(alert('a4'), rows(1), { cap: 4, ownCap: 2 })).evicted.length, 1);
+      // a3 made room for a4 (a2 is locked); the analyst's snapshot was never a candidate.
+      const titles = async () => (await store.listSnapshots(10, 0)).items.map((s) => s.title).sort();
+      deepEqual(await titles(), ['a2', 'a4', 'analyst']);
+      await store.setLocked((await store.listSnapshots(10, 0)).items.find((s) => s.title === 'a4')!.id, true);
+      await rejects(store.createSnapshot(alert('a5'), rows(1), { cap: 4, ownCap: 2 }), CapReachedError);
+      deepEqual(await titles(), ['a2', 'a4', 'analyst']);
+      // The whole cap full of analysts' snapshots: an alert pin cannot make room.
+      await wipe();
+      for (const t of ['s1', 's2']) await store.createSnapshot(meta({ title: t }), rows(1), { cap: 2 });
+      await rejects(store.createSnapshot(alert('b1'), rows(1), { cap: 2, ownCap: 1 }), CapReachedError);
+      deepEqual(await titles(), ['s1', 's2']);
     });
   });
 }

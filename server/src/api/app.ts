@@ -10,7 +10,7 @@ import type { LokiClient } from '../loki/loki-client';
 import type { ServerMetrics } from '../observability/metrics';
 import type { SnapshotService } from '../snapshots/snapshot-service';
 import type { SnapshotStore } from '../store/store';
-import { PUBLIC_PATHS, TokenAuth } from './auth';
+import { PUBLIC_PATHS, TokenAuth, type Caller } from './auth';
 import { errorHandler } from './errors';
 import { exportRoutes } from './export-routes';
 import { hookRoutes } from './hook-routes';
@@ -30,8 +30,8 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Name of the token that authenticated the request. */
-    tokenName: string;
+    /** The token that authenticated the request: its name and scopes. */
+    caller: Caller;
   }
   interface FastifySchema {
     /** One line for the OpenAPI document. */
@@ -49,14 +49,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const ops = collectRoutes(app);
   const auth = new TokenAuth(deps.config.tokens);
 
-  app.decorateRequest('tokenName', '');
+  app.decorateRequest('caller', null as unknown as Caller);
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
   app.addHook('onRequest', async (req) => {
     if (PUBLIC_PATHS.has(req.url.split('?')[0])) return;
-    req.tokenName = auth.authenticate(req);
+    req.caller = auth.authenticate(req);
+    auth.authorize(req, req.caller);
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -72,8 +73,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () =>
-    openApiDocument(ops, deps.version)
+  app.get(
+    '/api/v1/openapi.json',
+    { schema: { summary: 'This OpenAPI document' }, config: { scope: 'read' } },
+    async () => openApiDocument(ops, deps.version)
   );
   snapshotRoutes(app, deps, EVENT_TYPE_NAMES);
   exportRoutes(app, deps, EVENT_TYPE_NAMES);

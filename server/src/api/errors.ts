@@ -32,6 +32,14 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
       return { status: 409, body: { error: 'duplicate', message: e.message } };
     case 'SnapshotTooLargeError':
       return { status: 413, body: { error: 'too_large', message: e.message } };
+    case 'PageWalkerError':
+      return {
+        status: 502,
+        body: {
+          error: 'loki_inconsistent',
+          message: `nothing was pinned: Loki broke its own paging rules: ${e.message}`,
+        },
+      };
     case 'LokiError':
       return {
         status: 502,

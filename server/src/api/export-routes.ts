@@ -1,7 +1,8 @@
 /** Export routes: a snapshot's CSV, its forensic package, and a live CSV straight from Loki. */
 import type { FastifyInstance } from 'fastify';
 import { SCOPE_KEYS, type Scope } from '@casefile/schema';
-import { csvStream, parsedPages } from '../export/csv-stream';
+import { csvStream, parsedPages, type ExportCounts } from '../export/csv-stream';
+import { inOrder } from '../loki/loki-client';
 import { forensicPackage } from '../export/forensic-package';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
@@ -25,6 +26,7 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
   app.get<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id/export.csv',
     {
+      config: { scope: 'read' },
       schema: {
         summary: "A snapshot's events as CSV (RFC 4180, UTF-8 BOM, formulas neutralised), streamed",
         params: idParams,
@@ -40,7 +42,7 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
           `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.csv"`
         );
       return reply.send(
-        csvStream(parsedPages(store.eventJson(s.id)), (n) =>
+        csvStream(parsedPages(store.eventJson(s.id)), undefined, (n) =>
           metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)
         )
       );
@@ -50,6 +52,7 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
   app.get<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id/package',
     {
+      config: { scope: 'read' },
       schema: {
         summary:
           'Forensic package: zip of events.csv, events.jsonl and manifest.json (hashes, query, chain of custody)',
@@ -61,12 +64,12 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       const s = await mustGet(req.params.id);
       const lokiVersion = await deps.loki.version().catch(() => 'unreachable');
       const zip = await forensicPackage(store, s, {
-        exportedBy: actor(req, req.tokenName),
+        exportedBy: actor(req),
         lokiVersion,
         serverVersion: deps.version,
         onRows: (n) => metrics.exportRows.inc({ kind: 'package' }, n),
       });
-      req.log.info({ snapshot: s.id, by: actor(req, req.tokenName) }, 'forensic package exported');
+      req.log.info({ snapshot: s.id, by: actor(req) }, 'forensic package exported');
       reply
         .header('content-type', 'application/zip')
         .header(
@@ -80,8 +83,10 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
   app.get<{ Querystring: Record<string, string> }>(
     '/api/v1/export.csv',
     {
+      config: { scope: 'read' },
       schema: {
-        summary: 'Live CSV of a scope and window, streamed from Loki page by page (never held in memory)',
+        summary:
+          'Live CSV of a scope and window, streamed from Loki page by page (never held in memory); trailers X-Casefile-Rows and X-Casefile-Unreadable count what was written',
         querystring: liveExportQuery,
         response: { ...errors, 502: errorSchema },
       },
@@ -90,25 +95,38 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       const q = req.query;
       const scope: Scope = {};
       for (const k of SCOPE_KEYS) if (q[k]) scope[k] = q[k];
-      const window = parseWindow(q.from, q.to);
+      const window = parseWindow(q.from, q.to, deps.config.maxWindowSeconds);
       const filter = { scope, types: parseTypes(q.types, knownTypes), search: q.search || undefined };
       const pages = deps.loki.readEvents(filter, window);
       // Read the first page before answering, so an unreachable Loki is a clean 502, not a cut-off file.
       const first = await pages.next();
+      const counts: ExportCounts = { rows: 0, unreadable: 0 };
       async function* all() {
-        if (!first.done) {
-          metrics.lokiPages.inc();
-          yield first.value;
-        }
-        for await (const p of pages) {
-          metrics.lokiPages.inc();
-          yield p;
+        try {
+          if (!first.done) {
+            metrics.lokiPages.inc();
+            yield inOrder(first.value);
+          }
+          for await (const p of pages) {
+            metrics.lokiPages.inc();
+            yield inOrder(p);
+          }
+        } catch (err) {
+          // After the header the only honest signal is to break the transfer: the file ends without
+          // its chunked terminator and trailers, so no client takes it for complete.
+          metrics.exportAborts.inc();
+          req.log.error({ err, rows: counts.rows }, 'live export cut: Loki failed mid-read');
+          throw err;
+        } finally {
+          if (counts.unreadable) metrics.unreadableEntries.inc({ kind: 'live_csv' }, counts.unreadable);
         }
       }
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="casefile-export.csv"');
-      return reply.send(csvStream(all(), (n) => metrics.exportRows.inc({ kind: 'live_csv' }, n)));
+        .header('content-disposition', 'attachment; filename="casefile-export.csv"')
+        .trailer('x-casefile-rows', async () => String(counts.rows))
+        .trailer('x-casefile-unreadable', async () => String(counts.unreadable));
+      return reply.send(csvStream(all(), counts, (n) => metrics.exportRows.inc({ kind: 'live_csv' }, n)));
     }
   );
 }

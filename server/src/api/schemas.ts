@@ -5,6 +5,9 @@
  */
 import { EVENT_TYPE_NAMES, SCOPE_KEYS } from '@casefile/schema';
 
+/** Largest offset a page may start at: row positions are 32-bit integers in both stores. */
+export const MAX_OFFSET = 2_147_483_647;
+
 const str = (maxLength: number, extra: object = {}) => ({ type: 'string', maxLength, ...extra });
 
 export const timeParam = {
@@ -61,6 +64,11 @@ export const snapshotSchema = {
     createdBy: { type: 'string' },
     createdAt: { type: 'string' },
     eventCount: { type: 'integer' },
+    unreadableCount: {
+      type: 'integer',
+      description:
+        'Entries Loki held in the window that are not Casefile events (no id, or a type this server does not know); kept whole: GET /snapshots/{id}/unreadable, the exports',
+    },
     contentSha256: { type: 'string', description: 'SHA-256 of events.jsonl' },
     lokiVersion: { type: 'string' },
     source: { type: 'string', enum: ['api', 'grafana-alert'] },
@@ -79,7 +87,7 @@ export const pageQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
   },
 };
 
@@ -94,7 +102,7 @@ export const eventsQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
     types: typesParam,
     search: str(1000),
   },
@@ -136,7 +144,7 @@ export const grafanaWebhookBody = {
           status: { type: 'string', enum: ['firing', 'resolved'] },
           labels: { type: 'object', additionalProperties: { type: 'string' } },
           annotations: { type: 'object', additionalProperties: { type: 'string' } },
-          startsAt: { type: 'string', maxLength: 40 },
+          startsAt: { type: 'string', maxLength: 40, description: 'RFC 3339, as Grafana sends it' },
           endsAt: { type: 'string' },
           fingerprint: { type: 'string', maxLength: 200 },
           generatorURL: { type: 'string' },

@@ -1,5 +1,5 @@
-/** Snapshot routes: pin, list, get, events, delete, lock/unlock. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+/** Snapshot routes: pin, list, get, events, unreadable entries, delete, lock/unlock; each names its scope. */
+import type { FastifyInstance } from 'fastify';
 import { nsToIso, type EventType, type Scope } from '@casefile/schema';
 import type { SnapshotMeta } from '../store/store';
 import type { AppDeps } from './app';
@@ -35,7 +35,6 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     if (!s) throw new ApiError(404, 'not_found', `no snapshot ${id}`);
     return s;
   };
-  const who = (req: FastifyRequest) => actor(req, req.tokenName);
 
   app.post<{
     Body: {
@@ -50,6 +49,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
   }>(
     '/api/v1/snapshots',
     {
+      config: { scope: 'pin' },
       schema: {
         summary: 'Pin a snapshot: copy every event of a scope and window out of Loki, atomically',
         body: pinBody,
@@ -72,11 +72,11 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
           title: b.title,
           note: b.note,
           scope: b.scope,
-          ...parseWindow(b.from, b.to),
+          ...parseWindow(b.from, b.to, deps.config.maxWindowSeconds),
           types: b.types,
           search: b.search,
         },
-        { by: who(req), maxSnapshots: capHeader(req.headers['x-casefile-max-snapshots']) }
+        { by: actor(req), maxSnapshots: capHeader(req.headers['x-casefile-max-snapshots']) }
       );
       reply.code(201);
       return { snapshot: snapshotJson(snapshot), evicted };
@@ -86,6 +86,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
   app.get<{ Querystring: { limit: number; offset: number } }>(
     '/api/v1/snapshots',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'List snapshots, newest first',
         querystring: pageQuery,
@@ -112,7 +113,10 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id',
-    { schema: { summary: 'One snapshot', params: idParams, response: { 200: snapshotSchema, ...errors } } },
+    {
+      config: { scope: 'read' },
+      schema: { summary: 'One snapshot', params: idParams, response: { 200: snapshotSchema, ...errors } },
+    },
     async (req) => snapshotJson(await mustGet(req.params.id))
   );
 
@@ -122,6 +126,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
   }>(
     '/api/v1/snapshots/:id/events',
     {
+      config: { scope: 'read' },
       schema: {
         summary: "A snapshot's events in (time, id) order, paged, filterable by type and message text",
         params: idParams,
@@ -149,9 +154,44 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     }
   );
 
+  app.get<{ Params: { id: string }; Querystring: { limit: number; offset: number } }>(
+    '/api/v1/snapshots/:id/unreadable',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary:
+          "A snapshot's entries that are not Casefile events (no id, or a type this server does not know), whole: line, stream labels, metadata, reason",
+        params: idParams,
+        querystring: {
+          ...eventsQuery,
+          properties: { limit: eventsQuery.properties.limit, offset: eventsQuery.properties.offset },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              total: { type: 'integer' },
+              limit: { type: 'integer' },
+              offset: { type: 'integer' },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      await mustGet(req.params.id);
+      const { limit, offset } = req.query;
+      const page = await store.events(req.params.id, { limit, offset, unreadable: true });
+      return { items: page.items, total: page.total, limit, offset };
+    }
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/api/v1/snapshots/:id',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Delete a snapshot (locked ones too: deleting is explicit)',
         params: idParams,
@@ -161,7 +201,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     async (req, reply) => {
       if (!(await store.deleteSnapshot(req.params.id)))
         throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
-      req.log.info({ snapshot: req.params.id, by: who(req) }, 'snapshot deleted');
+      req.log.info({ snapshot: req.params.id, by: actor(req) }, 'snapshot deleted');
       reply.code(204).send();
     }
   );
@@ -173,6 +213,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     app.post<{ Params: { id: string } }>(
       `/api/v1/snapshots/:id/${verb}`,
       {
+        config: { scope: 'pin' },
         schema: {
           summary: locked
             ? 'Lock a snapshot: it is never evicted'
@@ -184,7 +225,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
       async (req) => {
         const s = await store.setLocked(req.params.id, locked);
         if (!s) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
-        req.log.info({ snapshot: s.id, by: who(req), locked }, `snapshot ${verb}ed`);
+        req.log.info({ snapshot: s.id, by: actor(req), locked }, `snapshot ${verb}ed`);
         return snapshotJson(s);
       }
     );

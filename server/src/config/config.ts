@@ -10,10 +10,25 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
-/** A named API token; the name is recorded as "who" when no X-Grafana-User is sent. */
+/**
+ * What a token may do. `read`: list, read and export; `pin`: pin, lock and
+ * unlock; `admin`: delete; `webhook`: Grafana's alert webhook (and nothing
+ * else); `grafana`: the token of Grafana's plugin routes, the only one whose
+ * X-Grafana-User and X-Casefile-Max-Snapshots headers are honoured.
+ */
+export const TOKEN_SCOPES = ['read', 'pin', 'admin', 'webhook', 'grafana'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** Scopes of a token written the old way (`name:secret`, YAML without `scopes`): what Grafana's app needs. */
+export const LEGACY_SCOPES: readonly TokenScope[] = ['read', 'pin', 'admin', 'grafana'];
+
+/** A named API token; the name is recorded as "who" when no X-Grafana-User is honoured. */
 export interface ApiToken {
   name: string;
   token: string;
+  scopes: TokenScope[];
+  /** Written without scopes (old format): given LEGACY_SCOPES, with a warning at start. */
+  legacy?: boolean;
 }
 
 export interface ServerConfig {
@@ -41,7 +56,10 @@ export interface ServerConfig {
   maxSnapshots: number;
   /** Largest snapshot in events; a bigger pin is refused with 413. Default 1,000,000. */
   maxSnapshotEvents: number;
-  /** API tokens, `name:token` comma-separated in env/flags. Default none (every API call is refused). */
+  /**
+   * API tokens, comma-separated `name:scope+scope:secret` in env/flags (old `name:secret` still
+   * parses, with LEGACY_SCOPES); YAML: list of `{name, token, scopes}`. Default none (every API call is refused).
+   */
   tokens: ApiToken[];
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes: number;
@@ -49,6 +67,14 @@ export interface ServerConfig {
   hookBeforeSeconds: number;
   /** Alert webhook: window end after the alert's startsAt, in seconds. Default 300 (5 min). */
   hookAfterSeconds: number;
+  /** Alert webhook: firing alerts pinned per call; the rest are answered 429 (Grafana retries). Default 20. */
+  hookMaxAlertsPerCall: number;
+  /** Alert webhook: pins per rolling minute, all calls together. Default 30. */
+  hookMaxPinsPerMinute: number;
+  /** Snapshots kept from alerts (their share of maxSnapshots); an alert pin evicts only other unlocked alert pins. Default 20. */
+  maxAlertSnapshots: number;
+  /** Longest pin or export window in seconds (Loki's max_query_length is 721 h by default). Default 30 days. */
+  maxWindowSeconds: number;
   /** pino level. Default info. */
   logLevel: string;
 }
@@ -71,6 +97,10 @@ const SPEC: Record<keyof ServerConfig, { kind: Kind; def?: unknown }> = {
   bodyLimitBytes: { kind: 'int', def: 1 << 20 },
   hookBeforeSeconds: { kind: 'int', def: 900 },
   hookAfterSeconds: { kind: 'int', def: 300 },
+  hookMaxAlertsPerCall: { kind: 'int', def: 20 },
+  hookMaxPinsPerMinute: { kind: 'int', def: 30 },
+  maxAlertSnapshots: { kind: 'int', def: 20 },
+  maxWindowSeconds: { kind: 'int', def: 30 * 86_400 },
   logLevel: { kind: 'string', def: 'info' },
 };
 /** Keys that are secrets: never logged. */
@@ -87,26 +117,49 @@ const flagName = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()
 
 export class ConfigError extends Error {}
 
+const isScopeList = (s: string) => s.split('+').every((x) => (TOKEN_SCOPES as readonly string[]).includes(x));
+
+/** One env/flag entry: `name:scope+scope:secret`, or the old `name:secret` (the secret may hold colons). */
+function parseTokenEntry(s: string, source: string): Partial<ApiToken> {
+  const i = s.indexOf(':');
+  if (i <= 0)
+    throw new ConfigError(
+      `${source}: token entries are name:scope+scope:secret, got ${JSON.stringify(s.slice(0, 20))}…`
+    );
+  const name = s.slice(0, i).trim();
+  const rest = s.slice(i + 1).trim();
+  const j = rest.indexOf(':');
+  if (j > 0 && isScopeList(rest.slice(0, j)))
+    return { name, scopes: rest.slice(0, j).split('+') as TokenScope[], token: rest.slice(j + 1) };
+  return { name, token: rest };
+}
+
 function parseTokens(v: unknown, source: string): ApiToken[] {
-  const list = Array.isArray(v)
+  const list: Partial<ApiToken>[] = Array.isArray(v)
     ? v
     : String(v)
         .split(',')
         .filter((s) => s.trim())
-        .map((s) => {
-          const i = s.indexOf(':');
-          if (i <= 0)
-            throw new ConfigError(
-              `${source}: token entries are name:token, got ${JSON.stringify(s.slice(0, 20))}…`
-            );
-          return { name: s.slice(0, i).trim(), token: s.slice(i + 1).trim() };
-        });
+        .map((s) => parseTokenEntry(s, source));
+  const out: ApiToken[] = [];
   for (const t of list) {
     if (!t || typeof t.name !== 'string' || typeof t.token !== 'string' || !t.name || t.token.length < 8) {
       throw new ConfigError(`${source}: every token needs a name and a token of at least 8 characters`);
     }
+    const scopes = t.scopes === undefined ? [...LEGACY_SCOPES] : t.scopes;
+    if (!Array.isArray(scopes) || !scopes.length || !isScopeList(scopes.join('+')))
+      throw new ConfigError(
+        `${source}: token ${t.name}: scopes must be some of ${TOKEN_SCOPES.join(', ')}, got ${JSON.stringify(scopes)}`
+      );
+    if (scopes.includes('webhook') && scopes.length > 1)
+      throw new ConfigError(
+        `${source}: token ${t.name}: the webhook token must have the webhook scope alone`
+      );
+    out.push({ name: t.name, token: t.token, scopes: [...new Set(scopes)], legacy: t.scopes === undefined });
   }
-  return list as ApiToken[];
+  const secrets = new Set(out.map((t) => t.token));
+  if (secrets.size !== out.length) throw new ConfigError(`${source}: two tokens have the same secret`);
+  return out;
 }
 
 function coerce(key: keyof ServerConfig, v: unknown, source: string): unknown {
@@ -176,6 +229,7 @@ export function loadConfig(
   c.otlpUrl ??= `${c.lokiUrl.replace(/\/$/, '')}/otlp/v1/logs`;
   if (c.maxSnapshots < 1) throw new ConfigError('maxSnapshots must be at least 1');
   if (c.lokiPageSize < 1) throw new ConfigError('lokiPageSize must be at least 1');
+  if (c.maxWindowSeconds < 1) throw new ConfigError('maxWindowSeconds must be at least 1');
   return c;
 }
 
@@ -186,7 +240,10 @@ export function redactedConfig(c: ServerConfig): Record<string, unknown> {
   );
   for (const k of SECRET_KEYS) {
     if (c[k] === undefined) continue;
-    out[k] = k === 'tokens' ? c.tokens.map((t) => ({ name: t.name, token: '[redacted]' })) : '[redacted]';
+    out[k] =
+      k === 'tokens'
+        ? c.tokens.map((t) => ({ name: t.name, scopes: t.scopes, token: '[redacted]' }))
+        : '[redacted]';
   }
   return out;
 }

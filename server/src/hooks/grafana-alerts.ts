@@ -8,7 +8,7 @@
  * Grafana's repeated notifications of one alert pin once, while the same
  * rule firing again later pins again.
  *
- * @example alertPins({ alerts: [{ status: 'firing', labels: { alertname: 'Unexpected process', container_name: 'web' }, startsAt: '2026-01-01T00:10:00Z', fingerprint: 'f1' }] }, 600, 60)
+ * @example alertPins({ alerts: [{ status: 'firing', labels: { alertname: 'Unexpected process', container_name: 'web' }, startsAt: '2026-01-01T00:10:00Z', fingerprint: 'f1' }] }, 600, 60, { nowMs: Date.parse('2026-01-01T01:00:00Z'), maxAgeSeconds: 86400, maxFutureMs: 86400000 })
  *   // => [{ key: 'f1@2026-01-01T00:10:00Z', request: { title: 'Alert: Unexpected process', scope: { containerName: 'web' }, fromNs: '1767225600000000000', toNs: '1767226260000000000', note: '' } }]
  */
 import { createHash } from 'node:crypto';
@@ -62,14 +62,42 @@ function labelFingerprint(labels: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
 }
 
-/** Pins for the firing alerts of a payload; resolved alerts pin nothing. */
-export function alertPins(p: GrafanaWebhookPayload, beforeSeconds: number, afterSeconds: number): AlertPin[] {
+/** Grafana's startsAt: RFC 3339 (fraction optional). Anything else, such as "1", is refused, not guessed. */
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i;
+
+/** How old or new an alert's startsAt may be: Loki holds nothing outside. */
+export interface AlertBounds {
+  nowMs: number;
+  /** Oldest startsAt accepted, in seconds before now. */
+  maxAgeSeconds: number;
+  /** Newest startsAt accepted, in ms after now. */
+  maxFutureMs: number;
+}
+
+/**
+ * Pins for the firing alerts of a payload; resolved alerts pin nothing. An
+ * alert whose startsAt is not RFC 3339 or out of bounds is an error naming it
+ * (the caller answers 400): Grafana never sends such a time.
+ */
+export function alertPins(
+  p: GrafanaWebhookPayload,
+  beforeSeconds: number,
+  afterSeconds: number,
+  bounds: AlertBounds
+): AlertPin[] {
   const out: AlertPin[] = [];
-  for (const a of p.alerts) {
+  for (const [i, a] of p.alerts.entries()) {
     if (a.status !== 'firing') continue;
-    const startsMs = Date.parse(a.startsAt);
+    const field = `alerts[${i}].startsAt`;
+    const startsMs = RFC3339.test(a.startsAt) ? Date.parse(a.startsAt) : NaN;
     if (Number.isNaN(startsMs))
-      throw new Error(`alert startsAt is not a time: ${JSON.stringify(a.startsAt)}`);
+      throw new Error(`${field}: expected an RFC 3339 time, got ${JSON.stringify(a.startsAt)}`);
+    if (startsMs < bounds.nowMs - bounds.maxAgeSeconds * 1000 || startsMs - beforeSeconds * 1000 < 0)
+      throw new Error(
+        `${field}: ${a.startsAt} is more than ${bounds.maxAgeSeconds} s ago (maxWindowSeconds)`
+      );
+    if (startsMs > bounds.nowMs + bounds.maxFutureMs)
+      throw new Error(`${field}: ${a.startsAt} is in the future`);
     const startsNs = BigInt(startsMs) * 1_000_000n;
     const ann = a.annotations ?? {};
     out.push({

@@ -1,19 +1,23 @@
 /**
  * Loki client (axios): reads a filter and time window completely.
  *
- * Loki caps entries per query (`max_entries_limit_per_query`, 5000 in
- * provisioning/loki/loki.yaml), so {@link LokiClient.readEvents} reads forward
- * by time in slices, each under the cap, with nothing lost or repeated at a
- * slice edge (see there). Transient errors (network, 429, 5xx) are retried
- * with exponential backoff.
+ * What to ask Loki next is decided by schema's PageWalker (the one walker,
+ * shared with the Grafana plugin) from the raw entries of each answer; this
+ * client only does the I/O around it: slices read in parallel, retries,
+ * tenant and auth. Transient errors (network, 429, 5xx) are retried with
+ * exponential backoff; after that a LokiError ends the read (never a short
+ * result that looks complete).
  */
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import {
-  decodeStreams,
+  PageWalker,
   eventsQuery,
   type CasefileEvent,
   type EventFilter,
   type LokiStream,
+  type UnreadableEntry,
+  type WalkPage,
+  type WalkRequest,
 } from '@casefile/schema';
 
 export interface LokiClientOptions {
@@ -36,11 +40,36 @@ export interface LokiClientOptions {
   onRetry?: (path: string, attempt: number, reason: string) => void;
 }
 
+/** Complete instants of a read: events and the entries that are not events, each in (time, id) order. */
+export interface ReadPage {
+  events: CasefileEvent[];
+  unreadable: UnreadableEntry[];
+}
+
+/** Events and unreadable entries of a page merged into one list in (time, id) order. */
+export function inOrder(page: ReadPage): (CasefileEvent | UnreadableEntry)[] {
+  if (!page.unreadable.length) return page.events;
+  const out: (CasefileEvent | UnreadableEntry)[] = [];
+  const { events: a, unreadable: b } = page;
+  let i = 0;
+  let j = 0;
+  const before = (x: CasefileEvent, y: UnreadableEntry) =>
+    x.timeNs.length !== y.timeNs.length
+      ? x.timeNs.length < y.timeNs.length
+      : x.timeNs !== y.timeNs
+        ? x.timeNs < y.timeNs
+        : x.id <= y.id;
+  while (i < a.length || j < b.length)
+    out.push(j >= b.length || (i < a.length && before(a[i], b[j])) ? a[i++] : b[j++]);
+  return out;
+}
+
+/** One slice of a window, walked by its own PageWalker; `step` is its request in flight. */
 interface Slice {
   from: bigint;
-  to: bigint;
-  /** Events in [from, to); `full` when Loki's answer hit the page size; `last` its last timestamp. */
-  answer: Promise<{ events: CasefileEvent[]; full: boolean; last: bigint }>;
+  walker: PageWalker;
+  pages: WalkPage[];
+  step?: Promise<void>;
 }
 
 export class LokiError extends Error {
@@ -105,108 +134,105 @@ export class LokiClient {
     }
   }
 
-  /** One page of a log query, forward from `startNs` (inclusive). */
-  async queryRange(
-    query: string,
-    startNs: string,
-    endNs: string,
-    limit = this.pageSize
-  ): Promise<LokiStream[]> {
-    const body = await this.get<{ data: { resultType: string; result: LokiStream[] } }>(
+  /** One `query_range` answer for a walker's request. */
+  async queryRange(r: WalkRequest): Promise<LokiStream[]> {
+    const body = await this.get<{ status?: string; data: { resultType: string; result: LokiStream[] } }>(
       '/loki/api/v1/query_range',
-      {
-        query,
-        start: startNs,
-        end: endNs,
-        limit,
-        direction: 'forward',
-      }
+      { query: r.query, start: r.startNs, end: r.endNs, limit: r.limit, direction: r.direction }
     );
-    if (body.data.resultType !== 'streams')
-      throw new LokiError(`expected streams, got ${body.data.resultType}`);
+    if (body.data?.resultType !== 'streams')
+      throw new LokiError(`expected streams from Loki, got ${JSON.stringify(body.data?.resultType)}`);
     return body.data.result;
   }
 
   /**
-   * Every event matching `filter` in `window`, page by page, in (time, id) order.
-   * Pages are yielded as they arrive, so callers can stream without holding all.
+   * Every entry matching `filter` in `window`, as pages of complete instants
+   * in (time, id) order: events, and the entries that are not Casefile events
+   * (kept whole). Pages are yielded as they arrive, so callers can stream.
    *
    * The window is cut into slices sized from the density seen so far (about
-   * 60% of a page each), and up to `prefetch` slices are in flight while the
-   * caller consumes the current one: Loki answers a narrow slice much faster
-   * than "the next 5000 from here to the end", and the two overlap. A slice
-   * that comes back full is complete strictly before its last timestamp, so
-   * the rest of it, [last, end), is read next: nothing lost, nothing twice.
+   * 60% of a page each), each walked by its own PageWalker, and up to
+   * `prefetch` slices have a request in flight while the caller consumes the
+   * current one: Loki answers a narrow slice much faster than "the next 5000
+   * from here to the end", and the two overlap. Slices join exactly because
+   * each walker trims to its own [from, to) and starts its requests a little
+   * before it (overlap, de-duplicated). When the only slice left is still
+   * long, it is cut where its walker says it can be (`resumeNs`) and the rest
+   * is sliced again.
    */
-  async *readEvents(filter: EventFilter, window: Window): AsyncGenerator<CasefileEvent[]> {
+  async *readEvents(filter: EventFilter, window: Window): AsyncGenerator<ReadPage> {
     const query = eventsQuery(filter);
     const to = BigInt(window.toNs);
     let planned = BigInt(window.fromNs);
     // Slice length in ns; undefined until the first answer tells the density.
     let span: bigint | undefined;
     const queue: Slice[] = [];
-    // A slice [from, end) is queried from 1 ns earlier and trimmed to [from, end), so the read
-    // does not depend on whether Loki's `start` bound is inclusive (a 1M-event benchmark read
-    // once came back one entry short after Loki flushed; the cause is not pinned down yet).
-    const fetch = (from: bigint, end: bigint): Slice => {
-      const answer = this.queryRange(query, (from > 0n ? from - 1n : 0n).toString(), end.toString()).then(
-        (r) => {
-          const all = decodeStreams(r).events;
-          const last = all.length ? BigInt(all[all.length - 1].timeNs) : from;
-          const events = all.filter((e) => {
-            const t = BigInt(e.timeNs);
-            return t >= from && t < end;
-          });
-          return { events, full: all.length >= this.pageSize, last };
-        }
-      );
-      answer.catch(() => {}); // awaited later; do not report it as unhandled meanwhile
-      return { from, to: end, answer };
+    const open = (from: bigint, end: bigint): Slice => ({
+      from,
+      walker: new PageWalker({
+        query,
+        fromNs: from.toString(),
+        toNs: end.toString(),
+        pageSize: this.pageSize,
+      }),
+      pages: [],
+    });
+    const step = (s: Slice): Promise<void> => {
+      if (s.step) return s.step;
+      const req = s.walker.next()!;
+      const run = this.queryRange(req).then((r) => {
+        const page = s.walker.accept(req, r);
+        if (page.events.length || page.unreadable.length) s.pages.push(page);
+        s.step = undefined;
+      });
+      run.catch(() => {}); // awaited when its slice is read; not unhandled meanwhile
+      return (s.step = run);
     };
     const plan = () => {
       while (queue.length < this.prefetch && planned < to) {
         const end = span === undefined || planned + span > to ? to : planned + span;
-        queue.push(fetch(planned, end));
+        queue.push(open(planned, end));
         planned = end;
       }
+      for (const s of queue.slice(1)) if (!s.step && !s.pages.length && !s.walker.done) step(s);
     };
     const learn = (count: number, covered: bigint) => {
       const target = BigInt(Math.ceil(this.pageSize * 0.6));
       const next = count === 0 ? (span ?? covered) * 4n : (covered * target) / BigInt(count);
       span = next < 1_000_000n ? 1_000_000n : next;
     };
+    const read = (s: Slice) => s.walker.stats.events + s.walker.stats.unreadable;
     plan();
     while (queue.length) {
       const head = queue[0];
-      const { events, full, last } = await head.answer;
-      if (!full) {
-        queue.shift();
-        learn(events.length, head.to - head.from);
-        if (events.length) yield events;
-      } else {
-        if (last <= head.from) {
-          throw new LokiError(
-            `more than ${this.pageSize} events share timestamp ${last}; raise the page size`
-          );
-        }
-        learn(events.length, last - head.from);
-        // A full answer is complete strictly before its last timestamp; [last, end) is read next.
-        const done = events.filter((e) => BigInt(e.timeNs) < last);
-        // When nothing is prefetched after this slice, re-plan from `last` at the new span.
-        if (queue.length === 1) {
-          planned = last;
-          queue.shift();
-        } else queue[0] = fetch(last, head.to);
-        if (done.length) yield done;
+      const page = head.pages.shift();
+      if (page) {
+        yield { events: page.events, unreadable: page.unreadable };
+        continue;
       }
-      plan();
+      if (head.walker.done) {
+        queue.shift();
+        learn(read(head), BigInt(head.walker.opts.toNs) - head.from);
+        plan();
+        continue;
+      }
+      await step(head);
+      const cut = head.walker.resumeNs;
+      if (!head.walker.done && queue.length === 1 && cut !== undefined && BigInt(cut) > head.from) {
+        // Nothing is read ahead: cut the slice where its walker can resume and slice the rest again.
+        for (const p of head.pages.splice(0)) yield { events: p.events, unreadable: p.unreadable };
+        queue.shift();
+        learn(read(head), BigInt(cut) - head.from);
+        planned = BigInt(cut);
+        plan();
+      }
     }
   }
 
-  /** All events of a filter and window in memory (for small windows and tests). */
+  /** All events of a filter and window in memory (small windows and tests; entries that are not events are left out). */
   async readAll(filter: EventFilter, window: Window): Promise<CasefileEvent[]> {
     const out: CasefileEvent[] = [];
-    for await (const page of this.readEvents(filter, window)) out.push(...page);
+    for await (const page of this.readEvents(filter, window)) out.push(...page.events);
     return out;
   }
 

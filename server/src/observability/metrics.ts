@@ -37,6 +37,12 @@ export class ServerMetrics {
     help: 'Pages read from Loki (pins and live exports).',
     registers: [this.registry],
   });
+  readonly unreadableEntries = new Counter({
+    name: 'casefile_server_loki_unreadable_entries_total',
+    help: 'Entries read from Loki that are not Casefile events (no id, or a type this build does not know), kept in snapshots and exports; by kind (pin, live_csv).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly lokiRetries = new Counter({
     name: 'casefile_server_loki_retries_total',
     help: 'Loki requests retried after a transient failure (network, 429, 5xx).',
@@ -46,6 +52,11 @@ export class ServerMetrics {
     name: 'casefile_server_export_rows_total',
     help: 'Rows written by exports, by kind (snapshot_csv, package, live_csv).',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly exportAborts = new Counter({
+    name: 'casefile_server_export_aborts_total',
+    help: 'Live exports cut off mid-stream because Loki failed after the answer had started (the transfer is broken, never ended cleanly).',
     registers: [this.registry],
   });
   readonly pinnedEmits = new Counter({

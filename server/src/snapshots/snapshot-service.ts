@@ -6,11 +6,17 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { eventsQuery, type EventType, type Scope } from '@casefile/schema';
-import type { LokiClient } from '../loki/loki-client';
+import { inOrder, type LokiClient } from '../loki/loki-client';
 import type { PinnedEmitter } from '../observability/pinned-emitter';
 import type { ServerMetrics } from '../observability/metrics';
 import type { Logger } from 'pino';
-import { CapReachedError, type EventRow, type SnapshotMeta, type SnapshotStore } from '../store/store';
+import {
+  CapReachedError,
+  UNREADABLE_TYPE,
+  type EventRow,
+  type SnapshotMeta,
+  type SnapshotStore,
+} from '../store/store';
 
 export interface PinRequest {
   title: string;
@@ -36,6 +42,9 @@ export interface PinOrigin {
   maxSnapshots?: number;
 }
 
+/** The source of pins made by the alert webhook. */
+export const ALERT_SOURCE = 'grafana-alert';
+
 /** The window holds more events than maxSnapshotEvents. */
 export class SnapshotTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -49,6 +58,8 @@ export class SnapshotTooLargeError extends Error {
 export interface SnapshotServiceOptions {
   /** Snapshots kept (cap). */
   maxSnapshots: number;
+  /** Alert pins' own share of the cap: they evict only each other. */
+  maxAlertSnapshots: number;
   maxSnapshotEvents: number;
 }
 
@@ -89,24 +100,45 @@ export class SnapshotService {
   }
 
   private async pinOnce(req: PinRequest, origin: PinOrigin) {
-    // Refuse early when nothing could be evicted; the transaction checks again.
+    // Alert pins have their own share and evict only each other; an analyst's pin evicts the oldest unlocked.
     const cap = origin.maxSnapshots ?? this.opts.maxSnapshots;
+    const alert = origin.source === ALERT_SOURCE;
+    const room = alert ? { cap, ownCap: Math.min(cap, this.opts.maxAlertSnapshots) } : { cap };
+    // Refuse early when nothing could be evicted; the transaction checks again.
     const c = await this.store.counts();
-    if (c.snapshots >= cap && c.locked >= c.snapshots) throw new CapReachedError(cap);
+    if (!alert && c.snapshots >= cap && c.locked >= c.snapshots) throw new CapReachedError(cap);
     const filter = { scope: req.scope, types: req.types, search: req.search };
     const started = performance.now();
     const lokiVersion = await this.loki.version();
     const rows: EventRow[] = [];
     const hash = createHash('sha256');
+    let unreadable = 0;
     for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
       this.metrics.lokiPages.inc();
-      if (rows.length + page.length > this.opts.maxSnapshotEvents)
+      if (rows.length + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
         throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
-      for (const e of page) {
+      unreadable += page.unreadable.length;
+      // Entries that are not events are kept whole, in order, and covered by the hash like events.
+      for (const e of inOrder(page)) {
         const json = JSON.stringify(e);
         hash.update(json + '\n');
-        rows.push({ id: e.id, type: e.type, timeNs: e.timeNs, message: e.message, json });
+        const u = 'unreadable' in e;
+        rows.push({
+          id: e.id,
+          type: u ? UNREADABLE_TYPE : e.type,
+          timeNs: e.timeNs,
+          message: e.message,
+          json,
+          unreadable: u,
+        });
       }
+    }
+    if (unreadable) {
+      this.metrics.unreadableEntries.inc({ kind: 'pin' }, unreadable);
+      this.log?.warn(
+        { unreadable, query: eventsQuery(filter) },
+        'entries that are not Casefile events kept in the snapshot'
+      );
     }
     const snapshot: SnapshotMeta = {
       id: randomUUID(),
@@ -120,7 +152,8 @@ export class SnapshotService {
       query: eventsQuery(filter),
       createdBy: origin.by,
       createdAt: new Date().toISOString(),
-      eventCount: rows.length,
+      eventCount: rows.length - unreadable,
+      unreadableCount: unreadable,
       contentSha256: hash.digest('hex'),
       lokiVersion,
       source: origin.source ?? 'api',
@@ -128,7 +161,7 @@ export class SnapshotService {
       locked: false,
     };
     const read = performance.now();
-    const { evicted } = await this.store.createSnapshot(snapshot, rows, cap);
+    const { evicted } = await this.store.createSnapshot(snapshot, rows, room);
     this.log?.info(
       {
         snapshot: snapshot.id,

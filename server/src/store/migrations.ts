@@ -51,11 +51,21 @@ CREATE TABLE alert_pins (
   pinned_at TEXT NOT NULL
 );`;
 
+const unreadableColumns = `
+ALTER TABLE snapshots ADD COLUMN unreadable_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN unreadable INTEGER NOT NULL DEFAULT 0;`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'snapshots, events, alert pins',
     sqlite: snapshotsTable('INTEGER', 'INTEGER'),
     postgres: snapshotsTable('INTEGER', 'BIGINT'),
+  },
+  {
+    version: 2,
+    name: 'entries that are not Casefile events, kept with the snapshot',
+    sqlite: unreadableColumns,
+    postgres: unreadableColumns,
   },
 ];

@@ -5,7 +5,7 @@
  * Events go in with multi-row INSERTs from arrays (unnest), 5,000 per statement.
  */
 import pg from 'pg';
-import type { CasefileEvent } from '@casefile/schema';
+import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
 import { MIGRATIONS } from './migrations';
 import { SNAPSHOT_COLUMNS, metaValues, toMeta, type SnapshotRow } from './rows';
 import {
@@ -15,6 +15,7 @@ import {
   type EventQuery,
   type EventRow,
   type Page,
+  type Room,
   type SnapshotMeta,
   type SnapshotStore,
 } from './store';
@@ -70,7 +71,7 @@ export class PostgresStore implements SnapshotStore {
   async createSnapshot(
     meta: SnapshotMeta,
     events: readonly EventRow[],
-    cap: number
+    room: Room
   ): Promise<{ evicted: string[] }> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK]);
@@ -81,13 +82,28 @@ export class PostgresStore implements SnapshotStore {
         if (prior.rowCount) throw new DuplicateAlertError(prior.rows[0].snapshot_id);
       }
       const evicted: string[] = [];
+      const own = room.ownCap !== undefined;
       let count = Number((await c.query('SELECT COUNT(*) AS n FROM snapshots')).rows[0].n);
-      while (count >= cap) {
-        const oldest = await c.query('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1');
-        if (!oldest.rowCount) throw new CapReachedError(cap);
+      let mine = own
+        ? Number(
+            (await c.query('SELECT COUNT(*) AS n FROM snapshots WHERE source = $1', [meta.source])).rows[0].n
+          )
+        : 0;
+      while (count >= room.cap || (own && mine >= room.ownCap!)) {
+        const oldest = own
+          ? await c.query('SELECT id FROM snapshots WHERE locked = 0 AND source = $1 ORDER BY seq LIMIT 1', [
+              meta.source,
+            ])
+          : await c.query('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1');
+        if (!oldest.rowCount)
+          throw new CapReachedError(
+            own && mine >= room.ownCap! ? room.ownCap! : room.cap,
+            own ? meta.source : undefined
+          );
         await c.query('DELETE FROM snapshots WHERE id = $1', [oldest.rows[0].id]);
         evicted.push(oldest.rows[0].id);
         count--;
+        mine--;
       }
       const seq = Number((await c.query('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM snapshots')).rows[0].s);
       const cols = SNAPSHOT_COLUMNS.split(',').length;
@@ -98,8 +114,8 @@ export class PostgresStore implements SnapshotStore {
       for (let i = 0; i < events.length; i += INSERT_BATCH) {
         const b = events.slice(i, i + INSERT_BATCH);
         await c.query(
-          `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json)
-           SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+          `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable)
+           SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])`,
           [
             meta.id,
             b.map((_, j) => i + j),
@@ -108,6 +124,7 @@ export class PostgresStore implements SnapshotStore {
             b.map((e) => e.id),
             b.map((e) => e.message.toLowerCase()),
             b.map((e) => e.json),
+            b.map((e) => (e.unreadable ? 1 : 0)),
           ]
         );
       }
@@ -145,8 +162,8 @@ export class PostgresStore implements SnapshotStore {
     return { snapshots: Number(r.snapshots), locked: Number(r.locked), events: Number(r.events) };
   }
 
-  async events(id: string, q: EventQuery): Promise<Page<CasefileEvent>> {
-    const where = ['snapshot_id = $1'];
+  async events(id: string, q: EventQuery): Promise<Page<CasefileEvent | UnreadableEntry>> {
+    const where = ['snapshot_id = $1', `unreadable = ${q.unreadable ? 1 : 0}`];
     const args: unknown[] = [id];
     if (q.types) {
       args.push(q.types);

@@ -14,6 +14,7 @@ export interface SnapshotRow {
   created_by: string;
   created_at: string;
   event_count: number;
+  unreadable_count: number;
   content_sha256: string;
   loki_version: string;
   source: string;
@@ -22,7 +23,7 @@ export interface SnapshotRow {
 }
 
 export const SNAPSHOT_COLUMNS =
-  'id, title, note, scope_json, from_ns, to_ns, types_json, search, query, created_by, created_at, event_count, content_sha256, loki_version, source, alert_key, locked';
+  'id, title, note, scope_json, from_ns, to_ns, types_json, search, query, created_by, created_at, event_count, unreadable_count, content_sha256, loki_version, source, alert_key, locked';
 
 export function toMeta(r: SnapshotRow): SnapshotMeta {
   const m: SnapshotMeta = {
@@ -36,6 +37,7 @@ export function toMeta(r: SnapshotRow): SnapshotMeta {
     createdBy: r.created_by,
     createdAt: r.created_at,
     eventCount: Number(r.event_count),
+    unreadableCount: Number(r.unreadable_count),
     contentSha256: r.content_sha256,
     lokiVersion: r.loki_version,
     source: r.source,
@@ -62,6 +64,7 @@ export function metaValues(m: SnapshotMeta): unknown[] {
     m.createdBy,
     m.createdAt,
     m.eventCount,
+    m.unreadableCount,
     m.contentSha256,
     m.lokiVersion,
     m.source,

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CasefileEvent } from '@casefile/schema';
+import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
 import { MIGRATIONS } from './migrations';
 import { SNAPSHOT_COLUMNS, metaValues, toMeta, type SnapshotRow } from './rows';
 import {
@@ -16,6 +16,7 @@ import {
   type EventQuery,
   type EventRow,
   type Page,
+  type Room,
   type SnapshotMeta,
   type SnapshotStore,
 } from './store';
@@ -54,11 +55,11 @@ export class SqliteStore implements SnapshotStore {
   async createSnapshot(
     meta: SnapshotMeta,
     events: readonly EventRow[],
-    cap: number
+    room: Room
   ): Promise<{ evicted: string[] }> {
     const db = this.db;
     const insertEvent = db.prepare(
-      'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json) VALUES (?, ?, ?, ?, ?, ?, ?)'
+      'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
     );
     const tx = db.transaction(() => {
       if (meta.alertKey) {
@@ -69,16 +70,30 @@ export class SqliteStore implements SnapshotStore {
         if (prior) throw new DuplicateAlertError(prior);
       }
       const evicted: string[] = [];
+      const own = room.ownCap !== undefined;
       let count = db.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
-      while (count >= cap) {
-        const oldest = db
-          .prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1')
+      let mine = own
+        ? (db.prepare('SELECT COUNT(*) FROM snapshots WHERE source = ?').pluck().get(meta.source) as number)
+        : 0;
+      while (count >= room.cap || (own && mine >= room.ownCap!)) {
+        const oldest = (
+          own
+            ? db
+                .prepare('SELECT id FROM snapshots WHERE locked = 0 AND source = ? ORDER BY seq LIMIT 1')
+                .bind(meta.source)
+            : db.prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1')
+        )
           .pluck()
           .get() as string | undefined;
-        if (!oldest) throw new CapReachedError(cap);
+        if (!oldest)
+          throw new CapReachedError(
+            own && mine >= room.ownCap! ? room.ownCap! : room.cap,
+            own ? meta.source : undefined
+          );
         db.prepare('DELETE FROM snapshots WHERE id = ?').run(oldest);
         evicted.push(oldest);
         count--;
+        mine--;
       }
       const seq =
         (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots').pluck().get() as number) ?? 1;
@@ -88,7 +103,16 @@ export class SqliteStore implements SnapshotStore {
           .join(', ')}, ?)`
       ).run(...metaValues(meta), seq);
       events.forEach((e, pos) =>
-        insertEvent.run(meta.id, pos, BigInt(e.timeNs), e.type, e.id, e.message.toLowerCase(), e.json)
+        insertEvent.run(
+          meta.id,
+          pos,
+          BigInt(e.timeNs),
+          e.type,
+          e.id,
+          e.message.toLowerCase(),
+          e.json,
+          e.unreadable ? 1 : 0
+        )
       );
       if (meta.alertKey)
         db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(meta.alertKey, meta.id, meta.createdAt);
@@ -127,8 +151,8 @@ export class SqliteStore implements SnapshotStore {
     return { ...c, events };
   }
 
-  async events(id: string, q: EventQuery): Promise<Page<CasefileEvent>> {
-    const where = ['snapshot_id = ?'];
+  async events(id: string, q: EventQuery): Promise<Page<CasefileEvent | UnreadableEntry>> {
+    const where = ['snapshot_id = ?', `unreadable = ${q.unreadable ? 1 : 0}`];
     const args: unknown[] = [id];
     if (q.types) {
       where.push(`type IN (${q.types.map(() => '?').join(', ') || 'NULL'})`);

@@ -7,7 +7,7 @@
  * after any number of restarts) plus indexed columns: snapshot id, position,
  * time, type, event id.
  */
-import type { CasefileEvent, EventType, Scope } from '@casefile/schema';
+import type { CasefileEvent, EventType, Scope, UnreadableEntry } from '@casefile/schema';
 
 export interface SnapshotMeta {
   id: string;
@@ -25,6 +25,8 @@ export interface SnapshotMeta {
   /** RFC 3339. */
   createdAt: string;
   eventCount: number;
+  /** Entries Loki held in the window that are not Casefile events; stored whole, in order, among the events. */
+  unreadableCount: number;
   /** SHA-256 (hex) of the events as JSON lines, in order: the snapshot's identity. */
   contentSha256: string;
   lokiVersion: string;
@@ -35,14 +37,19 @@ export interface SnapshotMeta {
   locked: boolean;
 }
 
-/** One event row ready to store: its exact JSON and the indexed columns. */
+/** One row ready to store: its exact JSON and the indexed columns; an event or an unreadable entry. */
 export interface EventRow {
   id: string;
   type: string;
   timeNs: string;
   message: string;
   json: string;
+  /** An entry that is not a Casefile event (its JSON is schema's UnreadableEntry). */
+  unreadable?: boolean;
 }
+
+/** The type column of unreadable entries (their own type label is in their JSON): counted apart by countByType. */
+export const UNREADABLE_TYPE = '(unreadable)';
 
 export interface Page<T> {
   items: T[];
@@ -53,14 +60,23 @@ export interface EventQuery {
   types?: readonly string[];
   /** Case-insensitive substring of the message. */
   search?: string;
+  /** The unreadable entries instead of the events. */
+  unreadable?: boolean;
   limit: number;
   offset: number;
 }
 
-/** Thrown by createSnapshot when the cap is reached and every snapshot is locked. */
+/** Thrown by createSnapshot when the cap is reached and no snapshot it may evict is left. */
 export class CapReachedError extends Error {
-  constructor(readonly cap: number) {
-    super(`all ${cap} snapshots are locked; unlock or delete one before pinning another`);
+  constructor(
+    readonly cap: number,
+    own?: string
+  ) {
+    super(
+      own
+        ? `the ${cap} snapshots ${own} may take are full and none of them can be evicted (locked); unlock or delete one`
+        : `all ${cap} snapshots are locked; unlock or delete one before pinning another`
+    );
     this.name = 'CapReachedError';
   }
 }
@@ -73,20 +89,27 @@ export class DuplicateAlertError extends Error {
   }
 }
 
+/**
+ * Room for a new snapshot. At most `cap` snapshots are kept; the oldest
+ * unlocked ones are evicted to make room. With `ownCap` (alert pins) the pin
+ * may evict only unlocked snapshots of its own source, of which at most
+ * `ownCap` are kept: it can never evict a locked or an analyst's snapshot.
+ */
+export interface Room {
+  cap: number;
+  ownCap?: number;
+}
+
 export interface SnapshotStore {
   /** Apply pending schema migrations (versioned, idempotent). */
   migrate(): Promise<void>;
   /**
-   * In ONE transaction: evict the oldest unlocked snapshots until there is room
-   * under `cap`, insert the snapshot and all its events. All or nothing; pins
-   * are serialised so concurrent pins never exceed the cap.
+   * In ONE transaction: evict the oldest unlocked snapshots (see {@link Room})
+   * until there is room, insert the snapshot and all its rows. All or nothing;
+   * pins are serialised so concurrent pins never exceed the cap.
    * @throws CapReachedError, DuplicateAlertError
    */
-  createSnapshot(
-    meta: SnapshotMeta,
-    events: readonly EventRow[],
-    cap: number
-  ): Promise<{ evicted: string[] }>;
+  createSnapshot(meta: SnapshotMeta, events: readonly EventRow[], room: Room): Promise<{ evicted: string[] }>;
   /** Newest first. */
   listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>>;
   getSnapshot(id: string): Promise<SnapshotMeta | undefined>;
@@ -95,10 +118,10 @@ export interface SnapshotStore {
   /** Count of snapshots and of stored events (all snapshots), for checks and metrics. */
   counts(): Promise<{ snapshots: number; events: number; locked: number }>;
   /** Events in stored order, filtered and paged. */
-  events(id: string, q: EventQuery): Promise<Page<CasefileEvent>>;
-  /** Every event's JSON text in stored order, in batches (streaming exports). */
+  events(id: string, q: EventQuery): Promise<Page<CasefileEvent | UnreadableEntry>>;
+  /** Every row's JSON text (events and unreadable entries) in stored order, in batches (streaming exports). */
   eventJson(id: string, batchSize?: number): AsyncGenerator<string[]>;
-  /** Count of events per type. */
+  /** Count of rows per type (unreadable entries under UNREADABLE_TYPE). */
   countByType(id: string): Promise<Record<string, number>>;
   deleteSnapshot(id: string): Promise<boolean>;
   setLocked(id: string, locked: boolean): Promise<SnapshotMeta | undefined>;

@@ -3,12 +3,26 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/loki/loki-server';
-import { loadConfig, type ServerConfig } from '../../src/config/config';
+import { loadConfig, type ApiToken, type ServerConfig } from '../../src/config/config';
 import { createLogger } from '../../src/observability/logger';
 import { startServer, type RunningServer } from '../../src/server';
 
+/** An automation token: read, pin, delete; not Grafana's, not the webhook's. */
 export const TOKEN = 'test-token-0123456789';
 export const TOKEN_NAME = 'automation';
+/** The token of Grafana's plugin routes: its X-Grafana-User is honoured. */
+export const GRAFANA_TOKEN = 'grafana-token-0123456789';
+/** The alert webhook's own token. */
+export const HOOK_TOKEN = 'hook-token-0123456789';
+/** A read-only token. */
+export const READ_TOKEN = 'read-token-0123456789';
+
+export const TEST_TOKENS: ApiToken[] = [
+  { name: TOKEN_NAME, token: TOKEN, scopes: ['read', 'pin', 'admin'] },
+  { name: 'grafana', token: GRAFANA_TOKEN, scopes: ['read', 'pin', 'admin', 'grafana'] },
+  { name: 'alerts', token: HOOK_TOKEN, scopes: ['webhook'] },
+  { name: 'auditor', token: READ_TOKEN, scopes: ['read'] },
+];
 
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {}
@@ -18,7 +32,7 @@ export async function startTestServer(
     overrides: {
       port: await freePort(),
       dataDir: mkdtempSync(join(tmpdir(), 'casefile-server-')),
-      tokens: [{ name: TOKEN_NAME, token: TOKEN }],
+      tokens: TEST_TOKENS,
       logLevel: 'warn',
       ...overrides,
     },
