@@ -233,6 +233,8 @@ function isKnownProgram(name: string): boolean {
 }
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** In text mode, a word folded into the script before it (see redactShell); dropped when the text is rebuilt. */
+export const CONSUMED = '\u0000';
 
 /** Mask secrets found by the scanner (and user patterns) in one argument. */
 function scanArg(a: string, ctx: CommandContext): string {
@@ -294,12 +296,12 @@ function toolFlag(
     for (const f of r.value ?? []) {
       if (a === f) return { next: maskAll };
       if (flag === f) return { now: `${f}=${MASK}` };
-      if (f.length === 2 && f[1] !== '-' && a.startsWith(f) && !a.startsWith('--')) return { now: f + MASK };
+      if (!r.noAttach && f.length === 2 && f[1] !== '-' && a.startsWith(f)) return { now: f + MASK };
     }
     for (const f of r.attached ?? []) {
       if (a === f) return { plain: true };
       if (flag === f) return { now: `${f}=${MASK}` };
-      if (f.length === 2 && a.startsWith(f) && !a.startsWith('--')) return { now: f + MASK };
+      if (f[1] !== '-' && a.startsWith(f) && a[f.length] !== '=') return { now: f + MASK };
     }
     for (const [f, sep] of Object.entries(r.userPass ?? {})) {
       if (a === f) return { next: maskAfter(sep) };
@@ -352,9 +354,19 @@ export function redactCommand(
 }
 
 /** Header names given as a word of their own in a space-joined command line (`-H Authorization: Bearer x`). */
-const HEADER_WORD =
-  /^(?:(?:proxy-)?authorization|cookie|x-[a-z0-9-]*(?:token|key|secret|auth)[a-z0-9-]*|private-token|api-?key):(bearer|basic|token|digest|negotiate|ntlm)?$/i;
-const AUTH_SCHEME_WORD = /^(?:bearer|basic|token|digest|negotiate|ntlm)$/i;
+const HEADER_WORD = /^[A-Za-z][A-Za-z0-9-]{0,60}:(bearer|basic|token|digest|negotiate|ntlm)?$/i;
+const AUTH_SCHEME_WORD = /^['"]?(?:bearer|basic|token|digest|negotiate|ntlm)$/i;
+const HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/** `Authorization:`, `'X-Api-Key:`, `extraHeader=Authorization:` as a word of its own: the secret header it names. */
+function headerWord(a: string, ctx: CommandContext): RegExpExecArray | null {
+  if (a.length > 120 || !a.includes(':')) return null;
+  const cut = Math.max(a.lastIndexOf('='), a.lastIndexOf("'"), a.lastIndexOf('"'));
+  const m = HEADER_WORD.exec(a.slice(cut + 1));
+  if (!m) return null;
+  const name = m[0].slice(0, m[0].indexOf(':'));
+  return HEADERS.has(name.toLowerCase()) || isSecretName(name, ctx.names) ? m : null;
+}
 
 /** The arguments of one program: tool rules, secret flags, programs run from here (`docker run img mysql -p...`), values. */
 function redactArguments(
@@ -382,7 +394,7 @@ function redactArguments(
       const t = next;
       next = undefined;
       if (!(a.startsWith('-') && a.length > 1 && t === maskAll && nextName !== undefined)) {
-        out[j] = ctx.allowed?.(a, nextName) ? a : t(a);
+        out[j] = a === '' || ctx.allowed?.(a, nextName) ? a : scanArg(t(a), ctx);
         continue;
       }
     }
@@ -404,7 +416,7 @@ function redactArguments(
         continue;
       }
       if (byTool?.now !== undefined) {
-        out[j] = ctx.allowed?.(a, a) ? a : byTool.now;
+        out[j] = ctx.allowed?.(a, a) ? a : scanArg(byTool.now, ctx);
         continue;
       }
       const eq = a.indexOf('=');
@@ -417,7 +429,8 @@ function redactArguments(
         }
         continue;
       }
-      out[j] = scanArg(a, ctx);
+      // A plain flag's name is not a secret name: only its value is scanned.
+      out[j] = byTool?.plain && eq > 0 ? flag + '=' + scanArg(a.slice(eq + 1), ctx) : scanArg(a, ctx);
       continue;
     }
     // A positional argument.
@@ -442,14 +455,21 @@ function redactArguments(
       }
     }
     if (out[j] !== a || next) continue;
-    const header = text ? HEADER_WORD.exec(a) : null;
+    const header = text ? headerWord(a, ctx) : null;
     if (header && j + 1 < args.length) {
       // `Authorization: Bearer x` split into words: keep the scheme, mask the credential.
       if (!header[1] && AUTH_SCHEME_WORD.test(args[j + 1])) j++;
-      next = maskAll;
+      if (j + 1 < args.length && !args[j + 1].includes('://')) next = maskAll;
       continue;
     }
-    if (text && /^bearer$/i.test(a) && j + 1 < args.length && args[j + 1].length >= 8) {
+    const credential = args[j + 1] ?? '';
+    if (
+      text &&
+      AUTH_SCHEME_WORD.test(a) &&
+      /bearer/i.test(a) &&
+      credential.length >= 8 &&
+      !credential.includes('://')
+    ) {
       next = maskAll;
       continue;
     }
@@ -562,7 +582,12 @@ function redactShell(
   }
   // The script: a string of its own in argv (ssh and watch join the rest), the rest of the words in text.
   const joinRest = prog === 'ssh' || prog === 'watch';
-  if (text) return redactCommand(args, out, script, ctx, true, depth + 1);
+  if (text) {
+    // A space-joined line: the rest of it is the script (quoted as typed when it came from a shell).
+    out[script] = redactScript(args.slice(script).join(' '), ctx, depth + 1);
+    for (let j = script + 1; j < args.length; j++) out[j] = CONSUMED;
+    return;
+  }
   if (joinRest && script + 1 < args.length) {
     const red = args.slice();
     redactCommand(args, red, script, ctx, false, depth + 1);

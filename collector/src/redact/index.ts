@@ -12,9 +12,10 @@
  */
 import type { CasefileEvent } from '@casefile/schema';
 import type { Stage } from '../pipeline/types';
-import { Budget, buildTrigger, redactCommand, type CommandContext } from './command';
+import { Budget, CONSUMED, buildTrigger, redactCommand, type CommandContext } from './command';
 import { MASK_BUDGET } from './spans';
 import { findPrivateKeys } from './tokens';
+import { findSqlPasswords } from './scan-value';
 import { Spans } from './spans';
 import { allowList, userPatterns, type RedactConfig } from './user-rules';
 
@@ -27,6 +28,15 @@ export const DEFAULT_BUDGET_MS = 1;
 
 /** Free-text fields that may quote a command line (redacted as text). */
 const TEXT_FIELDS = ['parentCommandLine', 'reason', 'labels'] as const;
+
+/** Secrets that span words of a text: PEM blocks, SQL passwords (`IDENTIFIED BY 'a b'`). */
+function maskAcrossWords(s: string, ctx: CommandContext): string {
+  if (!ctx.trigger.test(s) && !/identified/i.test(s)) return s;
+  const spans = new Spans();
+  findPrivateKeys(s, spans);
+  findSqlPasswords(s, spans, ctx);
+  return spans.apply(s);
+}
 
 /** A redactor with its (user) rules compiled once. */
 export class Redactor {
@@ -81,26 +91,18 @@ export class Redactor {
     }
     const red = words.slice();
     redactCommand(words, red, 0, ctx, true);
-    const spans = new Spans();
-    if (s.includes('BEGIN ')) findPrivateKeys(s, spans);
     if (ctx.budget.over) return MASK_BUDGET;
-    let changed = !spans.empty;
+    let changed = false;
     for (let k = 0; k < words.length && !changed; k++) changed = red[k] !== words[k];
-    if (!changed) return s;
+    if (!changed) return maskAcrossWords(s, ctx);
     let out = '';
     let at = 0;
     for (let k = 0; k < words.length; k++) {
-      out += s.slice(at, starts[k]) + red[k];
+      if (red[k] !== CONSUMED) out += s.slice(at, starts[k]) + red[k];
       at = starts[k] + words[k].length;
     }
     out += s.slice(at);
-    // A PEM block spans words: mask it in the result (its BEGIN/END lines are left as they are).
-    if (!spans.empty) {
-      const again = new Spans();
-      findPrivateKeys(out, again);
-      out = again.apply(out);
-    }
-    return out;
+    return maskAcrossWords(out, ctx);
   }
 
   /**

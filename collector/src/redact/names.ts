@@ -31,10 +31,21 @@ const SECRET_ENDINGS = [
   'authorization',
 ];
 /** Words secret only as a whole word. */
-const SECRET_WORDS = new Set(['pass', 'pwd', 'pw', 'auth', 'sig', 'jwt', 'otp', 'apitoken', 'creds', 'pat']);
+const SECRET_WORDS = new Set([
+  'pass',
+  'pwd',
+  'pw',
+  'auth',
+  'sig',
+  'jwt',
+  'apitoken',
+  'creds',
+  'psk',
+  'masterauth',
+]);
 /** `pass` glued to a qualifier: `dbpass`, `rootpass`, `storepass`. */
 const PASS_QUALIFIED =
-  /^(?:db|sasl|root|admin|user|smtp|mail|ldap|proxy|http|ftp|vnc|rpc|bind|web|api|store|key|rcon|become|ssh|sudo)pass$/;
+  /^(?:db|sasl|root|admin|user|smtp|mail|ldap|proxy|http|ftp|vnc|rpc|bind|web|api|store|key|rcon|become|ssh|sudo|require)pass$/;
 /** `… key` is secret after these (`api key`, `secret access key`, `ssh key`). */
 const KEY_QUALIFIERS = new Set([
   'api',
@@ -92,9 +103,10 @@ const TRAILERS = new Set([
   'token',
 ]);
 /** First words that negate (`--no-password`, `--skip-auth`). */
-const NEGATIONS = new Set(['no', 'without', 'skip', 'disable', 'ignore', 'allow', 'require', 'use']);
-/** Words before `token` that make it a cursor, not a credential (`--page-token`, `nextPageToken`). */
-const CURSOR = new Set([
+const NEGATIONS = new Set(['no', 'without', 'skip', 'disable', 'ignore', 'allow', 'require', 'use', 'ask']);
+/** Words before the secret word that make it a cursor or a reference (`--page-token`, `existingSecret`). */
+const NEUTRAL = new Set([
+  'existing',
   'page',
   'next',
   'continuation',
@@ -135,8 +147,7 @@ function isSecretWord(words: readonly string[], i: number): boolean {
   if (SECRET_WORDS.has(w) || PASS_QUALIFIED.test(w)) return true;
   if ((w === 'key' || w === 'keys') && i > 0 && KEY_QUALIFIERS.has(words[i - 1])) return true;
   if (w === 'id' && i > 0 && words[i - 1] === 'secret') return true; // Vault's secret_id
-  for (const e of SECRET_ENDINGS)
-    if (w.endsWith(e)) return !(e === 'token' && i > 0 && CURSOR.has(words[i - 1]));
+  for (const e of SECRET_ENDINGS) if (w.endsWith(e)) return !(i > 0 && NEUTRAL.has(words[i - 1]));
   return false;
 }
 

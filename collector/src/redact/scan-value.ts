@@ -24,7 +24,7 @@ const NAME_CHARS = charClass('A-Za-z0-9_.-');
 const VALUE_END = charClass(' \t\n\r&;,\'"<>');
 /** Where a value after `:` ends (JSON, YAML, headers). */
 const COLON_VALUE_END = charClass(' \t\n\r,;}\\]\'"');
-const AUTHORITY_END = charClass('/?# \t\n\r\'"<>\\');
+const AUTHORITY_END = charClass('/? \t\n\r\'"<>\\');
 const SCHEME_CHARS = charClass('A-Za-z0-9+.-');
 const SPACE = charClass(' \t');
 const LETTERS = charClass('A-Za-z0-9-');
@@ -49,6 +49,23 @@ const SECRET_HEADERS = new Set([
   'set-cookie',
   'x-goog-api-key',
 ]);
+
+/** Names whose value is usually a file holding the credentials, not the credentials. */
+const CREDENTIAL_FILE = /(?:^|[-_.])cred(?:ential)?s?$/i;
+/** SQL that sets a password: `PASSWORD 'x'`, `IDENTIFIED BY 'x'`, `PASSWORD('x')`. Bounded repeats only. */
+const SQL_PASSWORD = /(?:password|identified[ \t]{1,4}by)[ \t]{0,4}=?[ \t]{0,4}\(?[ \t]{0,4}(['"])/gi;
+
+/** The quoted password of SQL statements (`ALTER USER app PASSWORD 'x'`, `CREATE USER … IDENTIFIED BY 'x'`). */
+export function findSqlPasswords(s: string, spans: Spans, o: ScanOptions): void {
+  SQL_PASSWORD.lastIndex = 0;
+  for (let m = SQL_PASSWORD.exec(s); m; m = SQL_PASSWORD.exec(s)) {
+    const vs = SQL_PASSWORD.lastIndex;
+    const close = s.indexOf(m[1], vs);
+    const ve = close < 0 ? s.length : close;
+    if (ve > vs && !o.allowed?.(s.slice(vs, ve), 'password')) spans.add(vs, ve);
+    SQL_PASSWORD.lastIndex = Math.max(vs, ve);
+  }
+}
 
 /** Start of the name that ends right before `end` (reading back over name chars, not before `floor`). */
 function nameStart(s: string, end: number, floor: number): number {
@@ -84,7 +101,9 @@ function findAssignments(s: string, spans: Spans, o: ScanOptions): void {
     if (!name || !isSecretName(name, o.names)) continue;
     const atStart = start === 0 || start === leadEnd;
     const [vs, ve] = valueEnd(s, eq + 1, VALUE_END, atStart);
-    if (ve > vs && !o.allowed?.(s.slice(vs, ve), name)) spans.add(vs, ve);
+    // mount.cifs `credentials=/root/.smbcreds` names a file.
+    if (ve > vs && !(s[vs] === '/' && CREDENTIAL_FILE.test(name)) && !o.allowed?.(s.slice(vs, ve), name))
+      spans.add(vs, ve);
     floor = Math.max(floor, ve);
     eq = Math.max(eq, ve - 1);
   }
@@ -103,7 +122,7 @@ function findColonPairs(s: string, spans: Spans, o: ScanOptions): void {
     const start = nameStart(s, e, floor);
     floor = c + 1;
     const name = s.slice(start, e);
-    if (!name) continue;
+    if (!name || name[0] === '-') continue; // `-storepass:env VAR`, `-c:v`: a flag, not a key
     const lower = name.toLowerCase();
     if (!SECRET_HEADERS.has(lower) && !isSecretName(name, o.names)) continue;
     let v = c + 1;
@@ -159,6 +178,7 @@ export function scanValue(s: string, spans: Spans, o: ScanOptions = {}): void {
   findUrlUserinfo(s, spans, o);
   findAssignments(s, spans, o);
   findColonPairs(s, spans, o);
+  findSqlPasswords(s, spans, o);
   findTokens(s, spans);
 }
 

@@ -14,6 +14,8 @@ export interface ToolRule {
   after?: string;
   /** Flags whose value is secret: the next argument, `--flag=value`, or attached to a short flag (`-pVALUE`). */
   value?: string[];
+  /** Short `value` flags take no attached value (OpenSSL: `-keyout` is not `-k eyout`). */
+  noAttach?: boolean;
   /** Only the attached or `=` form carries the value; alone the flag prompts (`mysql -p`, `7z -p`). */
   attached?: string[];
   /** Flags that look secret by name but whose value is not (`psql --password` prompts). */
@@ -98,7 +100,12 @@ tool(
     value: ['-p'],
   }
 );
-tool(['redis-cli', 'keydb-cli', 'valkey-cli'], { value: ['-a', '--pass'] });
+tool(
+  ['redis-cli', 'keydb-cli', 'valkey-cli'],
+  { value: ['-a', '--pass'] },
+  { after: 'SET', pairs: true },
+  { after: 'set', pairs: true }
+);
 tool(['cqlsh'], { value: ['-p'] });
 tool(['cypher-shell'], { value: ['-p'] });
 tool(['sqlcmd', 'bcp', 'osql'], { value: ['-P'] });
@@ -181,7 +188,11 @@ tool(['zip', 'zipcloak'], { value: ['-P', '--password'] });
 tool(['unzip', 'funzip', 'zipinfo'], { value: ['-P'] });
 tool(['7z', '7za', '7zr', '7zz'], { attached: ['-p'] });
 tool(['rar', 'unrar'], { attached: ['-p', '-hp'] });
-tool(['openssl'], { passArg: ['-passin', '-passout', '-pass'], value: ['-k', '-K', '-kfile'] });
+tool(
+  ['openssl'],
+  { passArg: ['-passin', '-passout', '-pass'], value: ['-k', '-K'], noAttach: true },
+  { after: 'passwd', positional: [1] }
+);
 tool(['keytool', 'jarsigner'], {
   value: ['-storepass', '-keypass', '-srcstorepass', '-deststorepass', '-srckeypass', '-destkeypass', '-new'],
 });
@@ -212,7 +223,18 @@ tool(
 tool(['docker', 'podman', 'nerdctl', 'buildah', 'buildctl'], { plain: ['--secret'] });
 tool(['skopeo'], { userPass: { '--creds': ':', '--src-creds': ':', '--dest-creds': ':' } });
 tool(['az'], { value: ['-p'] }, { after: 'secret', value: ['--value'] });
-tool(['aws'], { after: 'set', pairs: true }, { after: 'put-parameter', value: ['--value'] });
+tool(
+  ['aws'],
+  { after: 'set', pairs: true },
+  { after: 'put-parameter', value: ['--value'] },
+  { plain: ['--secret-id'] }
+);
+tool(['gcloud'], { plain: ['--secret'] });
+tool(['heroku'], { after: 'config:set', allAssignments: true });
+tool(['mosquitto_pub', 'mosquitto_sub', 'mosquitto_rr'], { value: ['-P'] });
+tool(['wpa_passphrase'], { positional: [2] });
+tool(['nmcli'], { after: 'connect', pairs: true }, { after: 'modify', pairs: true });
+tool(['ngrok'], { after: 'add-authtoken', positional: [1] });
 tool(['kubectl', 'oc'], { literal: ['--from-literal'] });
 tool(['doctl'], { after: 'auth', value: ['-t'] });
 tool(['gh'], { plain: ['--with-token'] }, { after: 'secret', value: ['-b', '--body'] });
