@@ -253,14 +253,19 @@ export class AuthLab {
     }
   }
 
-  /** Stop the daemons, remove users, sudoers and files. Safe to call after a failed start. */
-  async stop(): Promise<void> {
+  /** Stop sshd, the namespace and rsyslogd (the log files stay). */
+  async stopDaemons(): Promise<void> {
     for (const p of [this.sshd, this.ns, this.rsyslog]) {
       if (!p || p.exitCode !== null || p.signalCode !== null) continue;
       const gone = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
       await gone;
     }
+  }
+
+  /** Stop the daemons, remove users, sudoers and files. Safe to call after a failed start, and twice. */
+  async stop(): Promise<void> {
+    await this.stopDaemons();
     rmSync(this.sudoers, { force: true });
     for (const u of this.usersMade) {
       try {
@@ -269,7 +274,9 @@ export class AuthLab {
         /* already gone */
       }
     }
+    this.usersMade = [];
     if (this.createdDevLog) rmSync('/dev/log', { force: true });
+    this.createdDevLog = false;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
