@@ -15,6 +15,17 @@ const DIST = path.join(ROOT, 'dist');
 const PLUGIN_ID = require(path.join(SRC, 'plugin.json')).id;
 
 const VERSION = require(path.join(ROOT, 'package.json')).version;
+const REPO = path.resolve(ROOT, '..');
+
+/**
+ * Source map paths inside the plugin's own namespace (`webpack://<id>/<path from the
+ * repository root>`): no `../` that points outside the plugin folder, no absolute paths.
+ */
+function sourceName(info) {
+  const p = info.absoluteResourcePath;
+  const rel = path.isAbsolute(p) ? path.relative(REPO, p).split(path.sep).join('/') : p.replace(/^(\.\.?\/)+/, '');
+  return `webpack://${PLUGIN_ID}/${rel}`;
+}
 
 /** Fills plugin.json's %VERSION% and %TODAY% as create-plugin's ReplaceInFileWebpackPlugin does. */
 function stampPluginJson(content) {
@@ -46,6 +57,8 @@ module.exports = (env = {}) => {
       // Overridden at run time from the AMD module's uri (src/publicPath.ts).
       publicPath: `public/plugins/${PLUGIN_ID}/`,
       uniqueName: PLUGIN_ID,
+      devtoolModuleFilenameTemplate: sourceName,
+      devtoolFallbackModuleFilenameTemplate: (info) => `${sourceName(info)}?${info.hash}`,
     },
     resolve: {
       extensions: ['.ts', '.tsx', '.js', '.jsx', '.mjs'],
