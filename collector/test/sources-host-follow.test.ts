@@ -2,8 +2,8 @@
  * Following a real file as logrotate and rsyslog treat it: a file that appears
  * late, rename rotation with writes to the renamed file, copytruncate (with the
  * lines only the copy holds, and a file that grew back past the old position
- * between two polls), lines written in parts. Polls are driven by hand so each
- * case happens exactly between two reads.
+ * between two polls), lines written in parts; and /healthz while the file is
+ * missing. Polls are driven by hand so each case happens exactly between two reads.
  */
 import assert from 'node:assert/strict';
 import {
@@ -17,11 +17,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
 import { makeEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
+import { Collector } from '../src/pipeline/collector';
 import { HostSource } from '../src/sources/host';
 import { FileFollower } from '../src/sources/host/file-follower';
+import { testConfig, until } from './helpers';
 
 const NEVER = 3_600_000; // no timer-driven polls: the test calls poll()
 
@@ -142,6 +145,49 @@ test('HostSource: started before the auth log exists, it is blind (and says so) 
     assert.equal(src.stats().events, 1);
   } finally {
     await src.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('/healthz is degraded, and the start-up line a warning, while the host source waits for its auth log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'casefile-host-health-'));
+  const path = join(dir, 'auth.log');
+  let stderr = '';
+  const log = pino({ level: 'info' }, { write: (s: string) => (stderr += s) });
+  const collector = new Collector(testConfig(['--stdout']), log, {
+    stdout: new PassThrough().resume(),
+    sources: [
+      new HostSource(log, { authLog: path, pollMs: 20 }),
+      {
+        name: 'ebpf',
+        available: async () => ({ ok: false, reason: 'bpftrace not found' }),
+        start: async () => {},
+        stop: async () => {},
+      },
+    ],
+  });
+  try {
+    await collector.start();
+    const health = async () =>
+      (await (await fetch(`http://${collector.address}/healthz`)).json()) as {
+        status: string;
+        sources: Record<string, string>;
+      };
+    const blind = await health();
+    assert.equal(blind.status, 'degraded');
+    assert.match(blind.sources.host, /^inactive: waiting for an auth log \(.*auth\.log\) to appear$/);
+    assert.match(stderr, /"level":40[^\n]*"msg":"auth log does not exist yet/);
+    assert.match(stderr, /"level":40[^\n]*"inactive":\{"ebpf":"bpftrace not found"\}[^\n]*"msg":"sources"/);
+    writeFileSync(path, '');
+    await until(
+      'the host source to see the file',
+      async () => (await health()).status === 'ok' || undefined,
+      5000,
+      20
+    );
+    assert.equal((await health()).sources.host, 'active');
+  } finally {
+    await collector.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -248,12 +248,11 @@ export class Collector {
         st.reason = `failed to start: ${(err as Error).message}`;
       }
     }
-    log.info(
+    const inactive = this.sources.filter((s) => !s.active);
+    log[inactive.length ? 'warn' : 'info'](
       {
         active: this.sources.filter((s) => s.active).map((s) => s.source.name),
-        inactive: Object.fromEntries(
-          this.sources.filter((s) => !s.active).map((s) => [s.source.name, s.reason])
-        ),
+        inactive: Object.fromEntries(inactive.map((s) => [s.source.name, s.reason])),
       },
       'sources'
     );
@@ -261,11 +260,15 @@ export class Collector {
 
   /** Status for /healthz. */
   health(): { status: string; [k: string]: unknown } {
+    // A started source can still be blind (its log file not there yet): degraded, with the reason.
+    const state = (s: SourceState) => {
+      const blind = s.active ? s.source.blind?.() : undefined;
+      return s.active && !blind ? 'active' : `inactive: ${blind ?? s.reason}`;
+    };
+    const blind = this.sources.some((s) => s.active && s.source.blind?.());
     return {
-      status: this.stopping ? 'stopping' : this.shipper?.lastError ? 'degraded' : 'ok',
-      sources: Object.fromEntries(
-        this.sources.map((s) => [s.source.name, s.active ? 'active' : `inactive: ${s.reason}`])
-      ),
+      status: this.stopping ? 'stopping' : this.shipper?.lastError || blind ? 'degraded' : 'ok',
+      sources: Object.fromEntries(this.sources.map((s) => [s.source.name, state(s)])),
       queue: this.queue
         ? { depth: this.queue.depth, bytes: this.queue.bytes, dropped: this.queue.dropped }
         : null,

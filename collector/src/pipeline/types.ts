@@ -25,6 +25,8 @@ export interface Source {
   stop(): Promise<void>;
   /** Source-specific counters for /metrics (e.g. bpftrace lost events, procfs missed polls). */
   stats?(): Record<string, number>;
+  /** Why a started source sees nothing right now (its log file not there yet, its reader down); /healthz is degraded meanwhile. */
+  blind?(): string | undefined;
 }
 
 /**
