@@ -39,7 +39,7 @@ export interface CollectorConfig {
     criSocket?: string;
     /** procfs poll interval. Default 1000 ms. */
     procfsIntervalMs: number;
-    /** Auth log to follow for SSH and sudo; unset = the source picks (auth.log or journald). */
+    /** Auth log to follow for SSH, sudo, su and PAM, or `journald`; unset = auth.log/secure if present, else journald, else wait for the file. */
     authLog?: string;
     /** The bpftrace binary. Default `bpftrace` (from PATH). */
     bpftrace: string;
@@ -201,7 +201,7 @@ export const OPTIONS: readonly Option[] = [
     flag: 'auth-log',
     env: ['CASEFILE_AUTH_LOG'],
     arg: 'FILE',
-    doc: 'auth log for SSH/sudo (default: auto, auth.log or journald)',
+    doc: 'auth log for SSH/sudo/su/PAM, or "journald" (default: auth.log or secure if present, else journald, else wait for the file)',
   },
   {
     path: 'sources.bpftrace',
