@@ -114,6 +114,7 @@ async function replayServer(opts: { events: boolean }) {
     status: running,
     streams: [] as ServerWritableStream<object, CriContainerEvent>[],
     calls: new Map<string, number>(),
+    stopRequests: [] as Array<Record<string, unknown>>,
   };
   const unary =
     (name: string, answer: (req: Record<string, unknown>) => object | Error) =>
@@ -134,6 +135,7 @@ async function replayServer(opts: { events: boolean }) {
     PodSandboxStatus: unary('PodSandboxStatus', (r) =>
       r.podSandboxId === SANDBOX ? sandbox : new Error('not found')
     ),
+    StopContainer: unary('StopContainer', (r) => (state.stopRequests.push(r), {})),
     GetContainerEvents: (call: ServerWritableStream<object, CriContainerEvent>) => {
       if (!opts.events) {
         const rec = fx<{ code: number; details: string }>('get-container-events.json');
@@ -192,6 +194,9 @@ test('polling fallback (containerd 1.6 has no GetContainerEvents): start with im
     assert.equal(JSON.parse(start.labels!)['io.kubernetes.pod.name'], 'web-0');
     // The shared directory answers the enricher for this container now.
     assert.equal(containerDirectory().get(ID)?.imageDigest, start.imageDigest);
+    // A block action stops it through this runtime.
+    await containerDirectory().stopContainer(ID, 1);
+    assert.deepEqual(srv.state.stopRequests, [{ containerId: ID, timeout: '1' }]);
     srv.state.status = exited;
     srv.state.containers = listed('CONTAINER_EXITED');
     const stop = await until(

@@ -5,7 +5,8 @@
  * and the whole collector CLI with real eBPF and no Engine API socket, its
  * events read from --stdout. The collector must report the container's
  * start with image and pod, its processes with container id and pod, its
- * listener and its stop, and learn one model per image for two pods of it.
+ * listener and its stop, and learn one model per image for two pods of it;
+ * a block action stops a container through the CRI.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { CasefileEvent } from '@casefile/schema';
+import pino from 'pino';
+import { containerDirectory } from '../../collector/src/sources/container-directory';
+import { CriSource } from '../../collector/src/sources/cri';
 import { until } from '../../collector/test/helpers';
 import {
   BUSYBOX_IMAGE,
@@ -197,6 +201,16 @@ test(
         [],
         'no per-container models'
       );
+      // Runtime-model block actions stop a container through the runtime that runs it: here the CRI.
+      const cri = new CriSource(ctd.socket, pino({ level: 'silent' }));
+      assert.deepEqual(await cri.available(), { ok: true });
+      await cri.start(() => undefined);
+      try {
+        await containerDirectory().stopContainer(worker.containerId, 1);
+        assert.equal((await ctd.cri.containerStatus(worker.containerId)).status?.state, 'CONTAINER_EXITED');
+      } finally {
+        await cri.stop();
+      }
     } catch (err) {
       const summary = events
         .filter((e) => e.containerId || e.type.startsWith('container'))

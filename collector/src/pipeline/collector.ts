@@ -22,7 +22,7 @@ import { createModelStage, createRuntimeActions } from '../models';
 import { CollectorMetrics } from '../observability/metrics';
 import { startHttpServer, type HttpServer } from '../observability/server';
 import { createRedactStage } from '../redact';
-import { EngineClient } from '../sources/engine-client';
+import { containerDirectory } from '../sources/container-directory';
 import { createSources } from '../sources';
 import { StdoutWriter } from './stdout-writer';
 import { SyntheticSource } from './synthetic-source';
@@ -114,9 +114,8 @@ export class Collector {
       );
     }
     if (config.stdout) this.stdout = new StdoutWriter(opts.stdout ?? process.stdout);
-    const actions = createRuntimeActions(
-      config.sources.runtimeSocket ? new EngineClient(config.sources.runtimeSocket) : undefined
-    );
+    // Block stops a container through whichever runtime (Engine API or CRI) runs it.
+    const actions = createRuntimeActions(containerDirectory(config.sources.runtimeSocket));
     this.stages = [
       createEnricher(config, log.child({ component: 'enrich' })),
       createModelStage(config, log.child({ component: 'models' }), actions),

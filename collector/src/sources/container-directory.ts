@@ -60,6 +60,8 @@ export interface ContainerInspector {
   /** The runtime's socket; lookups skip it while it does not exist. */
   readonly socketPath: string;
   inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** Stop one of its containers, SIGKILL after `timeoutSec` (runtime-model block actions). */
+  stopContainer(id: string, timeoutSec: number): Promise<void>;
 }
 
 /** The Engine API's inspector: container inspect plus its image's repo digests. */
@@ -75,6 +77,10 @@ export class EngineInspector implements ContainerInspector {
     const img = c.Image ? await this.client.inspectImage(c.Image).catch(() => undefined) : undefined;
     return infoFromInspect(c, img);
   }
+
+  stopContainer(id: string, timeoutSec: number): Promise<void> {
+    return this.client.stopContainer(id, timeoutSec);
+  }
 }
 
 const MAX_ENTRIES = 4096;
@@ -83,6 +89,8 @@ export class ContainerDirectory {
   private readonly byId = new Map<string, ContainerInfo>();
   private readonly pending = new Map<string, Promise<ContainerInfo | undefined>>();
   private readonly inspectors = new Map<string, ContainerInspector>();
+  /** Which runtime answered for a container (its socket). */
+  private readonly owner = new Map<string, string>();
 
   /** Ask this runtime too (one inspector per socket; a later one for the same socket replaces it). */
   addInspector(inspector: ContainerInspector): void {
@@ -124,6 +132,9 @@ export class ContainerDirectory {
           if (!existsSync(inspector.socketPath)) continue;
           const info = await inspector.inspect(id).catch(() => undefined);
           if (!info) continue;
+          this.owner.delete(id);
+          this.owner.set(id, inspector.socketPath);
+          if (this.owner.size > MAX_ENTRIES) this.owner.delete(this.owner.keys().next().value!);
           this.set({ ...this.byId.get(id), ...info });
           return this.byId.get(id);
         }
@@ -134,6 +145,14 @@ export class ContainerDirectory {
       });
     this.pending.set(id, p);
     return p;
+  }
+
+  /** Stop a container through the runtime that runs it (looked up first when unknown). */
+  async stopContainer(id: string, timeoutSec = 10): Promise<void> {
+    if (!this.owner.has(id)) await this.lookup(id);
+    const inspector = this.inspectors.get(this.owner.get(id) ?? '');
+    if (!inspector) throw new Error(`no container runtime knows container ${id}`);
+    await inspector.stopContainer(id, timeoutSec);
   }
 }
 

@@ -79,6 +79,14 @@ class CriInspector implements ContainerInspector {
     }
   }
 
+  async stopContainer(id: string, timeoutSec: number): Promise<void> {
+    await this.client.unary(
+      'StopContainer',
+      { containerId: id, timeout: timeoutSec },
+      (timeoutSec + 10) * 1000
+    );
+  }
+
   private async sandbox(id: string): Promise<CriPodSandbox | undefined> {
     if (!this.sandboxes.has(id)) {
       const s = (await this.client.podSandboxStatus(id).catch(() => undefined))?.status;
