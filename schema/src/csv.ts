@@ -21,13 +21,20 @@ import { EVENT_ID_ATTR, EVENT_TYPE_ATTR } from './otlp';
  *   invisible characters, is a formula start (= + - @, their full-width
  *   forms) or `'`, a `'` is inserted before it: a spreadsheet reads the
  *   piece as text (LibreOffice shows the `'`). Plain negative numbers are
- *   left alone. A cell starting with tab, CR or NUL gets a `'` too (OWASP,
- *   ASVS 1.2.10). Integers of 16 digits or more (nanosecond times) get one
- *   so that they stay text: a spreadsheet keeps only 15 digits.
+ *   left alone. A cell starting with tab or CR gets a `'` too (OWASP,
+ *   ASVS 1.2.10).
+ * - Text stays text: a text value a spreadsheet would turn into a number,
+ *   date, time, percentage, currency or boolean (`007`, `1e3`, `1/2`,
+ *   `12:30`, `50%`, `(1)`, `true`, nanosecond times, which a spreadsheet
+ *   would round to 15 digits) gets a `'` as well; plain numbers it shows
+ *   unchanged (`4242`, `-1.5`) do not, nor do values that are numbers.
+ * - Control characters other than tab, CR and LF, which no spreadsheet file
+ *   can hold (NUL hides obfuscation), are written as their visible Unicode
+ *   "control pictures" (U+2400 + code, DEL as U+2421).
  * - Reversible: removing one `'` at each such place gives the value back
- *   (a value's own `'` there was doubled). `,` is not such a place: a cell
- *   holding `,` is quoted and its quote is at a field start whenever a
- *   spreadsheet splits on `,`.
+ *   (a value's own `'` there was doubled); only the control pictures stay.
+ *   `,` is not such a place: a cell holding `,` is quoted and its quote is
+ *   at a field start whenever a spreadsheet splits on `,`.
  */
 
 export interface CsvColumn {
@@ -66,20 +73,35 @@ export interface CsvOptions {
 }
 
 /** Where a spreadsheet may start a cell inside ours, the run it skips there, and what must not start it. */
-const PIECE_START = /(^|[;\t\r\n])([\s"\0\u200B-\u200D\u2060]*)([=+\-@'\uFF1D\uFF0B\uFF0D\uFF20])/g;
+const PIECE_START = /(^|[;\t\r\n])([\s"\u200B-\u200D\u2060]*)([=+\-@'\uFF1D\uFF0B\uFF0D\uFF20])/g;
 const MAY_START_PIECE = /[=+\-@'\uFF1D\uFF0B\uFF0D\uFF20]/;
 const NEGATIVE_NUMBER = /^-\d+(\.\d+)?(?=$|[\s",;])/;
-const CONTROL_START = /^[\t\r\0]/;
-const LONG_INTEGER = /^-?\d{16,}$/;
+const CONTROL_START = /^[\t\r]/;
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
+/** Only what numbers, dates, times, percentages and amounts are made of, with a digit; or an exponent. */
+const NUMBER_OR_DATE = /^[\s\d\p{Sc}+\-().,:/%]*\d[\s\d\p{Sc}+\-().,:/%]*$/u;
+const EXPONENT = /^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$/;
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+const BOOLEAN = /^(true|false)$/i;
 const NEEDS_QUOTES = /[",;\t\r\n]/;
 
-/** Mark every place a spreadsheet could start a formula (see the rules above). */
-function neutralise(s: string): string {
+/** A text a spreadsheet would read as something else (see the rules above). */
+function readAsNonText(s: string): boolean {
+  if (BOOLEAN.test(s)) return true;
+  if (EXPONENT.test(s)) return true;
+  if (!NUMBER_OR_DATE.test(s)) return false;
+  const shownAsIs = PLAIN_DECIMAL.test(s) && String(Number(s)) === s && s.replace(/\D/g, '').length <= 15;
+  return !shownAsIs;
+}
+
+/** Mark every place a spreadsheet could start a formula, and text it would not keep as text (rules above). */
+function neutralise(s: string, text: boolean): string {
+  s = s.replace(CONTROL, (c) => String.fromCharCode(c === '\x7F' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
   if (MAY_START_PIECE.test(s))
     s = s.replace(PIECE_START, (m, sep: string, skip: string, c: string, at: number) =>
       c === '-' && NEGATIVE_NUMBER.test(s.slice(at + sep.length + skip.length)) ? m : `${sep}${skip}'${c}`
     );
-  return CONTROL_START.test(s) || LONG_INTEGER.test(s) ? "'" + s : s;
+  return CONTROL_START.test(s) || (text && readAsNonText(s)) ? "'" + s : s;
 }
 
 /**
@@ -90,7 +112,7 @@ function neutralise(s: string): string {
  */
 export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return '';
-  const s = neutralise(Array.isArray(v) ? JSON.stringify(v) : String(v));
+  const s = neutralise(Array.isArray(v) ? JSON.stringify(v) : String(v), typeof v === 'string');
   return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -10,7 +10,7 @@ test('formula injection is neutralised', () => {
     ['@SUM(A1)', "'@SUM(A1)"],
     ['\t=1', `"'\t'=1"`],
     ['\r=1', `"'\r'=1"`],
-    ['\0x', "'\0x"],
+    ['\0x', '\u2400x'],
     ['＝1+1', "'＝1+1"],
     [-1, '-1'],
     ['-1.5', '-1.5'],
@@ -80,6 +80,18 @@ test('formula starts after ; tab and line breaks inside a cell are neutralised t
   for (const [v, want] of cases) equal(csvCell(v), want, JSON.stringify(v));
 });
 
+test('text a spreadsheet would read as a number, date, time or boolean stays text; numbers stay numbers', () => {
+  for (const v of ['007', '1e3', '1.50', '1/2', '12:30', '50%', '(1)', '$5', '1,000', 'true', 'FALSE', '-0'])
+    equal(csvCell(v), NEEDS(v) ? `"'${v}"` : `'${v}`, v);
+  for (const v of ['4242', '-1.5', '0', 'e1', 'pts/0', '7zip', 'nginx:1.27']) equal(csvCell(v), v, v);
+  equal(csvCell(4242), '4242');
+});
+
+test('control characters are written as their visible pictures', () => {
+  equal(csvCell('a\0b\x01c\x1Bd\x7F'), 'a\u2400b\u2401c\u241Bd\u2421');
+  equal(csvCell('tab\tstays'), '"tab\tstays"');
+});
+
 test('integers longer than a spreadsheet keeps are text', () => {
   equal(csvCell('1700000000123456789'), "'1700000000123456789");
   equal(csvCell('-1700000000123456789'), "'-1700000000123456789");
@@ -87,10 +99,12 @@ test('integers longer than a spreadsheet keeps are text', () => {
   equal(csvCell(1234567), '1234567');
 });
 
+const NEEDS = (v: string) => /[",;\t\r\n]/.test(v);
+
 /** Undo the neutralising: one `'` removed at each place a piece can start (the documented reversal). */
 function unneutralise(cell: string): string {
   const unquoted = cell.startsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell;
-  return unquoted.replace(/(^|[;\t\r\n])([\s"\0\u200B-\u200D\u2060]*)'/g, '$1$2');
+  return unquoted.replace(/(^|[;\t\r\n])([\s"\u200B-\u200D\u2060]*)'/g, '$1$2');
 }
 
 test('neutralising is reversible: one quote removed at each piece start gives the value back', () => {
