@@ -105,7 +105,7 @@ test('recorded ContainerStatus / PodSandboxStatus: image, digest from imageRef, 
 });
 
 /** A CRI server replaying recorded answers; `containers` is what ListContainers answers now. */
-async function replayServer(opts: { events: boolean }) {
+async function replayServer(opts: { events: boolean; cri?: boolean }) {
   const dir = mkdtempSync(join(tmpdir(), 'casefile-cri-'));
   const socket = join(dir, 'cri.sock');
   const state = {
@@ -125,26 +125,32 @@ async function replayServer(opts: { events: boolean }) {
       else cb(null, a);
     };
   const server = new Server();
-  server.addService(runtimeService().service, {
-    Version: unary('Version', () => fx('version.json')),
-    ListPodSandbox: unary('ListPodSandbox', () => ({ items: state.sandboxes })),
-    ListContainers: unary('ListContainers', () => ({ containers: state.containers })),
-    ContainerStatus: unary('ContainerStatus', (r) =>
-      r.containerId === ID ? state.status : new Error('not found')
-    ),
-    PodSandboxStatus: unary('PodSandboxStatus', (r) =>
-      r.podSandboxId === SANDBOX ? sandbox : new Error('not found')
-    ),
-    StopContainer: unary('StopContainer', (r) => (state.stopRequests.push(r), {})),
-    GetContainerEvents: (call: ServerWritableStream<object, CriContainerEvent>) => {
-      if (!opts.events) {
-        const rec = fx<{ code: number; details: string }>('get-container-events.json');
-        call.emit('error', { code: rec.code, details: rec.details });
-        return;
-      }
-      state.streams.push(call);
-    },
-  });
+  // cri: false is a containerd with its cri plugin disabled (Docker's): every method is Unimplemented.
+  server.addService(
+    runtimeService().service,
+    opts.cri === false
+      ? {}
+      : {
+          Version: unary('Version', () => fx('version.json')),
+          ListPodSandbox: unary('ListPodSandbox', () => ({ items: state.sandboxes })),
+          ListContainers: unary('ListContainers', () => ({ containers: state.containers })),
+          ContainerStatus: unary('ContainerStatus', (r) =>
+            r.containerId === ID ? state.status : new Error('not found')
+          ),
+          PodSandboxStatus: unary('PodSandboxStatus', (r) =>
+            r.podSandboxId === SANDBOX ? sandbox : new Error('not found')
+          ),
+          StopContainer: unary('StopContainer', (r) => (state.stopRequests.push(r), {})),
+          GetContainerEvents: (call: ServerWritableStream<object, CriContainerEvent>) => {
+            if (!opts.events) {
+              const rec = fx<{ code: number; details: string }>('get-container-events.json');
+              call.emit('error', { code: rec.code, details: rec.details });
+              return;
+            }
+            state.streams.push(call);
+          },
+        }
+  );
   await new Promise<void>((res, rej) =>
     server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err) =>
       err ? rej(err) : res()
@@ -322,6 +328,17 @@ test('runtime sockets chosen by which exist and answer; the start-up line says w
   } finally {
     await runtime.stop();
     await srv.close();
+  }
+  // A gRPC socket that does not serve the CRI (Docker's containerd): named as such.
+  const docker = await replayServer({ events: false, cri: false });
+  try {
+    const a = await new CriSource(docker.socket, logger).available();
+    assert.deepEqual(a, {
+      ok: false,
+      reason: `${docker.socket} does not serve the CRI v1 RuntimeService (containerd's cri plugin disabled?)`,
+    });
+  } finally {
+    await docker.close();
   }
   // No socket at all: unavailable, with every reason.
   const none = testConfig([
