@@ -1,4 +1,5 @@
 /** Export routes: a snapshot's CSV, its forensic package, and a live CSV straight from Loki. */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { SCOPE_KEYS, type Scope } from '@casefile/schema';
 import { csvStream, parsedPages, type ExportCounts } from '../export/csv-stream';
@@ -10,6 +11,25 @@ import { actor } from './auth';
 import { errorSchema, idParams, liveExportQuery } from './schemas';
 import { parseTypes } from './snapshot-routes';
 import { parseWindow } from './time';
+
+/** `?bom=false`: the CSV without the UTF-8 byte-order mark Excel needs (scripts and LibreOffice do not). */
+const bomQuery = {
+  bom: { type: 'boolean', default: true, description: 'Start with the UTF-8 byte-order mark (default true)' },
+};
+
+/** The CSV bytes, without their byte-order mark unless `bom`; errors still break the transfer. */
+function csvBody(csv: Readable, bom: boolean): Readable {
+  if (bom) return csv;
+  return Readable.from(
+    (async function* () {
+      let first = true;
+      for await (const chunk of csv as AsyncIterable<Buffer>) {
+        yield first && chunk.subarray(0, 3).toString() === '\uFEFF' ? chunk.subarray(3) : chunk;
+        first = false;
+      }
+    })()
+  );
+}
 
 /** A file name safe in Content-Disposition: letters, digits, dot, dash, underscore. */
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'snapshot';
@@ -23,13 +43,14 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
   };
   const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { bom: boolean } }>(
     '/api/v1/snapshots/:id/export.csv',
     {
       config: { scope: 'read' },
       schema: {
         summary: "A snapshot's events as CSV (RFC 4180, UTF-8 BOM, formulas neutralised), streamed",
         params: idParams,
+        querystring: { type: 'object', additionalProperties: false, properties: bomQuery },
         response: errors,
       },
     },
@@ -42,8 +63,11 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
           `attachment; filename="casefile-${safeName(s.title)}-${s.id.slice(0, 8)}.csv"`
         );
       return reply.send(
-        csvStream(parsedPages(store.eventJson(s.id)), undefined, (n) =>
-          metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)
+        csvBody(
+          csvStream(parsedPages(store.eventJson(s.id)), undefined, (n) =>
+            metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)
+          ),
+          req.query.bom
         )
       );
     }
@@ -87,7 +111,7 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       schema: {
         summary:
           'Live CSV of a scope and window, streamed from Loki page by page (never held in memory); trailers X-Casefile-Rows and X-Casefile-Unreadable count what was written',
-        querystring: liveExportQuery,
+        querystring: { ...liveExportQuery, properties: { ...liveExportQuery.properties, ...bomQuery } },
         response: { ...errors, 502: errorSchema },
       },
     },
@@ -126,7 +150,8 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
         .header('content-disposition', 'attachment; filename="casefile-export.csv"')
         .trailer('x-casefile-rows', async () => String(counts.rows))
         .trailer('x-casefile-unreadable', async () => String(counts.unreadable));
-      return reply.send(csvStream(all(), counts, (n) => metrics.exportRows.inc({ kind: 'live_csv' }, n)));
+      const csv = csvStream(all(), counts, (n) => metrics.exportRows.inc({ kind: 'live_csv' }, n));
+      return reply.send(csvBody(csv, (req.query as { bom?: boolean }).bom !== false));
     }
   );
 }
