@@ -1,7 +1,7 @@
 import {
   EVENT_TYPE_LABEL,
   FIELDS,
-  compareEvents,
+  PageWalker,
   countByTypeQuery,
   decodeStreams,
   distinctValuesQuery,
@@ -13,6 +13,7 @@ import {
   type EventFilter,
   type LokiStream,
   type ScopeKey,
+  type UnreadableEntry,
 } from '@casefile/schema';
 import { bucketsFromMatrix, type Buckets, type MatrixSeries } from '@casefile/timeline-ui';
 import { LOKI_PAGE_SIZE } from '../constants';
@@ -21,7 +22,7 @@ import { request } from './http';
 /**
  * Loki through Grafana's data source proxy: the raw Loki HTTP API at
  * `api/datasources/proxy/uid/<uid>/loki/api/v1/...`, so answers decode with
- * schema's decodeStreams exactly as the server's do. Every LogQL string comes
+ * schema's PageWalker and decoder exactly as the server's do. Every LogQL string comes
  * from schema's builders.
  */
 export function lokiBase(uid: string): string {
@@ -75,47 +76,59 @@ export async function countByType(
   return bucketsFromMatrix(ans.data.result, EVENT_TYPE_LABEL, from, to, stepMs);
 }
 
-/** One page of events, oldest first, from `fromNs` (inclusive) to `toNs` (exclusive). */
+/** What one {@link EventReader.nextPage} added: complete instants, in (time, id) order. */
 export interface EventPage {
   events: CasefileEvent[];
-  /** Where the next page starts; undefined when the range is exhausted. */
-  nextFromNs?: string;
+  /** Entries Loki holds in range that are not Casefile events (no id, or a type this build does not know). */
+  unreadable: UnreadableEntry[];
 }
 
 /**
- * Read one page of events in time order. Pages resume at the last event's
- * timestamp (inclusive) and drop the ids already seen there, so nothing is
- * lost or repeated at a page edge.
+ * Reads a filter and range from Loki on demand, page by page, walked by
+ * schema's PageWalker (the same walker as the server's): progress from the
+ * raw entries Loki returned, overlapping starts de-duplicated, an instant with
+ * more entries than a page read in partitions, trimmed to [fromNs, toNs).
  */
-export async function readEventPage(
-  uid: string,
-  filter: EventFilter,
-  fromNs: string,
-  toNs: string,
-  seenAtEdge: ReadonlySet<string> = new Set(),
-  limit = LOKI_PAGE_SIZE
-): Promise<EventPage> {
-  const ans = await request<LokiAnswer<LokiStream[]>>('GET', `${lokiBase(uid)}/query_range`, {
-    params: { query: eventsQuery(filter), start: fromNs, end: toNs, limit, direction: 'forward' },
-  });
-  const all = decodeStreams(ans.data.result).events;
-  const events = all.filter((e) => !(e.timeNs === fromNs && seenAtEdge.has(e.id)));
-  if (all.length < limit) return { events };
-  const lastNs = all[all.length - 1].timeNs;
-  // A page made only of one instant cannot move forward by resuming there: step past it.
-  const next = lastNs === fromNs ? (BigInt(lastNs) + 1n).toString() : lastNs;
-  return { events, nextFromNs: next };
+export class EventReader {
+  private readonly walker: PageWalker;
+  /** Entries read so far that are not Casefile events. */
+  unreadableCount = 0;
+
+  constructor(
+    private readonly uid: string,
+    filter: EventFilter,
+    fromNs: string,
+    toNs: string,
+    pageSize = LOKI_PAGE_SIZE
+  ) {
+    this.walker = new PageWalker({ query: eventsQuery(filter), fromNs, toNs, pageSize });
+  }
+
+  /** True when the whole range has been read. */
+  get done(): boolean {
+    return this.walker.done;
+  }
+
+  /** Ask Loki until something new is complete or the range is exhausted; `limit` caps the first request. */
+  async nextPage(limit?: number): Promise<EventPage> {
+    const out: EventPage = { events: [], unreadable: [] };
+    for (let r = this.walker.next(limit); r; r = this.walker.next()) {
+      const ans = await request<LokiAnswer<LokiStream[]>>('GET', `${lokiBase(this.uid)}/query_range`, {
+        params: { query: r.query, start: r.startNs, end: r.endNs, limit: r.limit, direction: r.direction },
+      });
+      if (ans.data?.resultType !== 'streams')
+        throw new Error(`Loki answered ${JSON.stringify(ans.data?.resultType)} where streams were expected`);
+      const page = this.walker.accept(r, ans.data.result);
+      out.events.push(...page.events);
+      out.unreadable.push(...page.unreadable);
+      if (out.events.length || out.unreadable.length) break;
+    }
+    this.unreadableCount += out.unreadable.length;
+    return out;
+  }
 }
 
-/** Ids of the events at the last timestamp of a list (the next page starts there). */
-export function idsAtEdge(events: readonly CasefileEvent[]): Set<string> {
-  const out = new Set<string>();
-  const last = events[events.length - 1]?.timeNs;
-  for (let i = events.length - 1; i >= 0 && events[i].timeNs === last; i--) out.add(events[i].id);
-  return out;
-}
-
-/** Every event of a filter and range (capped), paging by time. */
+/** Every event of a filter and range (stops after `cap`); entries that are not events are left out. */
 export async function readAllEvents(
   uid: string,
   filter: EventFilter,
@@ -123,16 +136,10 @@ export async function readAllEvents(
   toMs: number,
   cap: number
 ): Promise<CasefileEvent[]> {
+  const reader = new EventReader(uid, filter, ns(fromMs), ns(toMs));
   const out: CasefileEvent[] = [];
-  let from: string | undefined = ns(fromMs);
-  let edge = new Set<string>();
-  while (from && out.length < cap) {
-    const page = await readEventPage(uid, filter, from, ns(toMs), edge);
-    out.push(...page.events);
-    edge = idsAtEdge(out);
-    from = page.nextFromNs;
-  }
-  return out.sort(compareEvents);
+  while (!reader.done && out.length < cap) out.push(...(await reader.nextPage()).events);
+  return out;
 }
 
 /** One event by id, within a range (for a link that names an event). */

@@ -122,6 +122,23 @@ describe('Timeline page', () => {
     act(() => locationService.push(`/a/casefile-forensics-app/timeline?from=${FROM}&to=${TO}`));
   });
 
+  it('says how many entries could not be read as Casefile events, and still shows the rest', async () => {
+    standInBackendSrv((r) => {
+      const a = loki(r) as { data: { data: { resultType: string; result: unknown[] } } };
+      if (a.data.data.resultType === 'streams')
+        a.data.data.result.push({
+          stream: { [EVENT_ID_LABEL]: 'n1', [EVENT_TYPE_LABEL]: 'file.open' },
+          values: [[ms(25), 'opened /etc/shadow']],
+        });
+      return a;
+    });
+    renderApp();
+    await waitFor(() => expect(rowTypes()).toEqual(['container.start', 'process.start', 'runtime.audit']));
+    expect(await screen.findByTestId('casefile-timeline-unreadable')).toHaveTextContent(
+      '1 entry could not be read as Casefile events'
+    );
+  });
+
   it('shows counts per type from Loki, the grid, and filters it by toggles and search', async () => {
     const seen = standInBackendSrv(loki);
     renderApp();

@@ -165,6 +165,13 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
             range
             {data.more ? ' — scroll for more' : ''}
             {data.loading ? ' — loading…' : ''}
+            {data.unreadable > 0 && (
+              <span data-testid="casefile-timeline-unreadable">
+                {' — '}
+                {data.unreadable.toLocaleString('en-US')} {data.unreadable === 1 ? 'entry' : 'entries'} could
+                not be read as Casefile events (a newer collector?); the CSV export and snapshots keep them
+              </span>
+            )}
           </span>
         }
         detailActions={(e) => (

@@ -9,13 +9,15 @@ import {
 } from '@casefile/schema';
 import { bucketEvents, type Buckets } from '@casefile/timeline-ui';
 import { FIRST_PAGE_SIZE, MAX_GRID_EVENTS } from '../../constants';
-import { countByType, idsAtEdge, readEventPage } from '../../queries/loki';
+import { EventReader, countByType } from '../../queries/loki';
 
 export interface TimelineData {
   buckets: Buckets;
   events: CasefileEvent[];
   /** More events in range than loaded so far. */
   more: boolean;
+  /** Entries read so far that Loki holds in range but that are not Casefile events. */
+  unreadable: number;
   loading: boolean;
   error?: string;
   loadMore: () => void;
@@ -52,7 +54,9 @@ export function useTimelineData(q: Query): TimelineData {
   /** What `events` were read for, and the last events read with no type hidden (same scope, search, range). */
   const [eventsKey, setEventsKey] = useState('');
   const [base, setBase] = useState<{ key: string; events: CasefileEvent[] }>({ key: '', events: [] });
-  const [next, setNext] = useState<string | undefined>();
+  const reader = useRef<EventReader | undefined>(undefined);
+  const [more, setMore] = useState(false);
+  const [unreadable, setUnreadable] = useState(0);
   const [loading, setLoading] = useState(false);
   const [countError, setCountError] = useState<string>();
   const [error, setError] = useState<string>();
@@ -84,20 +88,23 @@ export function useTimelineData(q: Query): TimelineData {
     const my = ++gen.current;
     setLoading(true);
     setError(undefined);
-    readEventPage(uid, filter, msToNs(fromMs), msToNs(toMs), new Set(), FIRST_PAGE_SIZE).then(
+    const r = (reader.current = new EventReader(uid, filter, msToNs(fromMs), msToNs(toMs)));
+    r.nextPage(FIRST_PAGE_SIZE).then(
       (page) => {
         if (my !== gen.current) return;
         setEvents(page.events);
         setEventsKey(key);
         if (!hiddenKey) setBase({ key: baseKey, events: page.events });
-        setNext(page.nextFromNs);
+        setMore(!r.done);
+        setUnreadable(r.unreadableCount);
         setLoading(false);
       },
       (e: Error) => {
         if (my !== gen.current) return;
         setError(e.message);
         setEvents([]);
-        setNext(undefined);
+        setMore(false);
+        setUnreadable(0);
         setLoading(false);
       }
     );
@@ -105,15 +112,17 @@ export function useTimelineData(q: Query): TimelineData {
   }, [uid, scopeKey, search, hiddenKey, fromMs, toMs]);
 
   const loadMore = useCallback(() => {
-    if (!uid || !next || loading || events.length >= MAX_GRID_EVENTS) return;
+    const r = reader.current;
+    if (!uid || !r || r.done || loading || events.length >= MAX_GRID_EVENTS) return;
     const my = gen.current;
     setLoading(true);
-    readEventPage(uid, filter, next, msToNs(toMs), idsAtEdge(events)).then(
+    r.nextPage().then(
       (page) => {
         if (my !== gen.current) return;
         setEvents((prev) => prev.concat(page.events));
         if (!hiddenKey) setBase((b) => ({ key: b.key, events: b.events.concat(page.events) }));
-        setNext(page.nextFromNs);
+        setMore(!r.done);
+        setUnreadable(r.unreadableCount);
         setLoading(false);
       },
       (e: Error) => {
@@ -122,8 +131,7 @@ export function useTimelineData(q: Query): TimelineData {
         setLoading(false);
       }
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [uid, next, loading, events, toMs, scopeKey, search, hiddenKey]);
+  }, [uid, loading, events, hiddenKey]);
 
   const shown = useMemo(
     () =>
@@ -133,5 +141,5 @@ export function useTimelineData(q: Query): TimelineData {
     [events, eventsKey, key, baseKey, base]
   );
   const errors = [countError, error].filter(Boolean).join(' — ');
-  return { buckets, events: shown, more: Boolean(next), loading, error: errors || undefined, loadMore };
+  return { buckets, events: shown, more, unreadable, loading, error: errors || undefined, loadMore };
 }
