@@ -1,6 +1,7 @@
 /**
  * A real auth-logging host for tests: Debian's rsyslogd with its own config
- * writing a temp auth log in both file formats (RFC 3339 and traditional),
+ * writing a temp auth log in both file formats (RFC 3339 and traditional), or
+ * Debian's systemd-journald writing a temp journal,
  * Debian's sshd on a loopback port with its own host key, two test users and a
  * temp sudoers.d file, all removed by {@link AuthLab.stop}.
  *
@@ -11,7 +12,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ export interface LabUser {
 
 const SSHD = '/usr/sbin/sshd';
 const RSYSLOGD = '/usr/sbin/rsyslogd';
+const JOURNALD = '/lib/systemd/systemd-journald';
 
 /** Why the lab cannot run here, or null. */
 export function authLabUnavailable(): string | null {
@@ -58,6 +60,9 @@ export class AuthLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'casefile-authlab-'));
   readonly authLog = join(this.dir, 'log', 'auth.log');
   readonly traditionalLog = join(this.dir, 'log', 'auth-traditional.log');
+  /** journald mode: the journal's directory (what `journalctl --directory` reads). */
+  readonly journalRoot = join(this.dir, 'journal');
+  readonly journalDir = join(this.journalRoot, readFileSync('/etc/machine-id', 'utf8').trim());
   readonly userKey = join(this.dir, 'user_key');
   /** A key no authorized_keys lists. */
   readonly strangerKey = join(this.dir, 'stranger_key');
@@ -101,44 +106,65 @@ export class AuthLab {
     chmodSync(join(this.dir, 'askpass'), 0o755);
   }
 
-  /** rsyslogd (it creates the log files on the first auth message), the namespace, sshd. */
-  async start(): Promise<void> {
-    const sock = join(this.dir, 'log.sock');
-    const conf = join(this.dir, 'rsyslog.conf');
-    writeFileSync(
-      conf,
-      [
-        'module(load="imuxsock" SysSock.Use="off")',
-        `input(type="imuxsock" Socket="${sock}" CreatePath="on")`,
-        `global(workDirectory="${this.dir}")`,
-        `auth,authpriv.* action(type="omfile" file="${this.authLog}" template="RSYSLOG_FileFormat")`,
-        `auth,authpriv.* action(type="omfile" file="${this.traditionalLog}" template="RSYSLOG_TraditionalFileFormat")`,
-        '',
-      ].join('\n')
-    );
-    this.rsyslog = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(this.dir, 'rsyslog.pid')], {
-      stdio: 'ignore',
-    });
-    await waitFor('rsyslogd socket', () => existsSync(sock));
+  /**
+   * The syslog daemon, the namespace, sshd. `rsyslog`: the test's rsyslogd (it creates the log
+   * files on the first auth message). `journald`: Debian's systemd-journald in the namespace
+   * (its /run/systemd on a tmpfs, its journal in {@link journalDir}), /dev/log its dev-log.
+   */
+  async start(syslog: 'rsyslog' | 'journald' = 'rsyslog'): Promise<void> {
     // The bind mount needs a file at /dev/log; if there is none, an empty one stands in (removed at stop).
     if (!existsSync('/dev/log')) {
       writeFileSync('/dev/log', '');
       this.createdDevLog = true;
     }
     const ready = join(this.dir, 'ns.ready');
-    this.ns = spawn(
-      'unshare',
-      [
-        '-m',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        `mount --bind ${sock} /dev/log && touch ${ready} && exec sleep 86400`,
-      ],
-      { stdio: 'ignore' }
-    );
-    await waitFor('mount namespace', () => existsSync(ready));
+    if (syslog === 'rsyslog') {
+      const sock = join(this.dir, 'log.sock');
+      const conf = join(this.dir, 'rsyslog.conf');
+      writeFileSync(
+        conf,
+        [
+          'module(load="imuxsock" SysSock.Use="off")',
+          `input(type="imuxsock" Socket="${sock}" CreatePath="on")`,
+          `global(workDirectory="${this.dir}")`,
+          `auth,authpriv.* action(type="omfile" file="${this.authLog}" template="RSYSLOG_FileFormat")`,
+          `auth,authpriv.* action(type="omfile" file="${this.traditionalLog}" template="RSYSLOG_TraditionalFileFormat")`,
+          '',
+        ].join('\n')
+      );
+      this.rsyslog = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(this.dir, 'rsyslog.pid')], {
+        stdio: 'ignore',
+      });
+      await waitFor('rsyslogd socket', () => existsSync(sock));
+      this.ns = spawn(
+        'unshare',
+        [
+          '-m',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind ${sock} /dev/log && touch ${ready} && exec sleep 86400`,
+        ],
+        { stdio: 'ignore' }
+      );
+      await waitFor('mount namespace', () => existsSync(ready));
+    } else {
+      if (!existsSync(JOURNALD) || !existsSync('/var/log/journal'))
+        throw new Error(`${JOURNALD} or /var/log/journal is missing (Debian's systemd package has both)`);
+      mkdirSync(this.journalRoot);
+      // `flushed` makes journald write the persistent journal (our directory) from the start.
+      const setup = [
+        'mount -t tmpfs none /run/systemd',
+        'mkdir -p /run/systemd/journal',
+        'touch /run/systemd/journal/flushed',
+        `mount --bind ${this.journalRoot} /var/log/journal`,
+        `exec ${JOURNALD}`,
+      ].join(' && ');
+      this.ns = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', setup], { stdio: 'ignore' });
+      await waitFor('journald', () => existsSync(join(this.journalDir, 'system.journal')));
+      this.exec(['sh', '-c', `mount --bind /run/systemd/journal/dev-log /dev/log && touch ${ready}`]);
+    }
     this.sshPort = await freePort();
     const conf2 = join(this.dir, 'sshd_config');
     writeFileSync(
