@@ -51,7 +51,12 @@ export async function startServer(
   const app = buildApp({ config, store, loki, snapshots, metrics, logger, version: SERVER_VERSION });
   if (!config.tokens.length)
     logger.warn(
-      'no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:token)'
+      'no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:scope+scope:secret)'
+    );
+  for (const t of config.tokens.filter((x) => x.legacy))
+    logger.warn(
+      { token: t.name, scopes: t.scopes },
+      "token written without scopes (name:secret): it gets the scopes of Grafana's token; write name:scope+scope:secret"
     );
   const address = await app.listen({ host: config.host, port: config.port });
   metrics.snapshots.set((await store.counts()).snapshots);

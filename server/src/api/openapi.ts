@@ -8,6 +8,8 @@ interface Op {
   method: string;
   url: string;
   schema: Record<string, any>;
+  /** The token scope the route needs. */
+  scope?: string;
 }
 
 /** Collect routes as they are registered; call before registering them. */
@@ -17,7 +19,12 @@ export function collectRoutes(app: FastifyInstance): Op[] {
     if (!r.url.startsWith('/api/') && r.url !== '/healthz' && r.url !== '/metrics') return;
     for (const m of [r.method].flat())
       if (m !== 'HEAD')
-        ops.push({ method: m.toLowerCase(), url: r.url, schema: (r.schema ?? {}) as Record<string, any> });
+        ops.push({
+          method: m.toLowerCase(),
+          url: r.url,
+          schema: (r.schema ?? {}) as Record<string, any>,
+          scope: r.config?.scope,
+        });
   });
   return ops;
 }
@@ -61,7 +68,8 @@ export function openApiDocument(ops: readonly Op[], version: string) {
         ? { requestBody: { required: true, content: { 'application/json': { schema: o.schema.body } } } }
         : {}),
       responses,
-      security: pub ? [] : [{ bearer: [] }],
+      // Bearer tokens carry roles (OpenAPI 3.1): the scope this route needs.
+      security: pub ? [] : [{ bearer: o.scope ? [o.scope] : [] }],
     };
   }
   return {
@@ -71,7 +79,8 @@ export function openApiDocument(ops: readonly Op[], version: string) {
       version,
       description:
         'Forensics API: snapshots pinned from Loki, CSV and forensic-package export, Grafana alert webhook. ' +
-        'Send Authorization: Bearer <token>; X-Grafana-User names the acting user.',
+        'Send Authorization: Bearer <token>; each route needs one scope (read, pin, admin, webhook), named in its security. ' +
+        "X-Grafana-User (the acting user) and X-Casefile-Max-Snapshots are honoured only from Grafana's token (scope grafana).",
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
