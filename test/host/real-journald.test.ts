@@ -3,12 +3,12 @@
  * namespace, writing a temp journal) receives real sshd and sudo messages;
  * the collector's host source follows it with `journalctl -f -o json`, is
  * stopped, misses a login while down, and a new one resumes from the saved
- * cursor: every auth entry in the journal is one event, none twice, and sudo
+ * cursor; its journalctl is killed and restarted from the cursor: every auth entry in the journal is one event, none twice, and sudo
  * carries its pid (journald knows it, Debian's syslog line does not).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,20 @@ import { AuthLab, authLabUnavailable } from './auth-lab';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pid of the journalctl this test process started (its child). */
+function journalctlPid(): number {
+  for (const d of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8').trim();
+      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat)!;
+      if (comm === 'journalctl' && Number(rest.split(' ')[1]) === process.pid) return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error('no journalctl child');
+}
 
 test(
   'real journald: sshd and sudo entries become events; a restarted source resumes at its cursor, nothing missed or doubled',
@@ -71,6 +85,18 @@ test(
         15_000,
         50
       );
+      // journalctl dies: the source says it is blind, restarts it from the cursor, loses nothing
+      process.kill(journalctlPid(), 'SIGKILL');
+      await until('blind while journalctl is down', () => src!.blind(), 5000, 20);
+      assert.notEqual(lab.sshPassword(u, 'wrong-again', 'true', 1).code, 0);
+      await until(
+        'the failure logged while journalctl was down',
+        () => events.filter((e) => e.activity === 'ssh_failed').length >= 2 || undefined,
+        15_000,
+        50
+      );
+      assert.equal(src.blind(), undefined);
+      assert.equal(src.stats().journal_restarts, 1);
       await sleep(500);
       await src.stop();
       src = undefined;
@@ -110,7 +136,7 @@ test(
       );
       assert.equal(
         events.filter((e) => e.activity === 'ssh_failed' && e.authMethod === 'password').length,
-        1
+        2
       );
       assert.ok(
         events.some(
