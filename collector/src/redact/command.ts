@@ -14,21 +14,26 @@ import { MASK, MASK_BUDGET, Spans } from './spans';
 import { TOKEN_PREFIXES, findPrivateKeys } from './tokens';
 import { toolRules, type ToolRule } from './tools';
 
-/** A per-event time budget; once over, everything not yet redacted is masked whole. */
+/**
+ * A per-event time budget; once over, everything not yet redacted is masked
+ * whole. The clock is read only once an event has done real work (4 KiB of
+ * text looked at), and then every 1 KiB: ordinary events never read it, so a
+ * GC pause can not get a small event masked.
+ */
 export class Budget {
   private readonly deadline: number;
-  /** Characters looked at since the clock was last read. */
-  private sinceCheck = 0;
+  private work = 0;
+  private nextCheck = 4096;
   over = false;
   constructor(ms: number) {
     this.deadline = performance.now() + ms;
   }
-  /** Account for `chars` of work; true once the budget is spent (the clock is read every 4 KiB of work). */
-  spend(chars: number): boolean {
+  /** Account for `work` (characters looked at, plus a little per call); true once the budget is spent. */
+  spend(work: number): boolean {
     if (this.over) return true;
-    this.sinceCheck += chars + 16;
-    if (this.sinceCheck < 4096) return false;
-    this.sinceCheck = 0;
+    this.work += work + 16;
+    if (this.work < this.nextCheck) return false;
+    this.nextCheck = this.work + 1024;
     this.over = performance.now() > this.deadline;
     return this.over;
   }
@@ -240,11 +245,12 @@ export const CONSUMED = '\u0000';
 function scanArg(a: string, ctx: CommandContext): string {
   if (ctx.budget.spend(a.length)) return MASK_BUDGET;
   const userHit = ctx.patterns?.test(a) ?? false;
-  if (!userHit && !ctx.trigger.test(a)) return a;
+  // The trigger is a quick no for short strings; on long ones it would cost as much as the scan itself.
+  if (!userHit && a.length < 256 && !ctx.trigger.test(a)) return a;
   const spans = new Spans();
   scanValue(a, spans, ctx);
   if (userHit) ctx.patterns!.find(a, spans);
-  return spans.apply(a);
+  return ctx.budget.over ? MASK_BUDGET : spans.apply(a);
 }
 
 /** Whether `name` (a flag without its value) names a secret, for this program. */
@@ -380,15 +386,17 @@ function redactArguments(
 ): void {
   const states: RuleState[] = rules.map((rule) => ({ rule, active: !rule.after, count: 0 }));
   let active = states.filter((s) => s.active).map((s) => s.rule);
+  let prefixes = active.flatMap((r) => r.prefixed ?? []);
   let next: Transform | undefined;
   let nextName: string | undefined;
   let lastPositional = -1;
   let lastPositionalRule: ToolRule | undefined;
   for (let j = from; j < args.length; j++) {
     const a = args[j];
-    if (ctx.budget.over) {
-      out[j] = MASK_BUDGET;
-      continue;
+    if (ctx.budget.spend(a.length)) {
+      // Out of budget: this argument and every one after it are masked whole.
+      for (let k = j; k < args.length; k++) out[k] = MASK_BUDGET;
+      return;
     }
     if (next) {
       const t = next;
@@ -401,7 +409,7 @@ function redactArguments(
     nextName = undefined;
     if (a === '--' && j + 1 < args.length && depth < MAX_DEPTH)
       return redactCommand(args, out, j + 1, ctx, text, depth + 1);
-    const prefixed = active.flatMap((r) => r.prefixed ?? []).find((p) => a.startsWith(p));
+    const prefixed = prefixes.length ? prefixes.find((p) => a.startsWith(p)) : undefined;
     if (prefixed) {
       out[j] =
         a.length > prefixed.length && !ctx.allowed?.(a.slice(prefixed.length), prefixed)
@@ -438,6 +446,7 @@ function redactArguments(
       if (!st.active && a === st.rule.after) {
         st.active = true;
         active = states.filter((s) => s.active).map((s) => s.rule);
+        prefixes = active.flatMap((r) => r.prefixed ?? []);
         continue;
       }
       if (!st.active || (st.rule.after && a === st.rule.after)) continue;
@@ -611,7 +620,8 @@ export function redactScript(script: string, ctx: CommandContext, depth: number)
   if (depth >= MAX_DEPTH) return scanArg(script, ctx);
   const done: Array<{ words: ShellWord[]; values: string[]; red: string[] }> = [];
   let pipeline: string[][] = []; // the masked words of echo-like commands piped onward
-  for (const cmd of shellCommands(script)) {
+  for (const cmd of shellCommands(script, (work) => ctx.budget.spend(work))) {
+    if (ctx.budget.over) return MASK_BUDGET;
     const values = cmd.words.map((w) => w.value);
     const red = values.slice();
     redactCommand(values, red, 0, ctx, false, depth);
@@ -622,6 +632,7 @@ export function redactScript(script: string, ctx: CommandContext, depth: number)
     else if (ECHOES.has(programName(values[0]))) pipeline.push(red);
     done.push({ words: cmd.words, values, red });
   }
+  if (ctx.budget.over) return MASK_BUDGET;
   const edits: Array<[number, number, string]> = [];
   for (const { words, values, red } of done)
     words.forEach((w, k) => {

@@ -24,7 +24,7 @@ export { isSecretName } from './names';
 export { compileUserPattern, type RedactConfig } from './user-rules';
 
 /** Default per-event budget. */
-export const DEFAULT_BUDGET_MS = 1;
+export const DEFAULT_BUDGET_MS = 0.4;
 
 /** Free-text fields that may quote a command line (redacted as text). */
 const TEXT_FIELDS = ['parentCommandLine', 'reason', 'labels'] as const;
@@ -86,6 +86,7 @@ export class Redactor {
       if (i >= s.length) break;
       const start = i;
       while (i < s.length && s.charCodeAt(i) > 32) i++;
+      if (ctx.budget.spend(i - start)) return MASK_BUDGET;
       words.push(s.slice(start, i));
       starts.push(start);
     }

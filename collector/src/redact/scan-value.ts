@@ -17,6 +17,8 @@ export interface ScanOptions {
   names?: ReadonlySet<string>;
   /** Whether a candidate (or its name) is allow-listed and stays visible. */
   allowed?: (candidate: string, name?: string) => boolean;
+  /** The event's budget: scanners stop once it is spent (the caller then masks the whole string). */
+  budget?: { spend(work: number): boolean };
 }
 
 const NAME_CHARS = charClass('A-Za-z0-9_.-');
@@ -94,6 +96,7 @@ function findAssignments(s: string, spans: Spans, o: ScanOptions): void {
   const leadEnd = lead ? lead[0].length : -1;
   let floor = 0;
   for (let eq = s.indexOf('='); eq >= 0; eq = s.indexOf('=', eq + 1)) {
+    if (o.budget?.spend(eq - floor + 8)) return;
     if (eq < floor) continue;
     const start = nameStart(s, eq, floor);
     const name = s.slice(start, eq);
@@ -113,6 +116,7 @@ function findAssignments(s: string, spans: Spans, o: ScanOptions): void {
 function findColonPairs(s: string, spans: Spans, o: ScanOptions): void {
   let floor = 0;
   for (let c = s.indexOf(':'); c >= 0; c = s.indexOf(':', c + 1)) {
+    if (o.budget?.spend(c - floor + 8)) return;
     if (c < floor) continue;
     if (s.startsWith('//', c + 1)) continue; // a URL scheme
     let e = c;
@@ -153,6 +157,7 @@ function findColonPairs(s: string, spans: Spans, o: ScanOptions): void {
 /** `scheme://user:password@host`: the password (everything up to the last `@` of the authority) is masked. */
 function findUrlUserinfo(s: string, spans: Spans, o: ScanOptions): void {
   for (let p = s.indexOf('://'); p >= 0; p = s.indexOf('://', p + 3)) {
+    if (o.budget?.spend(8)) return;
     if (p === 0 || !inClass(SCHEME_CHARS, s, p - 1)) continue;
     const a = p + 3;
     let end = a;
@@ -174,12 +179,13 @@ function findUrlUserinfo(s: string, spans: Spans, o: ScanOptions): void {
  * @example const sp = new Spans(); scanValue('DB_PASSWORD=x', sp); sp.apply('DB_PASSWORD=x') // => 'DB_PASSWORD=[REDACTED]'
  */
 export function scanValue(s: string, spans: Spans, o: ScanOptions = {}): void {
-  findPrivateKeys(s, spans);
-  findUrlUserinfo(s, spans, o);
-  findAssignments(s, spans, o);
-  findColonPairs(s, spans, o);
-  findSqlPasswords(s, spans, o);
-  findTokens(s, spans);
+  // Each pass needs its mark in the string; looking for it is cheaper than the pass.
+  if (s.includes('BEGIN ')) findPrivateKeys(s, spans);
+  if (s.includes('://')) findUrlUserinfo(s, spans, o);
+  if (s.includes('=')) findAssignments(s, spans, o);
+  if (s.includes(':')) findColonPairs(s, spans, o);
+  if (s.includes("'") || s.includes('"')) findSqlPasswords(s, spans, o);
+  findTokens(s, spans, o.budget);
 }
 
 /** `s` with its secrets masked. */

@@ -29,8 +29,8 @@ export interface ShellCommand {
 const SEPARATORS = ';&|()\n`';
 const BLANKS = ' \t\r';
 
-/** Split a script into simple commands. */
-export function shellCommands(script: string): ShellCommand[] {
+/** Split a script into simple commands; `spent(work)` may stop it early (then the result is partial). */
+export function shellCommands(script: string, spent?: (work: number) => boolean): ShellCommand[] {
   const commands: ShellCommand[] = [];
   let words: ShellWord[] = [];
   let value = '';
@@ -38,8 +38,12 @@ export function shellCommands(script: string): ShellCommand[] {
   let quote: string | undefined;
   let noSingle = false;
   let noDouble = false;
+  let stop = false;
   const endWord = (end: number) => {
-    if (start >= 0) words.push({ start, end, value, quote });
+    if (start >= 0) {
+      words.push({ start, end, value, quote });
+      stop = spent?.(end - start) ?? false;
+    }
     start = -1;
     value = '';
     quote = undefined;
@@ -48,7 +52,7 @@ export function shellCommands(script: string): ShellCommand[] {
     if (words.length) commands.push({ words, pipeTo });
     words = [];
   };
-  for (let i = 0; i < script.length; i++) {
+  for (let i = 0; i < script.length && !stop; i++) {
     const c = script[i];
     if (BLANKS.includes(c)) {
       endWord(i);

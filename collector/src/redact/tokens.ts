@@ -23,8 +23,8 @@ interface TokenFormat {
   keepPrefix?: boolean;
   /** The char before the prefix must not be alphanumeric. Default true. */
   boundary?: boolean;
-  /** Extra shape check on the whole token. */
-  check?: (token: string) => boolean;
+  /** A shape of its own: the end of the token starting at the prefix, or -1 (body, min and max are unused). */
+  scan?: (s: string, p: number) => number;
 }
 
 const B64URL = charClass('A-Za-z0-9_-');
@@ -34,16 +34,20 @@ const HEX = charClass('a-f0-9');
 const HEXANY = charClass('a-fA-F0-9');
 const UPPER_NUM = charClass('A-Z0-9');
 const TOKEN68 = charClass('A-Za-z0-9._~+/=-');
-const JWT_CHARS = charClass('A-Za-z0-9_.-');
 const SLACK = charClass('A-Za-z0-9-');
 const PATHY = charClass('A-Za-z0-9_/:.-');
 
-/** A JWT: three base64url segments, header and payload JSON objects (`eyJ` = `{"`). */
-function isJwt(t: string): boolean {
-  const a = t.indexOf('.');
-  const b = a < 0 ? -1 : t.indexOf('.', a + 1);
-  if (a < 10 || b < 0 || t.indexOf('.', b + 1) >= 0) return false;
-  return b - a > 10 && t.startsWith('eyJ', a + 1);
+/**
+ * End of a JWT whose header starts at `p` (`eyJ…`): three base64url segments,
+ * the payload a JSON object too (`eyJ`); -1 if it is not one. Segments are
+ * maximal runs, so the scan is bounded by the three segments it reads.
+ */
+function jwtEnd(s: string, p: number): number {
+  const a = runEnd(B64URL, s, p);
+  if (a - p < 10 || s[a] !== '.' || !s.startsWith('eyJ', a + 1)) return -1;
+  const b = runEnd(B64URL, s, a + 1);
+  if (b - a < 10 || s[b] !== '.') return -1;
+  return runEnd(B64URL, s, b + 1);
 }
 
 const FORMATS: TokenFormat[] = [
@@ -148,7 +152,7 @@ const FORMATS: TokenFormat[] = [
   { id: 'duffel-api-token', prefixes: ['duffel_test_', 'duffel_live_'], body: B64URL, min: 43 },
   { id: 'easypost-api-token', prefixes: ['EZAK', 'EZTK'], body: ALNUM, min: 54 },
   { id: 'flutterwave-secret-key', prefixes: ['FLWSECK_TEST-', 'FLWSECK-'], body: HEXANY, min: 32 },
-  { id: 'jwt', prefixes: ['eyJ'], body: JWT_CHARS, min: 30, check: isJwt },
+  { id: 'jwt', prefixes: ['eyJ'], body: B64URL, min: 0, scan: jwtEnd },
   // The credential after an HTTP auth scheme, wherever it appears.
   { id: 'bearer', prefixes: ['Bearer ', 'bearer ', 'BEARER '], body: TOKEN68, min: 8, keepPrefix: true },
   { id: 'basic', prefixes: ['Basic ', 'basic ', 'BASIC '], body: B64, min: 8, keepPrefix: true },
@@ -170,6 +174,22 @@ const FORMATS: TokenFormat[] = [
   },
 ];
 
+/**
+ * Maximal runs already measured, per character class: a prefix found inside a
+ * run that was measured (`github_pat_github_pat_…`) ends where that run ends,
+ * so no run is scanned twice.
+ */
+class RunCache {
+  private readonly last = new Map<Uint8Array, [number, number]>();
+  end(cls: Uint8Array, s: string, from: number): number {
+    const r = this.last.get(cls);
+    if (r && from >= r[0] && from < r[1]) return r[1];
+    const end = runEnd(cls, s, from);
+    this.last.set(cls, [from, end]);
+    return end;
+  }
+}
+
 const BY_PREFIX = new Map<string, TokenFormat[]>();
 for (const f of FORMATS) for (const p of f.prefixes) BY_PREFIX.set(p, [...(BY_PREFIX.get(p) ?? []), f]);
 
@@ -180,19 +200,26 @@ export const TOKEN_PREFIXES: readonly string[] = [...BY_PREFIX.keys()].sort((a, 
 const PREFIX_RE = new RegExp(TOKEN_PREFIXES.map(escapeRe).join('|'), 'g');
 
 /** Record the span of every known token in `s`. */
-export function findTokens(s: string, spans: Spans): void {
+export function findTokens(s: string, spans: Spans, budget?: { spend(work: number): boolean }): void {
+  const runs = new RunCache();
   PREFIX_RE.lastIndex = 0;
   for (let m = PREFIX_RE.exec(s); m; m = PREFIX_RE.exec(s)) {
+    if (budget?.spend(16)) return;
     const p = m.index;
     const bodyStart = p + m[0].length;
     let matchedEnd = -1;
     for (const f of BY_PREFIX.get(m[0])!) {
       if (f.boundary !== false && p > 0 && inClass(ALNUM, s, p - 1)) continue;
-      const cap = f.max ?? Infinity;
-      const end = runEnd(f.body, s, bodyStart, cap + 1);
-      const n = end - bodyStart;
-      if (n < f.min || n > cap) continue;
-      if (f.check && !f.check(s.slice(p, end))) continue;
+      let end: number;
+      if (f.scan) {
+        end = f.scan(s, p);
+        if (end < 0) continue;
+      } else {
+        const cap = f.max ?? Infinity;
+        end = cap === Infinity ? runs.end(f.body, s, bodyStart) : runEnd(f.body, s, bodyStart, cap + 1);
+        const n = end - bodyStart;
+        if (n < f.min || n > cap) continue;
+      }
       spans.add(f.keepPrefix ? bodyStart : p, end);
       matchedEnd = end;
       break;

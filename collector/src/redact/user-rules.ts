@@ -11,7 +11,7 @@ import type { Spans } from './spans';
 export interface RedactConfig {
   /** Mask secrets before anything leaves the node. Default true. */
   enabled: boolean;
-  /** Redaction time per event; past it, what is left is masked whole (and counted). Default 1 ms. */
+  /** Redaction time per event; past it, what is left is masked whole (and counted). Default 0.4 ms. */
   budgetMs?: number;
   /** Extra secret names for `NAME=value`, `"name": value` and `--name value` (case-insensitive, whole names). */
   names?: string[];
