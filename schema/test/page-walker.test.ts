@@ -385,3 +385,23 @@ test('a full page of entries from before the requested start is an error, not a 
   const all = Array.from({ length: 30 }, (_, i) => stored(ev(T0 + BigInt(i) * 100_000n)));
   throws(() => walk(fakeLoki(all, 'early-entries'), T0 + 2n * MS, T0 + 5n * MS, 5), PageWalkerError);
 });
+
+test('a walk cut at resumeNs and continued by a new walker from there reads every entry exactly once', () => {
+  const all = mixedData();
+  const loki = fakeLoki(all);
+  const to = T0 + 700_000n * MS;
+  const a = new PageWalker({ query: BASE, fromNs: T0.toString(), toNs: to.toString(), pageSize: 50 });
+  const events: CasefileEvent[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = a.next()!;
+    events.push(...a.accept(r, loki.answer(r)).events);
+  }
+  const cut = a.resumeNs!;
+  ok(BigInt(cut) > T0 && BigInt(cut) < to);
+  ok(
+    events.every((e) => BigInt(e.timeNs) < BigInt(cut)),
+    'nothing at or after the cut was emitted'
+  );
+  const rest = walk(loki, BigInt(cut), to, 50);
+  sameAsStored({ events: [...events, ...rest.events], unreadable: rest.unreadable }, all, T0, to);
+});
