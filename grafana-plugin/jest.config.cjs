@@ -14,6 +14,7 @@ module.exports = {
   moduleNameMapper: {
     '\\.(css|scss|sass)$': 'identity-obj-proxy',
     '^amd-module$': path.join(__dirname, '.config/amd-module.cjs'),
+    '^react-inlinesvg$': path.join(__dirname, '.config/jest/mocks/react-inlinesvg.tsx'),
   },
   transform: {
     '^.+\\.(t|j)sx?$|^.+\\.mjs$': [

@@ -1,4 +1,5 @@
-import { of, throwError } from 'rxjs';
+import { act } from 'react';
+import { Observable } from 'rxjs';
 import { setBackendSrv, type BackendSrv, type BackendSrvRequest } from '@grafana/runtime';
 
 /** One request the plugin made, as Grafana's backend service received it. */
@@ -28,8 +29,8 @@ export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
     seen.push(req);
     const a = route(req);
     const status = a.status ?? 200;
-    if (status >= 400) return throwError(() => ({ status, data: a.data, statusText: 'error', config: o }));
-    return of({
+    const failure = { status, data: a.data, statusText: 'error', config: o };
+    const response = {
       data: a.data,
       status,
       ok: true,
@@ -39,6 +40,21 @@ export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
       type: 'basic',
       url: o.url,
       config: o,
+    };
+    return new Observable((sub) => {
+      const answer = () => (status >= 400 ? sub.error(failure) : (sub.next(response), sub.complete()));
+      // Answer on a later task, as a network does. Inside React's act environment the answer and
+      // the state updates it causes run in act(), so they are not "updates outside act" (outside
+      // it, e.g. during waitFor, React does not ask for act).
+      const t = setTimeout(() => {
+        if (!(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT) return answer();
+        // Awaited through then(): React warns about an act() whose result nobody waits for.
+        act(async () => {
+          answer();
+          await new Promise((r) => setTimeout(r, 0));
+        }).then(() => undefined);
+      }, 0);
+      return () => clearTimeout(t);
     });
   };
   setBackendSrv({ fetch } as unknown as BackendSrv);

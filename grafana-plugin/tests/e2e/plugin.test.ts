@@ -188,6 +188,13 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       ok(text?.includes(String(ev[f]).split('\n')[0]), `details show ${f}=${ev[f]}: got ${text}`);
     }
     equal(await page.evaluate(() => (window as any).__xss), undefined, 'hostile markup was not executed');
+    // Long values (the 64-character container id, ns timestamps) wrap inside the drawer.
+    const spill = await details.evaluate((el) => {
+      const right = el.getBoundingClientRect().right;
+      return [...el.querySelectorAll('th, td')].filter((c) => c.getBoundingClientRect().right > right + 1)
+        .length;
+    });
+    equal(spill, 0, 'no detail cell reaches past the drawer');
     await screenshot(page, '04-event-details');
     deepEqual(pageErrors, []);
     await page.close();
@@ -223,6 +230,8 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await page.locator(id(testIds.timeline.pinTitle)).fill('e2e incident');
     await page.locator(id(testIds.timeline.pinConfirm)).click();
     await page.getByText(`Pinned ${seeded.length} events`).waitFor({ timeout: 60_000 });
+    // docker-compose's Grafana sets send_user_header, so the server learns who pinned.
+    equal(stack.host.lastProxiedHeaders()['x-grafana-user'], 'editor');
     await screenshot(page, '06-pinned');
     await page.close();
   });
@@ -319,6 +328,10 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     );
     await page.locator(id(testIds.panel.container)).waitFor({ timeout: 30_000 });
     await waitGridCount(page, seeded.length, 'panel grid');
+    const overflow = await page
+      .locator(id(testIds.panel.container))
+      .evaluate((el) => el.scrollHeight - el.clientHeight);
+    ok(overflow <= 0, `the panel's content is ${overflow} px taller than the panel`);
     await screenshot(page, '12-panel');
     deepEqual(pageErrors, []);
     await page.close();

@@ -201,7 +201,7 @@ export async function waitForCount(
   const until = Date.now() + deadlineMs;
   let got = -1;
   const rangeS = Math.ceil((toMs - fromMs) / 1000) + 1;
-  const q = `sum(count_over_time(${streamSelector({ host })} [${rangeS}s]))`;
+  const q = `sum by (host_name) (count_over_time(${streamSelector({ host })} [${rangeS}s]))`;
   while (Date.now() < until) {
     const u = `${lokiUrl}/loki/api/v1/query?query=${encodeURIComponent(q)}&time=${BigInt(toMs) * 1_000_000n}`;
     const body = (await (await fetch(u)).json()) as { data: { result: { value: [number, string] }[] } };

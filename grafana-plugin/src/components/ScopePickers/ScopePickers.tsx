@@ -6,6 +6,30 @@ import { FIELDS, SCOPE_KEYS, type Scope, type ScopeKey } from '@casefile/schema'
 import { testIds } from '@casefile/timeline-ui';
 import { distinctValues } from '../../queries/loki';
 
+/**
+ * InlineField hands its child `invalid`, `disabled` and `loading`: a plain div would put them
+ * on the DOM (React warns about `invalid={false}`); the box keeps only the aria links.
+ */
+function PickerBox(props: {
+  testId: string;
+  children: React.ReactNode;
+  invalid?: boolean;
+  disabled?: boolean;
+  loading?: boolean;
+  'aria-labelledby'?: string;
+  'aria-describedby'?: string;
+}) {
+  return (
+    <div
+      data-testid={props.testId}
+      aria-labelledby={props['aria-labelledby']}
+      aria-describedby={props['aria-describedby']}
+    >
+      {props.children}
+    </div>
+  );
+}
+
 /** The pickers shown, with their labels: host, container, image, namespace, pod. */
 export const PICKERS: ReadonlyArray<{ key: ScopeKey; label: string }> = [
   { key: 'host', label: 'Host' },
@@ -94,8 +118,9 @@ function ScopePicker({
   const value = scope[k];
   return (
     <InlineField label={label} invalid={Boolean(error)} error={error} title={error}>
-      <div data-testid={testIds.timeline.scope(k)}>
+      <PickerBox testId={testIds.timeline.scope(k)}>
         <Select
+          invalid={Boolean(error)}
           width={24}
           isClearable
           allowCustomValue
@@ -110,7 +135,7 @@ function ScopePicker({
           noOptionsMessage={error ?? 'No values in this range'}
           aria-label={`${label} scope`}
         />
-      </div>
+      </PickerBox>
     </InlineField>
   );
 }

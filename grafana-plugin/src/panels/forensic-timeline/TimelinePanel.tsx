@@ -31,12 +31,7 @@ export function TimelinePanel({
   const error = data.errors?.map((e) => e.message).join('; ') || data.error?.message;
 
   return (
-    <div data-testid={testIds.panel.container} style={{ height, overflow: 'auto' }}>
-      {skipped > 0 && (
-        <Alert severity="info" title={`${skipped} entries are not Casefile events`}>
-          Use a query built by Casefile (service_namespace="casefile").
-        </Alert>
-      )}
+    <div data-testid={testIds.panel.container} style={{ height, overflow: 'hidden' }}>
       <ForensicView
         buckets={buckets}
         events={events}
@@ -47,7 +42,14 @@ export function TimelinePanel({
         onZoom={(from, to) => onChangeTimeRange({ from, to })}
         error={error}
         chartHeight={chartHeight}
-        gridHeight={Math.max(100, height - chartHeight - 140)}
+        height={height}
+        notice={
+          skipped > 0 && (
+            <Alert severity="info" title={`${skipped} entries are not Casefile events`}>
+              Use a query built by Casefile (service_namespace="casefile").
+            </Alert>
+          )
+        }
       />
     </div>
   );

@@ -109,13 +109,15 @@ export function EventDetails({ event, onClose, actions }: Props) {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   actions: css({ display: 'flex', gap: theme.spacing(1), marginBottom: theme.spacing(2) }),
-  table: css({ width: '100%', borderCollapse: 'collapse' }),
+  // Fixed layout: a long unbroken value or attribute name wraps instead of widening the drawer.
+  table: css({ width: '100%', borderCollapse: 'collapse', tableLayout: 'fixed' }),
   label: css({
     textAlign: 'left',
     verticalAlign: 'top',
     padding: theme.spacing(0.5, 1, 0.5, 0),
     width: '35%',
     fontWeight: theme.typography.fontWeightMedium,
+    overflowWrap: 'anywhere',
   }),
   attr: css({
     fontSize: theme.typography.bodySmall.fontSize,
@@ -125,6 +127,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
   value: css({
     padding: theme.spacing(0.5, 0),
     wordBreak: 'break-all',
+    overflowWrap: 'anywhere',
     whiteSpace: 'pre-wrap',
     fontFamily: theme.typography.fontFamilyMonospace,
   }),
