@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import type { SourceName } from '../pipeline/types';
 import { parseBytes, parseDuration } from './duration';
+import { compileUserPattern, type RedactConfig } from '../redact/user-rules';
 
 export { parseBytes, parseDuration };
 
@@ -56,10 +57,8 @@ export interface CollectorConfig {
     /** Model ids to learn again for a learning period at start-up, comma-separated (`*` = all). */
     extend?: string;
   };
-  redact: {
-    /** Mask secrets in command lines before anything leaves the node. Default true. */
-    enabled: boolean;
-  };
+  /** Redaction (src/redact/): see {@link RedactConfig} for the user rules. */
+  redact: RedactConfig;
   queue: {
     /** Bound on the on-disk queue; when full the oldest segment is dropped (and counted). Default 256 MiB. */
     maxBytes: number;
@@ -103,7 +102,18 @@ export interface CollectorConfig {
   synthetic?: { rate: number; count: number; run: string };
 }
 
-type Kind = 'string' | 'bool' | 'int' | 'duration' | 'bytes' | 'sources' | 'map' | 'url' | 'compression';
+type Kind =
+  | 'string'
+  | 'bool'
+  | 'int'
+  | 'duration'
+  | 'bytes'
+  | 'sources'
+  | 'map'
+  | 'url'
+  | 'compression'
+  | 'list'
+  | 'patterns';
 
 interface Option {
   /** Dotted path in {@link CollectorConfig} and in the YAML file. */
@@ -264,6 +274,32 @@ export const OPTIONS: readonly Option[] = [
     env: ['CASEFILE_REDACT'],
     doc: 'do not mask secrets in command lines (on by default)',
     default: () => true,
+  },
+  {
+    path: 'redact.budgetMs',
+    kind: 'duration',
+    env: ['CASEFILE_REDACT_BUDGET'],
+    doc: 'redaction time per event; past it the rest is masked whole (default 0.4ms)',
+  },
+  {
+    path: 'redact.names',
+    kind: 'list',
+    doc: 'YAML: extra secret names (NAME=value, "name": value, --name value)',
+  },
+  {
+    path: 'redact.flags',
+    kind: 'list',
+    doc: 'YAML: extra secret flags, exact (the value after them is masked)',
+  },
+  {
+    path: 'redact.patterns',
+    kind: 'patterns',
+    doc: 'YAML: RE2 patterns; matches are masked (group 1 if any)',
+  },
+  {
+    path: 'redact.allow',
+    kind: 'patterns',
+    doc: 'YAML: RE2 patterns; a candidate or its name matching one is kept',
   },
   {
     path: 'logLevel',
@@ -475,6 +511,13 @@ function coerce(o: Option, v: unknown, from: string): unknown {
     case 'compression':
       if (v !== 'gzip' && v !== 'none') throw new Error('expected gzip or none');
       return v;
+    case 'list':
+    case 'patterns': {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x))
+        throw new Error('expected a list of non-empty strings');
+      if (o.kind === 'patterns') for (const p of v) compileUserPattern(p);
+      return v;
+    }
   }
 }
 
@@ -495,13 +538,22 @@ function setPath(obj: Record<string, unknown>, path: string, v: unknown): void {
 }
 
 /** Flags as given: `--name value`, `--name=value`, bare boolean flags. Throws ConfigError on unknown ones. */
-function parseFlags(argv: readonly string[]): { values: Map<Option, string | boolean>; help: boolean } {
+function parseFlags(argv: readonly string[]): {
+  values: Map<Option, string | boolean>;
+  help: boolean;
+  checkConfig: boolean;
+} {
   const values = new Map<Option, string | boolean>();
   let help = false;
+  let checkConfig = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') {
       help = true;
+      continue;
+    }
+    if (a === '--check-config') {
+      checkConfig = true;
       continue;
     }
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(a);
@@ -521,7 +573,7 @@ function parseFlags(argv: readonly string[]): { values: Map<Option, string | boo
       values.set(o, v);
     }
   }
-  return { values, help };
+  return { values, help, checkConfig };
 }
 
 export interface LoadedConfig {
@@ -530,6 +582,8 @@ export interface LoadedConfig {
   warnings: string[];
   /** --help was given. */
   help: boolean;
+  /** --check-config was given: resolve, report and exit without starting. */
+  checkConfig: boolean;
 }
 
 /**
@@ -542,7 +596,7 @@ export function loadConfig({
   env = {},
 }: { argv?: readonly string[]; env?: Record<string, string | undefined> } = {}): LoadedConfig {
   const warnings: string[] = [];
-  const { values: flags, help } = parseFlags(argv);
+  const { values: flags, help, checkConfig } = parseFlags(argv);
   const configOpt = OPTIONS[0];
   const file = (flags.get(configOpt) as string | undefined) ?? env.CASEFILE_CONFIG;
   let yaml: Record<string, unknown> = {};
@@ -621,7 +675,7 @@ export function loadConfig({
       count: syn.count ?? 1000,
       run: syn.run ?? `syn${Date.now().toString(36)}`,
     };
-  return { config: out as unknown as CollectorConfig, warnings, help };
+  return { config: out as unknown as CollectorConfig, warnings, help, checkConfig };
 }
 
 /** The --help text, generated from {@link OPTIONS}. */
@@ -641,7 +695,12 @@ export function usage(): string {
       : `--${o.flag}${o.kind === 'bool' ? '' : ' ' + (o.arg ?? 'VALUE')}`;
     lines.push(`  ${f.padEnd(28)} ${o.doc}${o.env ? ` [${o.env.join(', ')}]` : ''}`);
   }
-  lines.push('  --help                       this text', '', 'Environment and YAML only:');
+  lines.push(
+    '  --check-config               resolve the config, print it as JSON and exit (1 if a value was ignored)',
+    '  --help                       this text',
+    '',
+    'Environment and YAML only:'
+  );
   for (const o of OPTIONS) {
     if (o.hidden || o.flag || o.negFlag) continue;
     lines.push(`  ${o.path.padEnd(28)} ${o.doc}${o.env ? ` [${o.env.join(', ')}]` : ''}`);

@@ -121,7 +121,7 @@ export class Collector {
       createModelStage(config, log.child({ component: 'models' }), actions),
     ];
     if (config.redact.enabled) {
-      this.redact = createRedactStage();
+      this.redact = createRedactStage(config.redact);
       this.stages.push(this.redact);
     } else log.warn('redaction is off (--no-redact): command lines leave the node as they are');
     this.chain = this.compose();

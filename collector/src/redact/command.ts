@@ -593,7 +593,13 @@ function redactShell(
   const joinRest = prog === 'ssh' || prog === 'watch';
   if (text) {
     // A space-joined line: the rest of it is the script (quoted as typed when it came from a shell).
-    out[script] = redactScript(args.slice(script).join(' '), ctx, depth + 1);
+    // `sh -c "…"` as typed (a log line, a message): the quotes are the script's, not part of it.
+    const joined = args.slice(script).join(' ');
+    const q = joined[0];
+    const quoted = joined.length > 1 && (q === '"' || q === "'") && joined[joined.length - 1] === q;
+    out[script] = quoted
+      ? q + redactScript(joined.slice(1, -1), ctx, depth + 1) + q
+      : redactScript(joined, ctx, depth + 1);
     for (let j = script + 1; j < args.length; j++) out[j] = CONSUMED;
     return;
   }
