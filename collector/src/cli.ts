@@ -1,11 +1,22 @@
 /**
  * `casefile-collector`: resolve the config, start the collector, stop it
  * gracefully on SIGTERM/SIGINT (a second signal exits at once).
- * Exit codes: 0 after a clean stop, 1 on a start-up failure, 2 on a bad command line.
+ * Exit codes: 0 after a clean stop, 1 on a start-up failure or a stop that
+ * overran shutdownTimeoutMs, 2 on a bad command line. `--check-config` resolves
+ * the config and exits (what deploy manifests are tested with).
  */
-import { ConfigError, loadConfig, usage } from './config';
+import { ConfigError, loadConfig, usage, type CollectorConfig } from './config';
 import { createLogger } from './observability/logger';
 import { Collector } from './pipeline/collector';
+
+/** Time a stop may take beyond the queue's drain (sources, HTTP) before the process exits anyway. */
+const STOP_MARGIN_MS = 5000;
+
+/** The resolved config for --check-config, with OTLP header values (credentials) hidden. */
+function checkedConfig(c: CollectorConfig): CollectorConfig {
+  const headers = Object.fromEntries(Object.keys(c.otlp.headers).map((k) => [k, '[redacted]']));
+  return { ...c, otlp: { ...c.otlp, headers } };
+}
 
 async function main(): Promise<void> {
   let loaded;
@@ -20,6 +31,11 @@ async function main(): Promise<void> {
     process.stdout.write(usage());
     return;
   }
+  if (loaded.checkConfig) {
+    for (const w of loaded.warnings) process.stderr.write(`casefile-collector: ${w}\n`);
+    process.stdout.write(JSON.stringify(checkedConfig(loaded.config), null, 2) + '\n');
+    process.exit(loaded.warnings.length ? 1 : 0);
+  }
   const log = createLogger(loaded.config.logLevel);
   for (const w of loaded.warnings) log.warn(w);
   const collector = new Collector(loaded.config, log);
@@ -30,6 +46,11 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     log.info({ signal: sig }, 'stopping');
+    // The queue drain is bounded by shutdownTimeoutMs; this bounds everything else (a source that hangs).
+    setTimeout(() => {
+      log.error({ signal: sig }, 'stop took too long: exiting (the queue keeps what is left)');
+      process.exit(1);
+    }, loaded.config.shutdownTimeoutMs + STOP_MARGIN_MS).unref();
     collector.stop().then(
       () => process.exit(0),
       (err) => {

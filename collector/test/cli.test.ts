@@ -1,21 +1,66 @@
 /**
- * The CLI as a user runs it: --help through npx, a bad flag, --stdout JSON
- * lines, /metrics, /healthz, the start-up report of sources, SIGTERM.
+ * The CLI as a user runs it: the built bin (`npm run build` once, before the
+ * tests), --help through npx, a bad flag, --check-config, --stdout JSON lines,
+ * /metrics, /healthz, the start-up report of sources, SIGTERM.
  */
 import { equal, match, ok } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createLogger } from '../src/observability/logger';
 import { Collector } from '../src/pipeline/collector';
-import { spawnCollector, testConfig, until } from './helpers';
+import { BIN, spawnCollector, testConfig, until } from './helpers';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+// The bin runs dist/: build it from these sources, as `npm test` and `npm start` do.
+before(async () => {
+  await run('npm', ['run', 'build', '--silent'], { cwd: ROOT });
+});
+
+test('the bin without a build says to run npm run build', async () => {
+  const bin = join(mkdtempSync(join(tmpdir(), 'casefile-nobuild-')), 'bin');
+  mkdirSync(bin);
+  copyFileSync(BIN, join(bin, 'casefile-collector.js'));
+  const err = await run(process.execPath, [join(bin, 'casefile-collector.js'), '--help']).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e
+  );
+  equal(err?.code, 1);
+  match(err.stderr, /dist\/cli\.js is missing: run `npm run build`/);
+});
+
+test('--check-config: the resolved config as JSON and 0; an ignored value 1; a bad flag 2', async () => {
+  const ok0 = await run(
+    process.execPath,
+    [BIN, '--check-config', '--otlp-endpoint', 'http://loki:3100/otlp'],
+    {
+      env: { ...process.env, CASEFILE_OTLP_HEADERS: 'Authorization=Bearer%20s3cret' },
+    }
+  );
+  const cfg = JSON.parse(ok0.stdout) as { otlp: { endpoint: string; headers: Record<string, string> } };
+  equal(cfg.otlp.endpoint, 'http://loki:3100/otlp/v1/logs');
+  equal(cfg.otlp.headers.Authorization, '[redacted]');
+  ok(!ok0.stdout.includes('s3cret'));
+  const ignored = await run(process.execPath, [BIN, '--check-config'], {
+    env: { ...process.env, CASEFILE_PROCFS_INTERVAL: 'often' },
+  }).catch((e: { code: number; stderr: string }) => e);
+  equal((ignored as { code: number }).code, 1);
+  match((ignored as { stderr: string }).stderr, /ignoring CASEFILE_PROCFS_INTERVAL="often"/);
+  const bad = await run(process.execPath, [BIN, '--check-config', '--learning-perod', '1h']).catch(
+    (e: { code: number; stderr: string }) => e
+  );
+  equal((bad as { code: number }).code, 2);
+  match((bad as { stderr: string }).stderr, /unknown flag --learning-perod/);
+});
 
 test('npx casefile-collector --help', async () => {
-  const { stdout } = await promisify(execFile)('npx', ['--no-install', 'casefile-collector', '--help'], {
+  const { stdout } = await run('npx', ['--no-install', 'casefile-collector', '--help'], {
     cwd: ROOT,
   });
   match(stdout, /^Usage: casefile-collector/);

@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so `npx casefile-server` works from a checkout.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli.ts');
+// Runs the compiled server (dist/, from `npm run build`) in this process, so
+// signals reach it directly. Stack traces point into src/ through the source map.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(
+    `casefile-server: ${entry.pathname} is missing: run \`npm run build\` at the repository root first\n`
+  );
+  process.exit(1);
+}
+process.setSourceMapsEnabled(true);
+await import(entry.href);
