@@ -10,7 +10,10 @@
  * Durability (the promise; collector/README.md "Durable queue"):
  *  - Group commit: appended frames are held in memory and written with one
  *    positional write plus fdatasync every `flushIntervalMs` (default 20 ms),
- *    when they pass 1 MiB, before a read and on close. The promise `append()`
+ *    when they pass 1 MiB, before a read and on close. The write is
+ *    synchronous (page cache); the fdatasync runs on libuv's thread pool, one
+ *    at a time, so a slow disk never blocks the event loop (the sources keep
+ *    reading); rotation and close sync in place. The promise `append()`
  *    returns resolves `true` only after the fdatasync that covers the record:
  *    a resolved record survives SIGKILL and power loss. A SIGKILL or power cut
  *    loses at most the records whose promise has not resolved yet (one group,
@@ -36,6 +39,7 @@
 import {
   closeSync,
   constants,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
@@ -155,6 +159,8 @@ export class DiskQueue {
   /** Frames written to the tail since its last fdatasync (rewritten if that fails), and where they start. */
   private unsynced: Buffer[] = [];
   private syncedOff = 0;
+  /** The fdatasync on the thread pool: what it covers, and whether its fd is to be closed after it. */
+  private syncing?: { fd: number; seq: number; written: number; off: number; retire: boolean };
   private groups: Group[] = [];
   /** Frames accepted into pending since open, and how many of them are written. */
   private accepted = 0;
@@ -323,11 +329,12 @@ export class DiskQueue {
     if (this.failing && !force && now < this.failing.retryAt) return;
     try {
       while (this.pending.length) this.writeSome();
-      if (
+      if (force) this.syncNow();
+      else if (
         this.unsynced.length &&
-        (force || this.fsyncIntervalMs === 0 || now - this.lastSync >= this.fsyncIntervalMs)
+        (this.fsyncIntervalMs === 0 || now - this.lastSync >= this.fsyncIntervalMs)
       )
-        this.sync();
+        this.startSync();
       if (this.ackDirty) this.writeAck();
       if (this.failing) {
         this.log.warn(
@@ -341,15 +348,20 @@ export class DiskQueue {
         this.failing = undefined;
       }
     } catch (err) {
-      const delay = this.failing ? Math.min(this.failing.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
-      if (!this.failing)
-        this.log.error(
-          { error: errText(err), pendingBytes: this.pendingBytes },
-          'queue write failed; holding records in memory and retrying'
-        );
-      this.failing = { error: errText(err), since: this.failing?.since ?? now, retryAt: now + delay, delay };
+      this.failed(err, now);
     }
     this.enforceBound();
+  }
+
+  /** A write or fdatasync failed: back off (the records wait in memory), log once per episode. */
+  private failed(err: unknown, now: number): void {
+    const delay = this.failing ? Math.min(this.failing.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+    if (!this.failing)
+      this.log.error(
+        { error: errText(err), pendingBytes: this.pendingBytes },
+        'queue write failed; holding records in memory and retrying'
+      );
+    this.failing = { error: errText(err), since: this.failing?.since ?? now, retryAt: now + delay, delay };
   }
 
   /** Write the pending frames that fit in the tail segment (rotating first when it is full). */
@@ -415,34 +427,74 @@ export class DiskQueue {
     }
   }
 
-  /** fdatasync the tail; resolve what it covers. On failure rewrite the unsynced frames later. */
-  private sync(): void {
-    if (this.fd === undefined) return;
+  /** fdatasync the tail in place (rotation, flush, close); on failure its frames are written again later. */
+  private syncNow(): void {
+    if (this.fd === undefined || !this.unsynced.length) return;
+    const at = { seq: this.tail.seq, written: this.written, off: this.tail.written };
     try {
       fdatasyncSync(this.fd);
     } catch (err) {
-      // What the kernel did with the failed pages is unknown (fsyncgate): write them again.
-      this.cutBack(this.fd, this.syncedOff);
-      this.tail.written = this.syncedOff;
-      this.tail.records -= this.unsynced.length;
-      this.written -= this.unsynced.length;
-      this.pending.unshift(...this.unsynced);
-      for (const f of this.unsynced) this.pendingBytes += f.length;
-      this.unsynced = [];
+      this.rewriteUnsynced();
       throw err;
     }
+    this.synced(at);
+  }
+
+  /** fdatasync the tail on the thread pool (one at a time); the commit timer goes on writing meanwhile. */
+  private startSync(): void {
+    if (this.fd === undefined || this.syncing) return;
+    const at = {
+      fd: this.fd,
+      seq: this.tail.seq,
+      written: this.written,
+      off: this.tail.written,
+      retire: false,
+    };
+    this.syncing = at;
+    fdatasync(at.fd, (err) => {
+      this.syncing = undefined;
+      if (at.retire) closeSync(at.fd);
+      if (this.closed) return;
+      if (!err) return this.synced(at);
+      // Unless a later sync in place covered it, what the kernel did with the pages is unknown: write again.
+      if (at.seq === this.tail.seq && this.syncedOff < at.off) this.rewriteUnsynced();
+      this.failed(err, Date.now());
+    });
+  }
+
+  /** An fdatasync covering frames up to `at` succeeded: resolve their appends. */
+  private synced(at: { seq: number; written: number; off: number }): void {
     this.lastSync = Date.now();
+    if (at.seq === this.tail.seq)
+      while (this.unsynced.length && this.syncedOff + this.unsynced[0].length <= at.off)
+        this.syncedOff += this.unsynced.shift()!.length;
+    while (this.groups.length && this.groups[0].last <= at.written) this.groups.shift()!.resolve(true);
+  }
+
+  /** After a failed fdatasync (fsyncgate): cut the tail back to the last synced frame, queue its frames again. */
+  private rewriteUnsynced(): void {
+    if (this.fd !== undefined) this.cutBack(this.fd, this.syncedOff);
+    this.tail.written = this.syncedOff;
+    this.tail.records -= this.unsynced.length;
+    this.written -= this.unsynced.length;
+    this.pending.unshift(...this.unsynced);
+    for (const f of this.unsynced) this.pendingBytes += f.length;
     this.unsynced = [];
-    this.syncedOff = this.tail.written;
-    while (this.groups.length && this.groups[0].last <= this.written) this.groups.shift()!.resolve(true);
   }
 
   private rotate(): void {
-    this.sync();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.syncNow();
+    this.retireFd();
     this.segments.push(this.emptySegment(this.tail.seq + 1));
     this.syncedOff = 0;
+  }
+
+  /** Close the tail's write fd, or leave that to the fdatasync still using it. */
+  private retireFd(): void {
+    if (this.fd === undefined) return;
+    if (this.syncing?.fd === this.fd) this.syncing.retire = true;
+    else closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** Over the bound: delete the oldest segments (never the one being written). */
@@ -704,7 +756,7 @@ export class DiskQueue {
     for (const g of this.groups) g.resolve(g.last <= this.written && !this.unsynced.length);
     this.groups = [];
     clearInterval(this.timer);
-    if (this.fd !== undefined) closeSync(this.fd);
+    this.retireFd();
     this.closeReadFd();
   }
 }
