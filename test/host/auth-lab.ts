@@ -8,7 +8,10 @@
  * sshd, sudo and su always log to /dev/log, so they run in a private mount
  * namespace where /dev/log is bind-mounted to this rsyslogd's own socket: the
  * machine's /dev/log (a journald, another syslog, or none) is left alone, and no
- * other process's auth messages reach the test's log. Needs root.
+ * other process's auth messages reach the test's log. When the machine has no
+ * /dev/log, an empty file stands in as the mount point while a lab runs; labs
+ * take turns (a lock under /run/lock) so one never removes it under another.
+ * Needs root.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +29,9 @@ export interface LabUser {
 const SSHD = '/usr/sbin/sshd';
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 const JOURNALD = '/lib/systemd/systemd-journald';
+const LOCK = '/run/lock/casefile-auth-lab.lock';
+/** A shell loop that ends when this test process is gone, so a killed test leaves no holder behind. */
+const WHILE_TEST_RUNS = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`;
 
 /** Why the lab cannot run here, or null. */
 export function authLabUnavailable(): string | null {
@@ -73,6 +79,7 @@ export class AuthLab {
   private readonly sudoers = `/etc/sudoers.d/casefile-test-${this.tag}`;
   private ns?: ChildProcess;
   private rsyslog?: ChildProcess;
+  private lock?: ChildProcess;
   private sshd?: ChildProcess;
   private createdDevLog = false;
   private usersMade: string[] = [];
@@ -112,6 +119,13 @@ export class AuthLab {
    * (its /run/systemd on a tmpfs, its journal in {@link journalDir}), /dev/log its dev-log.
    */
   async start(syslog: 'rsyslog' | 'journald' = 'rsyslog'): Promise<void> {
+    // One lab at a time on a machine (test files may run in parallel): they share the /dev/log stand-in.
+    const locked = join(this.dir, 'lock.held');
+    // the lock is on fd 9 of this sh: killing it (or this test process dying) releases it within a second
+    this.lock = spawn('sh', ['-c', `exec 9>${LOCK} && flock -x 9 && touch ${locked} && ${WHILE_TEST_RUNS}`], {
+      stdio: 'ignore',
+    });
+    await waitFor('the auth lab lock', () => existsSync(locked), 240_000);
     // The bind mount needs a file at /dev/log; if there is none, an empty one stands in (removed at stop).
     if (!existsSync('/dev/log')) {
       writeFileSync('/dev/log', '');
@@ -144,7 +158,7 @@ export class AuthLab {
           'private',
           'sh',
           '-c',
-          `mount --bind ${sock} /dev/log && touch ${ready} && exec sleep 86400`,
+          `mount --bind ${sock} /dev/log && touch ${ready} && ${WHILE_TEST_RUNS}`,
         ],
         { stdio: 'ignore' }
       );
@@ -303,6 +317,8 @@ export class AuthLab {
     this.usersMade = [];
     if (this.createdDevLog) rmSync('/dev/log', { force: true });
     this.createdDevLog = false;
+    this.lock?.kill('SIGTERM');
+    this.lock = undefined;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
