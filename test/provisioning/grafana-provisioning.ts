@@ -394,6 +394,9 @@ export function loadProvisioning(
           if (!cond) r.problem(`${rw}.condition`, `rule '${title}' failed to parse: no condition set`);
           else if (!refIds.includes(cond))
             r.problem(`${rw}.condition`, `condition "${cond}" is not a refId of this rule`);
+          const dashboardUid = r.str(rule.dashboardUid ?? rule.dasboardUid, `${rw}.dashboardUid`);
+          if (dashboardUid && !out.dashboards.some((d) => d.uid === dashboardUid))
+            r.problem(`${rw}.dashboardUid`, `"${dashboardUid}" is not a provisioned dashboard uid`);
           out.alertRules.push({ uid, title, folder, group: name });
         });
       });

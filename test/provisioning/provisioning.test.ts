@@ -102,6 +102,12 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
       edit(
         root,
         'provisioning/alerting/casefile-runtime.yaml',
+        'isPaused: false',
+        'isPaused: false\n        dashboardUid: no-such-dashboard'
+      );
+      edit(
+        root,
+        'provisioning/alerting/casefile-runtime.yaml',
         'datasourceUid: casefile-loki',
         'datasourceUid: nope'
       );
@@ -119,6 +125,7 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
         /jsonData\.lokiUid: "other-loki" is not the uid of a provisioned Loki data source/,
         /options\.path: \/var\/lib\/dashboards is not a folder mounted into the Grafana container/,
         /condition: condition "Z" is not a refId of this rule/,
+        /dashboardUid: "no-such-dashboard" is not a provisioned dashboard uid/,
         /datasourceUid: "nope" is not a provisioned data source uid/,
         /interval: \$\{RULE_INTERVAL\}: RULE_INTERVAL is not set in Grafana's environment/,
         /interval: interval "" is not a duration/,

@@ -187,7 +187,17 @@ async function forward(
   }
   const pass: Record<string, string> = { 'content-security-policy': 'sandbox' };
   r.headers.forEach((v, k) => {
-    if (!['set-cookie', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))
+    // The body is passed on whole (not streamed), so announced trailers cannot follow it.
+    if (
+      ![
+        'set-cookie',
+        'content-encoding',
+        'transfer-encoding',
+        'connection',
+        'keep-alive',
+        'trailer',
+      ].includes(k)
+    )
       pass[k] = v;
   });
   const buf = Buffer.from(await r.arrayBuffer());

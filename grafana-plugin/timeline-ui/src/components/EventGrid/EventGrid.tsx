@@ -57,7 +57,7 @@ export const EventGrid = React.memo(function EventGrid({
         <span className={styles.time}>{nsToIso(e.timeNs).replace('T', ' ').slice(0, 23)}</span>
         <span className={styles.type}>
           <span className={styles.dot} style={{ background: EVENT_TYPES[e.type].color }} />
-          {EVENT_TYPES[e.type].title}
+          <span className={styles.typeName}>{EVENT_TYPES[e.type].title}</span>
         </span>
         <span className={styles.scope}>{e.containerName ?? e.imageName ?? e.host ?? ''}</span>
         <span className={styles.message}>{e.message}</span>
@@ -114,9 +114,17 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
   selected: css({ background: theme.colors.action.selected }),
   time: css({ flex: '0 0 180px', fontVariantNumeric: 'tabular-nums' }),
-  type: css({ flex: '0 0 190px', display: 'flex', alignItems: 'center', gap: theme.spacing(0.5) }),
+  type: css({
+    flex: '0 0 190px',
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(0.5),
+    minWidth: 0,
+  }),
+  // A long type title ends in an ellipsis instead of pushing the next column.
+  typeName: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
   dot: css({ width: 10, height: 10, borderRadius: '50%', flex: '0 0 10px' }),
-  scope: css({ flex: '0 0 160px', overflow: 'hidden', textOverflow: 'ellipsis' }),
+  scope: css({ flex: '0 0 160px', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
   message: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis' }),
   status: css({
     fontSize: theme.typography.bodySmall.fontSize,
