@@ -74,10 +74,13 @@ export interface CsvOptions {
 
 /** Where a spreadsheet may start a cell inside ours, the run it skips there, and what must not start it. */
 const PIECE_START = /(^|[;\t\r\n])([\s"\u200B-\u200D\u2060]*)([=+\-@'\uFF1D\uFF0B\uFF0D\uFF20])/g;
-const MAY_START_PIECE = /[=+\-@'\uFF1D\uFF0B\uFF0D\uFF20]/;
+/** Cheap test for PIECE_START: a formula start at the beginning, or a place inside where a piece may start. */
+const MAY_START_PIECE = /^[\s"\u200B-\u200D\u2060]*[=+\-@'\uFF1D\uFF0B\uFF0D\uFF20]|[;\t\r\n]/;
 const NEGATIVE_NUMBER = /^-\d+(\.\d+)?(?=$|[\s",;])/;
 const CONTROL_START = /^[\t\r]/;
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
+const HAS_CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/;
+const LETTER_START = /^[A-Za-z_]/;
 /** Only what numbers, dates, times, percentages and amounts are made of, with a digit; or an exponent. */
 const NUMBER_OR_DATE = /^[\s\d\p{Sc}+\-().,:/%]*\d[\s\d\p{Sc}+\-().,:/%]*$/u;
 const EXPONENT = /^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$/;
@@ -87,7 +90,7 @@ const NEEDS_QUOTES = /[",;\t\r\n]/;
 
 /** A text a spreadsheet would read as something else (see the rules above). */
 function readAsNonText(s: string): boolean {
-  if (BOOLEAN.test(s)) return true;
+  if (LETTER_START.test(s)) return BOOLEAN.test(s);
   if (EXPONENT.test(s)) return true;
   if (!NUMBER_OR_DATE.test(s)) return false;
   const shownAsIs = PLAIN_DECIMAL.test(s) && String(Number(s)) === s && s.replace(/\D/g, '').length <= 15;
@@ -96,7 +99,8 @@ function readAsNonText(s: string): boolean {
 
 /** Mark every place a spreadsheet could start a formula, and text it would not keep as text (rules above). */
 function neutralise(s: string, text: boolean): string {
-  s = s.replace(CONTROL, (c) => String.fromCharCode(c === '\x7F' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+  if (HAS_CONTROL.test(s))
+    s = s.replace(CONTROL, (c) => String.fromCharCode(c === '\x7F' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
   if (MAY_START_PIECE.test(s))
     s = s.replace(PIECE_START, (m, sep: string, skip: string, c: string, at: number) =>
       c === '-' && NEGATIVE_NUMBER.test(s.slice(at + sep.length + skip.length)) ? m : `${sep}${skip}'${c}`
