@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -144,6 +144,26 @@ test(
         )
       );
       assert.match(readFileSync(join(stateDir, 'host', 'journal.cursor'), 'utf8'), /^s=[0-9a-f]+;i=/);
+
+      // a damaged cursor file: journalctl rejects it, the source follows from the end instead of failing forever
+      writeFileSync(join(stateDir, 'host', 'journal.cursor'), 'garbage\n');
+      const n = events.length;
+      src = source();
+      await src.available();
+      await src.start((e) => events.push(makeEvent(e as NewEvent)));
+      await until(
+        'journalctl restarted without the cursor',
+        () => src!.stats().journal_restarts === 1 && !src!.blind(),
+        10_000,
+        50
+      );
+      await sleep(1000);
+      assert.notEqual(lab.sshPassword(u, 'wrong-after-garbage', 'true', 1).code, 0);
+      await until('an entry after the damaged cursor', () => events.length > n || undefined, 15_000, 50);
+      assert.deepEqual(
+        events.slice(n).map((e) => e.activity),
+        ['ssh_failed']
+      );
     } finally {
       await src?.stop();
       await lab.stop();

@@ -3,8 +3,8 @@
  * the last entry handled: its `__CURSOR` is saved to a file (atomically, at
  * most once a second and at stop), so a restarted collector continues with
  * `--after-cursor` instead of skipping or repeating entries. A journalctl that
- * exits is restarted (with backoff) from the same cursor; while it is down the
- * follower reports why.
+ * exits is restarted (with backoff) from the same cursor (from the end if
+ * journalctl rejects the cursor); while it is down the follower reports why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -82,6 +82,14 @@ export class JournalFollower {
       if (partial) this.entry(partial);
       if (this.stopping) return;
       this.down = `journalctl ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`;
+      if (this.cursor && /seek to cursor/i.test(stderr)) {
+        // A damaged cursor would fail every restart: start again at the end (what was in between is not read).
+        this.logger.warn(
+          { source: 'host', cursor: this.cursor },
+          'journal cursor rejected; following from the end'
+        );
+        this.cursor = undefined;
+      }
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.restarts, 5));
       this.restarts++;
       this.stats.restarts++;
