@@ -6,12 +6,13 @@
  * order, and that the loss is counted.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DiskQueue } from '../src/export/disk-queue';
 import { FRAME_HEADER, scanSegment } from '../src/export/queue-frame';
+import { CollectorMetrics } from '../src/observability/metrics';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'casefile-queue-bad-'));
 const rec = (i: number) => JSON.stringify({ id: `e${i}`, pad: 'x'.repeat(60 + (i % 50)) });
@@ -172,5 +173,47 @@ test('damage that appears while the queue is open is found by the reader, skippe
   equal(q.corruptRecords, 2);
   equal(q.corruptBytes, scan.starts[51] - scan.starts[50] + (scan.starts[121] - scan.starts[120]));
   equal(q.depth, 0);
+  q.close();
+});
+
+test('an unreadable segment (here a directory in its place) is skipped and logged, never written over', () => {
+  const { dir, frames } = filled(300);
+  const files = segFiles(dir);
+  const last = files.at(-1)!;
+  const lost = frames.filter((f) => f.file === last).map((f) => f.id);
+  rmSync(last);
+  mkdirSync(last); // reading it fails (EISDIR), as a file with EIO would
+  const errors: string[] = [];
+  const log = { warn() {}, error: (_f: object, msg: string) => void errors.push(msg) };
+  const q = new DiskQueue(dir, { segmentBytes: 16384, maxBytes: 64 << 20, log });
+  ok(errors.includes('queue segment unreadable; skipped'));
+  void q.append(rec(300));
+  deepStrictEqual(ids(drain(q)), [...range(300, new Set(lost)), 300]);
+  ok(statSync(last).isDirectory(), 'left in place');
+  q.close();
+});
+
+test('the damage counters are on /metrics', async () => {
+  const { dir, frames } = filled(100);
+  const f = frames[42];
+  const buf = readFileSync(f.file);
+  buf[f.off + FRAME_HEADER] ^= 0x20;
+  writeFileSync(f.file, buf);
+  const q = new DiskQueue(dir, { segmentBytes: 16384, maxBytes: 64 << 20 });
+  const metrics = new CollectorMetrics({
+    eventsBySourceType: new Map(),
+    invalidBySource: new Map(),
+    dropped: () => ({}),
+    queue: () => q.stats(),
+    sources: () => [],
+    redacted: () => 0,
+  });
+  const text = await metrics.registry.metrics();
+  ok(text.includes(`casefile_queue_corrupt_bytes_total ${f.size}`), text);
+  ok(text.includes('casefile_queue_corrupt_records_total 1'));
+  ok(text.includes('casefile_queue_dropped_full_total{cause="bound"} 0'));
+  ok(text.includes('casefile_queue_dropped_full_total{cause="disk"} 0'));
+  ok(text.includes('casefile_queue_writable 1'));
+  ok(text.includes('casefile_queue_depth 99'));
   q.close();
 });

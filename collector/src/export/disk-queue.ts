@@ -212,10 +212,18 @@ export class DiskQueue {
       const seq = Number(name.slice(0, 16));
       const path = join(dir, name);
       if (seq < this.ackPos.seg) this.unlink(path);
-      else this.segments.push(this.recover(seq, path, i === names.length - 1));
+      else
+        try {
+          this.segments.push(this.recover(seq, path, i === names.length - 1));
+        } catch (err) {
+          // Unreadable (EIO, EACCES): left in place for a person to look at, never written over.
+          this.sealTail = true;
+          this.log.error({ segment: path, error: errText(err) }, 'queue segment unreadable; skipped');
+        }
     }
+    const lastSeq = names.length ? Number(names[names.length - 1].slice(0, 16)) : this.ackPos.seg - 1;
     if (!this.segments.length || this.sealTail || this.tail.written >= this.segmentBytes)
-      this.segments.push(this.emptySegment((this.segments.at(-1)?.seq ?? this.ackPos.seg - 1) + 1));
+      this.segments.push(this.emptySegment(Math.max(lastSeq, this.ackPos.seg - 1) + 1));
     this.syncedOff = this.tail.written;
     if (this.ackPos.seg < this.segments[0].seq) this.ackPos = { seg: this.segments[0].seq, off: 0 };
     this.readPos = { ...this.ackPos };
