@@ -150,6 +150,7 @@ export class HostSource implements Source {
       return `waiting for an auth log (${this.mode.paths.join(', ')}) to appear`;
     if (this.file?.missingSince !== undefined)
       return `auth log ${this.file.path} is missing since ${new Date(this.file.missingSince).toISOString()}`;
+    if (this.file?.error) return `reading ${this.file.path} failed: ${this.file.error}`;
     return this.journal?.down;
   }
 

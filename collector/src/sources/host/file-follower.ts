@@ -58,6 +58,8 @@ export class FileFollower {
   private started = false;
   /** When the path was first found missing (undefined while it exists). */
   missingSince?: number;
+  /** The last poll's error, until a poll succeeds again. */
+  error?: string;
   readonly stats: FollowerStats = { lines: 0, rotations: 0, truncations: 0, recoveredLines: 0 };
   private readonly buf = Buffer.alloc(READ_CHUNK);
 
@@ -71,7 +73,14 @@ export class FileFollower {
   start(): void {
     this.openCurrent(!this.opts.fromStart);
     this.started = true;
-    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 250);
+    this.timer = setInterval(() => {
+      try {
+        this.poll();
+        this.error = undefined;
+      } catch (err) {
+        this.error = (err as Error).message; // e.g. EIO: kept for blind(), retried next poll
+      }
+    }, this.opts.pollMs ?? 250);
     this.timer.unref();
   }
 
