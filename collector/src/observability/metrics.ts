@@ -80,7 +80,7 @@ export class CollectorMetrics {
     });
     new Gauge({
       name: 'casefile_queue_bytes',
-      help: 'Bytes of the durable queue on disk',
+      help: 'Bytes held by the durable queue: on disk, and in memory while the disk refuses writes',
       registers,
       collect() {
         this.set(src.queue()?.bytes ?? 0);
