@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createRuntimeActions, ModelStage, type ModelStageConfig } from '../src/models';
-import { writeCommand } from '../src/models/store';
+import { modelsDir, saveModel, writeCommand } from '../src/models/store';
 import { parsePolicy } from '../src/policy/policy';
 import {
   audits,
@@ -52,8 +52,8 @@ test('learns each behaviour once with its time, then audits only deviations', as
   assert.deepEqual(
     learned.map((e) => [e.behaviorKind, e.behavior]),
     [
-      ['process', '/bin/sh <- ?'],
-      ['process', '/bin/sleep <- /bin/sh'],
+      ['process', '/bin/sh'],
+      ['process', '/bin/sleep'],
       ['listen', 'tcp/8080'],
       ['connect', '10.0.0.7:5432'],
     ]
@@ -66,7 +66,7 @@ test('learns each behaviour once with its time, then audits only deviations', as
         e.containerId === CONTAINER.containerId
     )
   );
-  assert.match(learned[0].message, /learned process \/bin\/sh <- \? at 2026-11-27T12:00:00/);
+  assert.match(learned[0].message, /learned process \/bin\/sh at 2026-11-27T12:00:00/);
   assert.equal(audits(learning).length, 0);
   const created = learning.find((e) => e.type === 'model.state');
   assert.equal(created?.modelState, 'learning');
@@ -253,8 +253,8 @@ test("a new container's first events wait for its image, then count for the imag
   assert.deepEqual(
     learned.map((e) => [e.modelId, e.behavior, e.imageName]),
     [
-      [IMAGE.imageDigest, '/bin/sh <- ?', IMAGE.imageName],
-      [IMAGE.imageDigest, '/bin/sleep <- /bin/sh', IMAGE.imageName],
+      [IMAGE.imageDigest, '/bin/sh', IMAGE.imageName],
+      [IMAGE.imageDigest, '/bin/sleep', IMAGE.imageName],
     ]
   );
   await stage.stop();
@@ -315,4 +315,105 @@ test('prevent kills the offending (real) process and says so in a runtime.action
     await stage.stop();
     s.done();
   }
+});
+
+test('a model written with `exe <- parent` keys is read by executable, the earliest time kept', async () => {
+  const s = setup();
+  const t0 = s.clk.now();
+  mkdirSync(modelsDir(s.dir), { recursive: true });
+  saveModel(s.dir, {
+    id: IMAGE.imageDigest,
+    scope: 'image',
+    state: 'active',
+    createdMs: t0 - 10 * LEARN,
+    learningUntilMs: t0 - 5 * LEARN,
+    behaviors: {
+      process: {
+        '/bin/sleep <- /bin/sh': t0 - 7 * LEARN,
+        '/bin/sleep <- ?': t0 - 8 * LEARN,
+        '/bin/sh <- ?': t0 - 8 * LEARN,
+      },
+      listen: {},
+      connect: {},
+    },
+  });
+  const stage = s.make();
+  const out = collect(stage, [
+    execEvent(t0, ['/bin/sleep', '1'], {
+      pid: 150,
+      scope: { ...CONTAINER, parentExecutable: '/usr/sbin/runc' },
+    }),
+  ]);
+  assert.deepEqual(audits(out), [], 'sleep is known whatever started it');
+  const doc = JSON.parse(out.find((e) => e.type === 'model.state')!.model!);
+  assert.deepEqual(doc.behaviors.process, { '/bin/sleep': t0 - 8 * LEARN, '/bin/sh': t0 - 8 * LEARN });
+  await stage.stop();
+  s.done();
+});
+
+test('a behaviour counts as learned when it happened, not when it was processed', async () => {
+  const s = setup();
+  const stage = s.make();
+  const start = s.clk.now();
+  collect(stage, normal(start));
+  s.clk.advance(LEARN + 2000);
+  // Queued behind the deadline: one exec from inside the learning period, one from after it.
+  const late = collect(stage, [
+    execEvent(start + LEARN - 500, ['/bin/date'], { pid: 160, ppid: 100 }),
+    execEvent(start + LEARN + 500, ['/bin/vi'], { pid: 161, ppid: 100 }),
+  ]);
+  assert.deepEqual(
+    late.filter((e) => e.type === 'model.learned').map((e) => e.behavior),
+    ['/bin/date']
+  );
+  assert.deepEqual(
+    audits(late).map((e) => [e.ruleId, e.executable]),
+    [['R0001', '/bin/vi']]
+  );
+  await stage.stop();
+  s.done();
+});
+
+test('a learned command run through the runtime exec is not audited; an audit carries its lineage', async () => {
+  const s = setup();
+  const stage = s.make();
+  const learned = collect(stage, [
+    execEvent(s.clk.now(), ['/bin/ls', '/var/log'], {
+      pid: 170,
+      ppid: 100,
+      scope: { ...CONTAINER, parentExecutable: '/bin/sh' },
+    }),
+  ]).filter((e) => e.type === 'model.learned');
+  assert.equal(learned[0].parentExecutable, '/bin/sh', 'the parent is context of what was learned');
+  s.clk.advance(LEARN + 1);
+  const viaExec = { ...CONTAINER, parentExecutable: '/dev/fd/5', processEntry: 'runtime_exec' };
+  assert.deepEqual(
+    audits(collect(stage, [execEvent(s.clk.now(), ['/bin/ls', '/var/log'], { pid: 171, scope: viaExec })])),
+    []
+  );
+  const chain = ['boot:172:1', 'boot:100:1'];
+  const out = audits(
+    collect(stage, [
+      execEvent(s.clk.now(), ['/bin/awk', 'BEGIN{}'], {
+        pid: 173,
+        ppid: 172,
+        scope: { ...CONTAINER, parentExecutable: '/bin/sh', processAncestry: chain },
+      }),
+      syscallEvent(s.clk.now(), 1, {
+        path: '/root/.profile',
+        a: 0o2101,
+        pid: 174,
+        scope: { ...CONTAINER, processAncestry: chain },
+      })!,
+    ])
+  );
+  assert.deepEqual(
+    out.map((e) => [e.ruleId, e.mitreTechnique, e.parentExecutable, e.processAncestry]),
+    [
+      ['R0001', 'T1059', '/bin/sh', chain],
+      ['CF114', 'T1546.004', undefined, chain],
+    ]
+  );
+  await stage.stop();
+  s.done();
 });

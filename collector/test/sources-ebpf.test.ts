@@ -10,6 +10,7 @@ import pino from 'pino';
 import { makeEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import { EbpfSource } from '../src/sources/ebpf';
 import { type ProbeContext } from '../src/sources/bpftrace/parsers';
+import { ProcessTable } from '../src/sources/bpftrace/process-table';
 import { parseBpftraceLine, repairBpftraceJson, unescapeR } from '../src/sources/bpftrace/record';
 import { bootId, readStat } from '../src/sources/process-identity';
 
@@ -125,6 +126,174 @@ test('record helpers: sign-extended escapes repaired, %r undone', () => {
   assert.equal(repairBpftraceJson('"a\\uffffffff\\\\uffffffff"'), '"a\\u00ff\\\\uffffffff"');
   assert.deepEqual([...unescapeR('a\\x00b\\')], [0x61, 0, 0x62, 0x5c]);
   assert.equal(parseBpftraceLine('{"type": "lost_events", "data": {"events": 3}}').type, 'lost');
+});
+
+/** One bpftrace -f json line as the probes print it (argv NUL-separated, %r-escaped). */
+function line(kind: string, num: Record<string, number>, strings: string[] = []): string {
+  const head = JSON.stringify({ kind, ...num });
+  const data = [head, ...strings].join('\x1f') + '\n';
+  return JSON.stringify({ type: 'printf', data });
+}
+const argvR = (argv: string[]) => argv.map((a) => a.replace(/\\/g, '\\\\')).join('\\x00') + '\\x00';
+/** Process start times: pid * 1 s, so keys are B:<pid>:<pid*100>. */
+const st = (pid: number) => pid * 1e9;
+const key = (pid: number) => `B:${pid}:${pid * 100}`;
+const CG_HOST = 1;
+const CG_CTR = 1070;
+const CID = 'c0ffee'.padEnd(64, '0');
+
+/**
+ * A `podman exec` as the probes report it (pids, order and parents as seen
+ * on this machine with podman 4.3 + runc 1.1): podman starts conmon, which
+ * daemonizes (its child is reparented to pid 1) and starts `runc exec`; runc
+ * re-execs itself as `runc init`, whose nsexec child (CLONE_PARENT: its
+ * kernel parent is `runc exec`) execs the command in the container. The
+ * command is `sh -c '/bin/true & /bin/date'`: date replaces the shell in
+ * place, and true is exec'd after the shell has gone, by a child the kernel
+ * has reparented to the container's init (4637).
+ */
+function podmanExecLines(): string[] {
+  const exec = (pid: number, ppid: number, cg: number, argv: string[], file = argv[0]) =>
+    line('exec', { t: st(pid) + 5e6, cg, pid, ppid, uid: 0, st: st(pid), pst: st(ppid), len: 1, mnt: 1 }, [
+      argvR(argv),
+      file,
+    ]);
+  const fork = (parent: number, child: number) =>
+    line('fork', { t: st(child), pid: parent, st: st(parent), cpid: child });
+  const exit = (pid: number) =>
+    line('exit', { t: st(pid) + 9e8, cg: CG_HOST, pid, st: st(pid), code: 0 }, ['x']);
+  return [
+    exec(
+      4683,
+      4000,
+      CG_HOST,
+      ['podman', 'exec', 'svc', '/bin/sh', '-c', '/bin/true & /bin/date'],
+      '/usr/bin/podman'
+    ),
+    fork(4683, 4692),
+    exec(4692, 4683, CG_HOST, ['/usr/bin/conmon', '--exec', '-c', CID]),
+    fork(4692, 4694),
+    exit(4692),
+    fork(4694, 4695),
+    exec(4695, 4694, CG_HOST, [
+      '/usr/bin/runc',
+      '--root',
+      '/run/runc',
+      'exec',
+      '--process',
+      '/tmp/p.json',
+      CID,
+    ]),
+    fork(4695, 4700),
+    exec(4700, 4695, CG_HOST, ['runc', 'init'], '/proc/self/exe'),
+    exec(4700, 4695, CG_HOST, ['runc', 'init'], '/dev/fd/5'),
+    fork(4700, 4703),
+    fork(4703, 4704),
+    exec(4704, 4695, CG_CTR, ['/bin/sh', '-c', '/bin/true & /bin/date']),
+    fork(4704, 4709),
+    exec(4704, 4695, CG_CTR, ['/bin/date']),
+    exit(4704),
+    exec(4709, 4637, CG_CTR, ['/bin/true']),
+  ];
+}
+
+test('lineage: a podman exec is marked as the runtime exec, says who asked, and forks keep their true parent', () => {
+  const table = new ProcessTable();
+  // The container's init and the podman CLI's parent were running before: seeded from /proc.
+  table.seed({ key: key(4000), pid: 4000, executable: '/bin/bash', commandLine: 'bash', args: ['bash'] });
+  table.seed({
+    key: key(4637),
+    pid: 4637,
+    executable: '/bin/sh',
+    commandLine: '/bin/sh -c while true; do /bin/sleep 1; done',
+    args: ['/bin/sh'],
+    containerId: CID,
+  });
+  const c: ProbeContext = {
+    ...ctx,
+    processes: table,
+    bootNs: (t) => t,
+    containerOfCgroup: (id) => (id === CG_CTR ? { containerId: CID, runtime: 'podman' } : null),
+  };
+  const src = new EbpfSource(logger);
+  const events: CasefileEvent[] = [];
+  for (const l of podmanExecLines()) src.handleLine(l, c, (e) => events.push(makeEvent(e as NewEvent)));
+  const start = (exe: string) => events.find((e) => e.type === 'process.start' && e.executable === exe)!;
+
+  const sh = start('/bin/sh');
+  assert.equal(sh.processEntry, 'runtime_exec');
+  assert.equal(sh.processKey, key(4704));
+  assert.equal(
+    sh.parentProcessKey,
+    key(4703),
+    'created by runc init (CLONE_PARENT made runc exec its kernel parent)'
+  );
+  assert.equal(sh.processAncestry, undefined, 'the entry is the end of its chain');
+
+  const execs = events.filter((e) => e.type === 'container.exec');
+  assert.equal(execs.length, 1, 'one container.exec: the exec in place of date enters nothing new');
+  const x = execs[0];
+  assert.equal(x.containerId, CID);
+  assert.equal(x.commandLine, '/bin/sh -c /bin/true & /bin/date');
+  assert.equal(x.parentProcessKey, key(4695));
+  assert.match(x.parentCommandLine!, /^\/usr\/bin\/runc --root \/run\/runc exec /);
+  assert.equal(x.operatorProcessKey, key(4683), 'podman exec, above the daemonized conmon');
+  assert.match(x.operatorCommandLine!, /^podman exec svc/);
+
+  const date = start('/bin/date');
+  assert.equal(date.processKey, key(4704), 'exec in place keeps the process');
+  assert.equal(date.processEntry, 'runtime_exec');
+
+  const tru = start('/bin/true');
+  assert.equal(tru.parentProcessKey, key(4704), 'its creator, not the init the kernel reparented it to');
+  assert.equal(tru.ppid, 4704);
+  assert.equal(tru.parentExecutable, '/bin/sh', 'the parent as it was when it forked the child');
+  assert.equal(tru.parentCommandLine, '/bin/sh -c /bin/true & /bin/date');
+  assert.deepEqual(tru.processAncestry, [key(4704)]);
+  assert.equal(tru.processEntry, undefined);
+  assert.equal(table.get(key(4704))?.exitedMs !== undefined, true, 'the gone parent is still resolvable');
+
+  // runc's own processes are not container entries, and the container's init is one.
+  assert.equal(start('/dev/fd/5').processEntry, undefined);
+});
+
+test('lineage: the container init is marked; exited processes expire after the retention', () => {
+  const table = new ProcessTable({ retainMs: 1000 });
+  const c: ProbeContext = {
+    ...ctx,
+    processes: table,
+    bootNs: (t) => t,
+    containerOfCgroup: (id) => (id === CG_CTR ? { containerId: CID, runtime: 'podman' } : null),
+  };
+  const exec = (pid: number, ppid: number, cg: number, argv: string[], file = argv[0]) =>
+    line('exec', { t: st(pid), cg, pid, ppid, uid: 0, st: st(pid), pst: st(ppid), len: 1 }, [
+      argvR(argv),
+      file,
+    ]);
+  const src = new EbpfSource(logger);
+  const events: CasefileEvent[] = [];
+  const emit = (e: NewEvent | CasefileEvent) => events.push(makeEvent(e as NewEvent));
+  for (const l of [
+    exec(5000, 1, CG_HOST, ['/usr/bin/conmon', '-c', CID]),
+    line('fork', { t: st(5001), pid: 5000, st: st(5000), cpid: 5001 }),
+    exec(5001, 5000, CG_HOST, ['/usr/bin/runc', 'create', '--bundle', '/b', CID]),
+    line('fork', { t: st(5002), pid: 5001, st: st(5001), cpid: 5002 }),
+    exec(5002, 5001, CG_HOST, ['runc', 'init'], '/dev/fd/6'),
+    line('fork', { t: st(5003), pid: 5002, st: st(5002), cpid: 5003 }),
+    exec(5003, 5000, CG_CTR, ['/bin/sh', '-c', 'sleep 1']),
+    line('fork', { t: st(5004), pid: 5003, st: st(5003), cpid: 5004 }),
+    exec(5004, 5003, CG_CTR, ['/bin/sleep', '1']),
+  ])
+    src.handleLine(l, c, emit);
+  const init = events.find((e) => e.type === 'process.start' && e.executable === '/bin/sh')!;
+  assert.equal(init.processEntry, 'container_init');
+  assert.equal(events.filter((e) => e.type === 'container.exec').length, 0);
+  const sleep = events.find((e) => e.type === 'process.start' && e.executable === '/bin/sleep')!;
+  assert.deepEqual(sleep.processAncestry, [key(5003)], 'up to the init, not into the runtime');
+  table.exit(key(5003), 0);
+  assert.ok(table.get(key(5003)), 'kept after its exit');
+  table.exit(key(5004), 2000);
+  assert.equal(table.get(key(5003)), undefined, 'forgotten after the retention');
 });
 
 const skipReason =

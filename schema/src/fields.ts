@@ -91,6 +91,31 @@ export const FIELDS = {
     kind: 'string',
     doc: "The parent's executable path.",
   },
+  parentCommandLine: {
+    attr: 'casefile.process.parent_command_line',
+    kind: 'string',
+    doc: "The parent's command line as it was when this process started (from the parent's own exec), secrets redacted.",
+  },
+  processEntry: {
+    attr: 'casefile.process.entry',
+    kind: 'string',
+    doc: "How a process entered its container: `container_init` (the container's first process, started by the runtime's create/run) or `runtime_exec` (started through the runtime's exec: podman/docker/kubectl/crictl exec). Absent on processes started inside the container.",
+  },
+  processAncestry: {
+    attr: 'casefile.process.ancestry',
+    kind: 'string[]',
+    doc: "`casefile.process.key`s of the process's ancestors, nearest first, up to the container's entry process (its init, or what the runtime exec'd); for host processes up to the oldest one known (at most 16). Taken from each parent's fork and exec as the kernel reported them. Sent as a JSON array string.",
+  },
+  operatorProcessKey: {
+    attr: 'casefile.operator.process.key',
+    kind: 'string',
+    doc: "`container.exec`: the process that asked the runtime for the exec (`podman exec`, the CRI shim's caller), the first ancestor of the runtime's process that is not the runtime.",
+  },
+  operatorCommandLine: {
+    attr: 'casefile.operator.command_line',
+    kind: 'string',
+    doc: '`container.exec`: command line of that process, secrets redacted.',
+  },
 
   // --- network ----------------------------------------------------------
   transport: { attr: 'network.transport', kind: 'string', doc: 'tcp or udp.' },
@@ -111,7 +136,7 @@ export const FIELDS = {
   syscall: {
     attr: 'casefile.syscall.name',
     kind: 'string',
-    doc: 'Syscall seen: openat, memfd_create, ptrace, unshare, setuid, bpf, symlinkat, linkat.',
+    doc: 'Syscall seen: openat, memfd_create, ptrace, unshare, setuid, bpf, symlinkat, linkat, unlink (unlink/unlinkat), truncate, mount, connect (to a unix socket).',
   },
   filePath: {
     attr: 'file.path',
@@ -200,7 +225,7 @@ export const FIELDS = {
   behavior: {
     attr: 'casefile.model.behavior.value',
     kind: 'string',
-    doc: 'The learned behaviour (an executable with its parent, a port, a destination).',
+    doc: 'The learned behaviour (an executable, a port, a destination).',
   },
   model: {
     attr: 'casefile.model.document',

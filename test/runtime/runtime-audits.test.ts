@@ -114,7 +114,7 @@ test(
             (e) => e.type === 'model.state' && e.modelId === digest && e.modelState === 'active'
           );
           return active &&
-            l.some((e) => e.behavior === '/bin/sleep <- /bin/sh') &&
+            l.some((e) => e.behavior === '/bin/sleep') &&
             l.some((e) => e.behavior === 'tcp/8080')
             ? l
             : undefined;

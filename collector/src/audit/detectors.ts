@@ -7,10 +7,11 @@ import {
   baseName,
   connectIndicators,
   execIndicators,
+  fileOpOf,
+  fileRule,
   isFilelessPath,
   isSensitivePath,
   isTempPath,
-  sensitiveFileRule,
   SHELLS,
 } from './known-bad';
 import { exeChangedMs, exeLink, hasLdPreload, rootExeChangedMs, stdioIsTcpSocket } from './proc-checks';
@@ -20,6 +21,8 @@ export interface Finding {
   rule: RuleKey;
   /** What was seen, for the audit's message. */
   detail: string;
+  /** ATT&CK technique more precise than the rule's (persistence: cron, shell profile, SSH keys). */
+  mitre?: string;
 }
 
 /** What the stage knows about the container an event came from. */
@@ -92,12 +95,30 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
   const who = `${e.executable ?? e.processName ?? '?'} (pid ${e.pid})`;
   const arg = e.syscallArg ?? '';
   switch (e.syscall) {
-    case 'openat': {
-      const r = e.filePath ? sensitiveFileRule(e.filePath, e.pid ?? 0) : undefined;
-      // /etc/ld.so.preload is only tampering when opened for writing.
-      if (r === 'ldPreload' && !/O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(arg)) return [];
-      return r ? [f(r, `${who} opened ${e.filePath}${arg ? ` (${arg})` : ''}`)] : [];
+    case 'openat':
+    case 'unlink':
+    case 'truncate':
+    case 'connect': {
+      const op = fileOpOf(e.syscall, arg);
+      const r = e.filePath && op ? fileRule(e.filePath, e.pid ?? 0, op) : undefined;
+      if (!r) return [];
+      const verb = {
+        read: 'opened',
+        write: 'opened for writing',
+        truncate: 'truncated',
+        unlink: 'deleted',
+        connect: 'connected to',
+      }[op!];
+      return [
+        {
+          rule: r.rule,
+          mitre: r.mitre,
+          detail: `${who} ${verb} ${e.filePath}${e.syscall === 'openat' && arg ? ` (${arg})` : ''}`,
+        },
+      ];
     }
+    case 'mount':
+      return inContainer ? [f('mount', `${who} mount(${e.filePath ?? '?'}, ${arg})`)] : [];
     case 'symlinkat':
     case 'linkat':
       return e.filePath && isSensitivePath(e.filePath)

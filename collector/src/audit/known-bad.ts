@@ -109,6 +109,8 @@ const PACKAGE_MANAGERS = new Set([
   'conda',
 ]);
 const KUBE_CLIENTS = new Set(['kubectl', 'oc', 'helm', 'crictl', 'kubeadm']);
+/** Tools that enter another process's namespaces: from a container, the host's. */
+const NAMESPACE_TOOLS = new Set(['nsenter']);
 const MODULE_LOADERS = new Set(['insmod', 'modprobe']);
 export const SHELLS = new Set([
   'sh',
@@ -172,15 +174,25 @@ export function execIndicators(
     if (has(PACKAGE_MANAGERS) && !isPackageQuery(commandLine)) out.push('packageManager');
     if (has(KUBE_CLIENTS)) out.push('kubectl');
     if (has(MODULE_LOADERS)) out.push('kernelModule');
+    if (has(NAMESPACE_TOOLS)) out.push('namespaceTool');
   }
   return out;
 }
 
-/** `nc -z host 1-1000` is a scan. */
+/**
+ * `nc -z host 1-1000` (a range, or several ports) is a scan; `nc -z host 8080`
+ * is a health check. Scans done one port per process are caught by their
+ * connections (CF103).
+ */
 function isNetcatScan(names: readonly string[], commandLine: string): boolean {
-  return (
-    names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat') && /\s-[a-y]*z[a-y]*\b/.test(commandLine)
+  if (!names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat')) return false;
+  if (!/\s-[a-y]*z[a-y]*\b/.test(commandLine)) return false;
+  // Port-like words that are not the value of an option (-w 1, -p 80, -q 0...).
+  const words = commandLine.split(/\s+/);
+  const ports = words.filter(
+    (w, i) => /^\d{1,5}(-\d{1,5})?$/.test(w) && !/^-[a-zA-Z]$/.test(words[i - 1] ?? '')
   );
+  return ports.length > 1 || ports.some((p) => p.includes('-'));
 }
 
 /** Version and help queries of a package manager are harmless. */
@@ -200,16 +212,84 @@ export function connectIndicators(port: number, domain: string | undefined, inCo
   return out;
 }
 
-/** Which rule an open of `path` by process `pid` falls under, if any. */
-export function sensitiveFileRule(path: string, pid: number): RuleKey | undefined {
-  if (SA_TOKEN.test(path)) return 'serviceAccountToken';
+const CLOUD_CREDENTIALS =
+  /^\/(root|home\/[^/]+)\/(\.aws\/(credentials|config)$|\.azure\/|\.config\/gcloud\/)/;
+const HISTORY = /\/\.(ash|bash|zsh|sh|python|mysql|psql|node_repl)_history$|\/\.(zhistory|lesshst)$/;
+/** Generations a log rotation leaves (app.log.1, app.log.2.gz, app.log-20261201): deleting them is rotation. */
+const ROTATED_LOG = /\.\d+(\.(gz|xz|bz2|zst))?$|\.(gz|xz|bz2|zst|old)$|-\d{8}(\.gz)?$/;
+/** The runtime API sockets (Docker, containerd, CRI-O, Podman). */
+const RUNTIME_SOCKET =
+  /^\/(var\/)?run\/(docker\.sock|containerd\/containerd\.sock|crio\/crio\.sock|podman\/podman\.sock|docker\/docker\.sock)$/;
+/** Files that make something run again later, with the ATT&CK technique each is. */
+const PERSISTENCE: [RegExp, string][] = [
+  [/^\/(etc\/crontab$|etc\/cron\.|etc\/crontabs\/|var\/spool\/cron\/)/, 'T1053.003'],
+  [
+    /^\/(etc\/profile$|etc\/profile\.d\/|etc\/bash\.bashrc$|root\/\.(profile|bashrc|bash_profile|zshrc)$)/,
+    'T1546.004',
+  ],
+  [/^\/root\/\.ssh\/authorized_keys2?$/, 'T1098.004'],
+  [/^\/etc\/(init\.d\/|rc\.local$|rc\.d\/)/, 'T1037.004'],
+];
+
+/** What a process did to a file: opened it to read or to write, truncated it, deleted it, or connected to it (a unix socket). */
+export type FileOp = 'read' | 'write' | 'truncate' | 'unlink' | 'connect';
+
+/**
+ * The file operation a process.syscall event is (its `syscall` and decoded `syscallArg`), or undefined.
+ * @example fileOpOf('openat', 'O_WRONLY|O_CREAT|O_TRUNC') // => 'truncate'
+ */
+export function fileOpOf(syscall: string | undefined, arg: string | undefined): FileOp | undefined {
+  switch (syscall) {
+    case 'openat':
+      if (!/O_WRONLY|O_RDWR|O_CREAT/.test(arg ?? '')) return 'read';
+      return /O_TRUNC/.test(arg ?? '') ? 'truncate' : 'write';
+    case 'unlink':
+      return 'unlink';
+    case 'truncate':
+      return 'truncate';
+    case 'connect':
+      return 'connect';
+    default:
+      return undefined;
+  }
+}
+
+/** The rule (and a technique more precise than the rule's) a file operation falls under. */
+export interface FileFinding {
+  rule: RuleKey;
+  mitre?: string;
+}
+
+/**
+ * Which rule an operation `op` on `path` by process `pid` falls under, if any.
+ *
+ * @example fileRule('/etc/shadow', 7, 'read') // => { rule: 'sensitiveFile' }
+ * @example fileRule('/etc/crontabs/root', 7, 'write') // => { rule: 'persistence', mitre: 'T1053.003' }
+ * @example fileRule('/var/log/app.log.3', 7, 'unlink') // => undefined (rotation)
+ */
+export function fileRule(path: string, pid: number, op: FileOp): FileFinding | undefined {
+  if (RUNTIME_SOCKET.test(path)) return { rule: 'runtimeSocket' };
+  if (op === 'connect') return undefined;
+  const writes = op !== 'read';
+  if (op === 'unlink' || op === 'truncate') {
+    if (HISTORY.test(path)) return { rule: 'historyClearing' };
+    if (path.startsWith('/var/log/') && !ROTATED_LOG.test(path)) return { rule: 'logClearing' };
+    if (op === 'unlink') return undefined;
+  }
+  if (SA_TOKEN.test(path)) return { rule: 'serviceAccountToken' };
   const env = PROC_ENVIRON.exec(path);
   if (env)
     return env[1] === 'self' || env[1] === 'thread-self' || Number(env[1]) === pid
       ? undefined
-      : 'procEnviron';
-  if (path === '/etc/ld.so.preload') return 'ldPreload';
-  if (SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || HOME_SSH.test(path)) return 'sensitiveFile';
+      : { rule: 'procEnviron' };
+  if (path === '/etc/ld.so.preload') return writes ? { rule: 'ldPreload' } : undefined;
+  if (writes) {
+    const p = PERSISTENCE.find(([re]) => re.test(path));
+    if (p) return { rule: 'persistence', mitre: p[1] };
+  }
+  if (CLOUD_CREDENTIALS.test(path)) return { rule: 'cloudCredentials' };
+  if (SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || HOME_SSH.test(path))
+    return { rule: 'sensitiveFile' };
   return undefined;
 }
 

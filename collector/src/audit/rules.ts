@@ -135,6 +135,50 @@ export const RULES = {
   ),
   ptrace: R('CF106', 'ptrace', 'high', 'T1055.008', 'ptrace of another process', true),
   setuidRoot: R('CF107', 'privilege_escalation', 'high', 'T1548', 'setuid(0) by a non-root process', false),
+  cloudCredentials: R(
+    'CF108',
+    'credential_access',
+    'high',
+    'T1552.001',
+    'Cloud credential file read in a container',
+    false
+  ),
+  // --- escape to the host ----------------------------------------------------
+  namespaceTool: R(
+    'CF109',
+    'container_escape',
+    'high',
+    'T1611',
+    "Tool entering another process's namespaces run in a container",
+    false
+  ),
+  mount: R('CF110', 'container_escape', 'high', 'T1611', 'mount() from a container', false),
+  runtimeSocket: R(
+    'CF111',
+    'container_escape',
+    'critical',
+    'T1611',
+    "Container runtime's API socket used from a container",
+    false
+  ),
+  // --- covering tracks and staying -------------------------------------------
+  logClearing: R('CF112', 'indicator_removal', 'high', 'T1070.002', 'Log file deleted or truncated', false),
+  historyClearing: R(
+    'CF113',
+    'indicator_removal',
+    'high',
+    'T1070.003',
+    'Shell history deleted or truncated',
+    false
+  ),
+  persistence: R(
+    'CF114',
+    'persistence',
+    'high',
+    'T1053.003',
+    'Persistence written in a container (cron, shell profile, SSH keys, init scripts)',
+    false
+  ),
   // --- policy ----------------------------------------------------------------
   deniedProcess: R('CF201', 'policy_denied', 'high', undefined, 'Process denied by policy', true),
   deniedPort: R('CF202', 'policy_denied', 'high', undefined, 'Listening port denied by policy', true),

@@ -21,7 +21,7 @@ import {
 } from '../audit/detectors';
 import { AuditRateLimiter } from '../audit/rate-limit';
 import { RULES, type RuleSpec } from '../audit/rules';
-import { exeLink, procAlive, volumeMounts } from '../audit/proc-checks';
+import { volumeMounts } from '../audit/proc-checks';
 import { loadPolicy, type Policy, type ScopeOf } from '../policy/policy';
 import type { RuntimeActions } from './actions';
 import { connectBehavior, listenBehavior, processBehavior, RuntimeModel, type BehaviorKind } from './model';
@@ -71,7 +71,7 @@ export class ModelStage implements Stage {
   private readonly now: () => number;
   private readonly host = hostname();
   private readonly timer: NodeJS.Timeout;
-  /** processKey (or pid) -> executable, to name parents and the actors of syscall events. */
+  /** processKey (or pid) -> executable, to name the actors of events that arrive without one. */
   private readonly exes = new Map<string, string>();
   /** Process keys of the container runtime's own processes (runc init and its children): never modelled or audited. */
   private readonly runtimeKeys = new Set<string>();
@@ -213,10 +213,8 @@ export class ModelStage implements Stage {
         }
         break;
       case 'process.start':
-        if (isRuntimeExec(e)) {
-          this.remember(this.runtimeKeys, e.processKey ?? String(e.pid));
-          this.exes.set(e.processKey ?? String(e.pid), RUNTIME_PARENT);
-        } else this.onExec(e, now, emit);
+        if (isRuntimeExec(e)) this.remember(this.runtimeKeys, e.processKey ?? String(e.pid));
+        else this.onExec(e, now, emit);
         break;
       case 'process.exit':
         this.exes.delete(e.processKey ?? String(e.pid));
@@ -273,11 +271,7 @@ export class ModelStage implements Stage {
     const exe = e.executable ?? '';
     if (this.exes.size >= MAX_TRACKED_PROCESSES) this.exes.delete(this.exes.keys().next().value!);
     this.exes.set(e.processKey ?? String(e.pid), exe);
-    const parent =
-      e.parentExecutable ??
-      (e.parentProcessKey && this.exes.get(e.parentProcessKey)) ??
-      (procAlive(e.ppid) ? exeLink(e.ppid!) : undefined);
-    this.onBehavior(e, 'process', [processBehavior(exe, normalizeParent(parent))], [exe], now, emit);
+    this.onBehavior(e, 'process', [processBehavior(exe)], [exe], now, emit);
     this.raise(e, detectExec(e, c), now, emit);
   }
 
@@ -287,7 +281,9 @@ export class ModelStage implements Stage {
     if (e.destDomain) keys.push(connectBehavior(e.destAddress, e.destPort));
     this.onBehavior(e, 'connect', keys, keys, now, emit);
     const found = detectConnect(e, !!e.containerId);
-    if (this.scans.add(e.processKey ?? `${e.containerId ?? ''}:${e.pid}`, e.destPort, now)) {
+    // A container scanning one port per process (a loop of `nc -z`) is still one scanner.
+    const scanner = e.containerId ?? e.processKey ?? String(e.pid);
+    if (this.scans.add(`${scanner}|${e.destAddress}`, e.destPort, now)) {
       found.push({
         rule: 'scanBehaviour',
         detail: `${e.executable ?? e.pid} connected to many ports of ${e.destAddress}`,
@@ -315,8 +311,10 @@ export class ModelStage implements Stage {
       return;
     }
     if (keys.some((k) => m.has(kind, k))) return;
-    if (m.state(now) === 'learning') {
-      m.learn(kind, keys[0], now);
+    // Judged at the time it happened: a burst that began in the learning period is learned even when processed after it.
+    const at = Math.min(now, nsToMs(e.timeNs));
+    if (m.state(at) === 'learning') {
+      m.learn(kind, keys[0], at);
       this.dirty.add(m.id);
       this.changed.add(m.id);
       this.counters.learned++;
@@ -333,6 +331,8 @@ export class ModelStage implements Stage {
           pid: e.pid,
           processKey: e.processKey,
           executable: e.executable,
+          parentExecutable: e.parentExecutable,
+          processEntry: e.processEntry,
         })
       );
       return;
@@ -388,7 +388,7 @@ export class ModelStage implements Stage {
         severity: rule.severity,
         ruleId: rule.id,
         action,
-        mitreTechnique: rule.mitre,
+        mitreTechnique: fd.mitre ?? rule.mitre,
         modelId,
         suppressed: suppressed || undefined,
         pid: e.pid,
@@ -396,6 +396,11 @@ export class ModelStage implements Stage {
         processKey: e.processKey,
         executable: e.executable,
         commandLine: e.commandLine,
+        parentProcessKey: e.parentProcessKey,
+        parentExecutable: e.parentExecutable,
+        processEntry: e.processEntry,
+        // The story: the chain of processes up to the container's entry, from the source's process table.
+        processAncestry: e.processAncestry,
         uid: e.uid,
         user: e.user,
         listenPort: e.listenPort,
@@ -532,19 +537,6 @@ function pick(o: Partial<CasefileEvent>, keys: (keyof CasefileEvent)[]): Partial
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out as Partial<CasefileEvent>;
-}
-
-/**
- * The runtime's own processes start a container's first process, and which
- * one is the parent at exec time is a race (runc, its init, conmon, a shim):
- * they all count as one parent.
- */
-const RUNTIME_PARENTS = /^(runc|crun|conmon|containerd-shim.*|docker-init|runc:\[\d:INIT\]|youki|podman)$/;
-const RUNTIME_PARENT = '<container runtime>';
-function normalizeParent(exe: string | undefined): string | undefined {
-  if (!exe || exe === RUNTIME_PARENT) return exe;
-  const base = exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, '');
-  return RUNTIME_PARENTS.test(base) ? RUNTIME_PARENT : exe;
 }
 
 function ids(list: string | undefined): string[] {

@@ -33,7 +33,7 @@ export class RuntimeModel {
     this.createdMs = doc.createdMs;
     this.learningUntilMs = doc.learningUntilMs;
     this.learned = {
-      process: new Map(Object.entries(doc.behaviors.process ?? {})),
+      process: processEntries(doc.behaviors.process ?? {}),
       listen: new Map(Object.entries(doc.behaviors.listen ?? {})),
       connect: new Map(Object.entries(doc.behaviors.connect ?? {})),
     };
@@ -97,13 +97,29 @@ export class RuntimeModel {
 }
 
 /**
- * Behaviour keys. A process is its executable with its parent's.
+ * Process behaviours by executable. Models written before lineage was context
+ * keyed them `exe <- parent`: those keys become the executable (learned at the
+ * earliest of their times).
+ */
+function processEntries(stored: Record<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, ms] of Object.entries(stored)) {
+    const exe = k.split(' <- ')[0];
+    out.set(exe, Math.min(ms, out.get(exe) ?? Infinity));
+  }
+  return out;
+}
+
+/**
+ * Behaviour keys. A process is its executable alone: how it was started (its
+ * parent, a shell, the runtime's exec) is context that event and audit carry,
+ * not part of what the image does.
  *
- * @example processBehavior('/bin/sleep', '/bin/sh') // => '/bin/sleep <- /bin/sh'
+ * @example processBehavior('/bin/sleep') // => '/bin/sleep'
  * @example connectBehavior('10.0.0.5', 443, 'api.example.com') // => 'api.example.com:443'
  */
-export function processBehavior(exe: string, parentExe: string | undefined): string {
-  return `${exe} <- ${parentExe ?? '?'}`;
+export function processBehavior(exe: string): string {
+  return exe;
 }
 export function listenBehavior(port: number, transport = 'tcp'): string {
   return `${transport}/${port}`;

@@ -16,6 +16,8 @@ import { CgroupIndex } from './cgroup';
 import { bootId, readStat } from './process-identity';
 import { parseBpftraceLine, toRecord } from './bpftrace/record';
 import { probeParser, type ProbeContext } from './bpftrace/parsers';
+import { ProcessTable } from './bpftrace/process-table';
+import { seedFromProc } from './bpftrace/seed-processes';
 import './bpftrace/syscall-parsers'; // runtime-audit syscall probes (probes/syscalls.bt)
 
 /** Directory of the built-in probe fragments (*.bt), concatenated in name order. */
@@ -31,6 +33,12 @@ export function assembleProgram(dirs: string[] = [PROBES_DIR]): string {
         .map((f) => readFileSync(join(d, f), 'utf8'))
     )
     .join('\n');
+}
+
+/** CLOCK_BOOTTIME - CLOCK_MONOTONIC in ns (time spent suspended), from /proc/uptime (10 ms resolution). */
+function bootOffsetNs(): number {
+  const uptimeNs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1e9;
+  return Math.max(0, uptimeNs - Number(process.hrtime.bigint()));
 }
 
 /** Inode of a process's mount namespace (/proc/<pid>/ns/mnt -> mnt:[N]). */
@@ -81,6 +89,8 @@ export class EbpfSource implements Source {
   readonly name = 'ebpf' as const;
   private child?: ChildProcess;
   private stopping = false;
+  /** Lineage: every process's identity from its fork and exec records (bpftrace/process-table.ts). */
+  readonly processes = new ProcessTable();
   private counters = {
     lines: 0,
     events: 0,
@@ -113,9 +123,12 @@ export class EbpfSource implements Source {
     const users = new UserResolver();
     const hostMnt = mountNsInode(1) ?? mountNsInode('self');
     const offsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+    const bootOffset = bootOffsetNs();
     const ctx: ProbeContext = {
       bootId: boot,
       wallNs: (t) => (offsetNs + BigInt(Math.round(t))).toString(),
+      processes: this.processes,
+      bootNs: (t) => t + bootOffset,
       argvCap: this.opts.strlen ?? 128,
       containerOfCgroup: (id) => cgroups.resolve(id),
       hostUserOf: (uid, mnt) => (mnt === hostMnt ? users.lookup('host', ['/etc/passwd'], uid) : undefined),
@@ -175,7 +188,12 @@ export class EbpfSource implements Source {
           this.logger.error({ source: 'ebpf', code, sig, stderr }, 'bpftrace exited; eBPF events stop');
       });
     });
-    this.logger.info({ source: 'ebpf', probes: this.counters.probes_attached }, 'bpftrace probes attached');
+    // After the probes attached: a process started in between is in both, and the table keeps the first.
+    const seeded = seedFromProc(this.processes, boot);
+    this.logger.info(
+      { source: 'ebpf', probes: this.counters.probes_attached, processes: seeded },
+      'bpftrace probes attached'
+    );
   }
 
   /** Handle one bpftrace output line (latin1-decoded); true on the `ready` record (probes/00-ready.bt): every probe is attached. */
@@ -231,6 +249,6 @@ export class EbpfSource implements Source {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters };
+    return { ...this.counters, processes_tracked: this.processes.size };
   }
 }

@@ -1,11 +1,14 @@
 /**
  * Parser registry for probe records, keyed by the record's `kind`. Adding a
  * probe is a fragment in probes/ (one printf per event, see record.ts) plus a
- * {@link registerProbeParser} call; the built-in kinds are exec, exit, tcp.
+ * {@link registerProbeParser} call; the built-in kinds are exec, exit, tcp,
+ * fork (lineage only: it feeds the process table and emits nothing).
  */
 import { decodeBytes, truncationMarker, type NewEvent } from '@casefile/schema';
+import { redactText } from '../../redact';
 import { nsToTicks, processKey } from '../process-identity';
 import { argvAmbiguous, type ProbeRecord } from './record';
+import type { ProcessIdentity, ProcessTable } from './process-table';
 import type { CgroupContainer } from '../cgroup';
 
 /** What a mapper may need beyond the record; injected so mappers stay pure in tests. */
@@ -28,6 +31,10 @@ export interface ProbeContext {
    * that is the host's; undefined otherwise (the enricher resolves container users).
    */
   hostUserOf?(uid: number, mntNs: number): string | undefined;
+  /** Lineage: identities from forks and execs (see process-table.ts). Without it events carry the kernel's parent only. */
+  processes?: ProcessTable;
+  /** CLOCK_MONOTONIC ns (a record's `t`) -> CLOCK_BOOTTIME ns (a start_boottime), to match forks to the processes they made. */
+  bootNs?(monoNs: number): number;
 }
 
 export interface ProbeParser {
@@ -95,8 +102,12 @@ function basename(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
 }
 
-/** exec: process.start with pid, ppid, uid, path, argv and both process keys. */
+/** exec: process.start with pid, ppid, uid, path, argv, both process keys and, with a process table, lineage. */
 export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
+  return execEvents(rec, ctx).start;
+}
+
+function execEvents(rec: ProbeRecord, ctx: ProbeContext): { start: NewEvent; entered?: ProcessIdentity } {
   const pid = rec.num.pid;
   const raw: Record<string, string> = {};
   const executable = decodeBytes('executable', rec.str.filename ?? new Uint8Array(), raw) || '?';
@@ -123,26 +134,104 @@ export function mapExec(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
     raw
   );
   if (cut) commandLine += ' ' + truncationMarker(fullLen);
-  return {
+  const key = recordKey(rec, ctx);
+  const kernelParent = recordKey(rec, ctx, 'ppid', 'pst');
+  const scope = cgroupScope(rec, ctx);
+  const lineage =
+    key && ctx.processes
+      ? ctx.processes.exec(key, pid, kernelParent, executable, args, commandLine, scope.containerId)
+      : undefined;
+  const parent = lineage?.parent;
+  const user = rec.num.mnt !== undefined ? ctx.hostUserOf?.(rec.num.uid, rec.num.mnt) : undefined;
+  const start: NewEvent = {
     type: 'process.start',
     timeNs: ctx.wallNs(rec.num.t),
     message: `process started: ${commandLine || executable}`,
     source: 'ebpf',
     pid,
-    ppid: rec.num.ppid,
+    ppid: parent?.pid ?? rec.num.ppid,
     uid: rec.num.uid,
     executable,
     processName: basename(executable),
     commandLine,
     args,
-    processKey: recordKey(rec, ctx),
-    parentProcessKey: recordKey(rec, ctx, 'ppid', 'pst'),
-    ...cgroupScope(rec, ctx),
-    ...(rec.num.mnt !== undefined && ctx.hostUserOf?.(rec.num.uid, rec.num.mnt) !== undefined
-      ? { user: ctx.hostUserOf(rec.num.uid, rec.num.mnt) }
+    processKey: key,
+    parentProcessKey: lineage?.self.parentKey ?? kernelParent,
+    ...(parent
+      ? { parentExecutable: parent.executable, parentCommandLine: parent.commandLine || undefined }
       : {}),
+    ...(lineage?.self.entry ? { processEntry: lineage.self.entry } : {}),
+    ...ancestryOf(key, ctx),
+    ...scope,
+    ...(user !== undefined ? { user } : {}),
     ...(Object.keys(raw).length ? { rawBase64: JSON.stringify(raw) } : {}),
   };
+  return { start, entered: lineage?.entered ? lineage.self : undefined };
+}
+
+/** exec as registered: the process.start, and a container.exec when the runtime's exec just started it. */
+export function mapExecRecord(rec: ProbeRecord, ctx: ProbeContext): NewEvent | NewEvent[] {
+  const { start, entered } = execEvents(rec, ctx);
+  return entered?.entry === 'runtime_exec' ? [start, containerExec(start, entered, ctx)] : start;
+}
+
+/** `processAncestry` of a process key, when it has ancestors in the table. */
+function ancestryOf(key: string | undefined, ctx: ProbeContext): { processAncestry?: string[] } {
+  const a = ctx.processes?.ancestry(key);
+  return a?.length ? { processAncestry: a } : {};
+}
+
+/**
+ * The forensic fact of an operator's exec into a container: what ran, the
+ * runtime command that started it (`runc exec ...`) and who asked for it.
+ */
+function containerExec(start: NewEvent, self: ProcessIdentity, ctx: ProbeContext): NewEvent {
+  const runtime = ctx.processes!.runtimeCommandOf(self.parentKey);
+  const operator = ctx.processes!.operatorOf(runtime?.key);
+  // The redact stage does not know this field yet: the operator's command line carries the exec'd command's secrets too.
+  const operatorCommandLine = operator?.commandLine ? redactText(operator.commandLine) : undefined;
+  const cid = start.containerId!.slice(0, 12);
+  return {
+    type: 'container.exec',
+    timeNs: start.timeNs,
+    message: `exec into container ${cid}: ${start.commandLine || start.executable}${operatorCommandLine ? ` (by ${operatorCommandLine})` : ''}`,
+    source: 'ebpf',
+    containerId: start.containerId,
+    containerRuntime: start.containerRuntime,
+    podUid: start.podUid,
+    pid: start.pid,
+    processKey: start.processKey,
+    executable: start.executable,
+    commandLine: start.commandLine,
+    args: start.args,
+    uid: start.uid,
+    ...(runtime
+      ? {
+          parentProcessKey: runtime.key,
+          parentExecutable: runtime.executable,
+          parentCommandLine: runtime.commandLine || undefined,
+        }
+      : {}),
+    ...(operator ? { operatorProcessKey: operator.key, operatorCommandLine } : {}),
+  };
+}
+
+/** fork: the creator of a new pid, remembered in the process table (no event). */
+export function mapFork(rec: ProbeRecord, ctx: ProbeContext): null {
+  const creator = recordKey(rec, ctx);
+  if (ctx.processes && creator && rec.num.cpid !== undefined)
+    ctx.processes.fork(rec.num.cpid, creator, ctx.bootNs ? ctx.bootNs(rec.num.t) : rec.num.t);
+  return null;
+}
+
+/** Executable and ancestry of an event's process from the table (tcp and syscall records carry neither). */
+export function identityFields(
+  key: string | undefined,
+  ctx: ProbeContext
+): { executable?: string; processAncestry?: string[] } {
+  const id = ctx.processes?.get(key);
+  if (!id) return {};
+  return { ...(id.executable !== '?' ? { executable: id.executable } : {}), ...ancestryOf(key, ctx) };
 }
 
 /** Decode a wait status: exit code, or 128+signal with the signal as reason. */
@@ -156,6 +245,9 @@ export function mapExit(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
   const raw: Record<string, string> = {};
   const processName = decodeBytes('processName', rec.str.comm ?? new Uint8Array(), raw);
   const { exitCode, reason } = waitStatus(rec.num.code ?? 0);
+  const key = recordKey(rec, ctx);
+  const exe = ctx.processes?.get(key)?.executable;
+  ctx.processes?.exit(key, Number(BigInt(ctx.wallNs(rec.num.t)) / 1_000_000n));
   return {
     type: 'process.exit',
     timeNs: ctx.wallNs(rec.num.t),
@@ -163,8 +255,9 @@ export function mapExit(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
     source: 'ebpf',
     pid: rec.num.pid,
     processName,
+    ...(exe && exe !== '?' ? { executable: exe } : {}),
     exitCode,
-    processKey: recordKey(rec, ctx),
+    processKey: key,
     ...cgroupScope(rec, ctx),
     ...(Object.keys(raw).length ? { rawBase64: JSON.stringify(raw) } : {}),
   };
@@ -187,6 +280,7 @@ export function mapTcp(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null {
     networkType: v === 6 ? 'ipv6' : 'ipv4',
     pid,
     processKey: recordKey(rec, ctx),
+    ...identityFields(recordKey(rec, ctx), ctx),
     ...cgroupScope(rec, ctx),
   };
   const hostPort = (a: string, p: number) => (v === 6 ? `[${a}]:${p}` : `${a}:${p}`);
@@ -220,6 +314,7 @@ export function mapTcp(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null {
   return null;
 }
 
-registerProbeParser({ kind: 'exec', strings: ['argv', 'filename'], map: mapExec });
+registerProbeParser({ kind: 'exec', strings: ['argv', 'filename'], map: mapExecRecord });
 registerProbeParser({ kind: 'exit', strings: ['comm'], map: mapExit });
 registerProbeParser({ kind: 'tcp', strings: ['saddr', 'daddr'], map: mapTcp });
+registerProbeParser({ kind: 'fork', strings: [], map: mapFork });

@@ -1,15 +1,16 @@
 /**
  * Parser for the runtime-audit syscall probes (probes/syscalls.bt, record kind
  * "sys"): one process.syscall event per call that matters. The probes filter
- * by path prefix in the kernel; the exact path check happens here, so a read
- * of /etc/ssh/ssh_config or a process's own environ is dropped.
+ * by path prefix in the kernel; the exact path check happens here (the audit
+ * rules' own, known-bad.ts fileRule), so a read of /etc/ssh/ssh_config, a
+ * process's own environ or the deletion of a rotated log is dropped.
  *
  * @example {"kind":"sys","sc":1,"pid":7,"a":0,...}\x1fcat\x00...\x1f/etc/shadow
  *   // => { type: 'process.syscall', syscall: 'openat', filePath: '/etc/shadow', syscallArg: 'O_RDONLY', processName: 'cat', pid: 7, ... }
  */
 import type { NewEvent } from '@casefile/schema';
-import { isSensitivePath, sensitiveFileRule } from '../../audit/known-bad';
-import { recordKey, registerProbeParser, type ProbeContext } from './parsers';
+import { fileOpOf, fileRule, isSensitivePath } from '../../audit/known-bad';
+import { cgroupScope, identityFields, recordKey, registerProbeParser, type ProbeContext } from './parsers';
 import type { ProbeRecord } from './record';
 
 const SYSCALLS: Record<number, string> = {
@@ -20,7 +21,18 @@ const SYSCALLS: Record<number, string> = {
   6: 'bpf',
   7: 'symlinkat',
   8: 'linkat',
+  9: 'unlink',
+  10: 'truncate',
+  11: 'mount',
+  12: 'connect',
 };
+const MOUNT_FLAGS: [number, string][] = [
+  [1, 'MS_RDONLY'],
+  [0x1000, 'MS_BIND'],
+  [0x2000, 'MS_MOVE'],
+  [0x4000, 'MS_REC'],
+  [0x20, 'MS_REMOUNT'],
+];
 const PTRACE: Record<number, string> = {
   4: 'PTRACE_POKETEXT',
   5: 'PTRACE_POKEDATA',
@@ -63,6 +75,12 @@ function decodeArg(sc: string, a: number): string {
       );
     case 'bpf':
       return a === 5 ? 'BPF_PROG_LOAD' : String(a);
+    case 'mount':
+      return (
+        MOUNT_FLAGS.filter(([bit]) => a & bit)
+          .map(([, n]) => n)
+          .join('|') || '0'
+      );
     default:
       return String(a);
   }
@@ -73,10 +91,17 @@ export function mapSyscall(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null
   if (!syscall) return null;
   const pid = rec.num.pid;
   const path = rec.str.path && rec.str.path.length ? Buffer.from(rec.str.path).toString('utf8') : undefined;
-  if (syscall === 'openat' && (!path || !sensitiveFileRule(path, pid))) return null;
-  if ((syscall === 'symlinkat' || syscall === 'linkat') && (!path || !isSensitivePath(path))) return null;
-  const comm = rec.str.comm ? Buffer.from(rec.str.comm).toString('utf8').replace(/\0.*$/s, '') : undefined;
   const syscallArg = decodeArg(syscall, rec.num.a ?? 0);
+  const op = fileOpOf(syscall, syscallArg);
+  if (op && (!path || !fileRule(path, pid, op))) return null;
+  if ((syscall === 'symlinkat' || syscall === 'linkat') && (!path || !isSensitivePath(path))) return null;
+  const key = recordKey(rec, ctx);
+  const scope = cgroupScope(rec, ctx);
+  // The runtime mounts a container's filesystems, and the host's own tools mount and talk to the runtime: not news.
+  const onHost = rec.num.cg !== undefined && ctx.containerOfCgroup?.(rec.num.cg) === null;
+  if (syscall === 'mount' && (onHost || ctx.processes?.get(key)?.runtime)) return null;
+  if (op === 'connect' && onHost) return null;
+  const comm = rec.str.comm ? Buffer.from(rec.str.comm).toString('utf8').replace(/\0.*$/s, '') : undefined;
   const targetPid = syscall === 'ptrace' ? rec.num.tp : undefined;
   return {
     type: 'process.syscall',
@@ -86,7 +111,9 @@ export function mapSyscall(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null
     pid,
     uid: rec.num.uid,
     processName: comm || undefined,
-    processKey: recordKey(rec, ctx),
+    processKey: key,
+    ...identityFields(key, ctx),
+    ...scope,
     syscall,
     syscallArg,
     filePath: path,
