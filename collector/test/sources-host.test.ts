@@ -212,7 +212,13 @@ test('recorded auth.log (RFC 3339): each fact is one event with its fields; nois
       targetUser: other,
       tty: 'pts/1',
     },
-    { type: 'host.activity', activity: 'session_close', pamService: 'su', targetUser: other },
+    {
+      type: 'host.activity',
+      activity: 'session_close',
+      pamService: 'su',
+      targetUser: other,
+      loginUser: user,
+    },
     {
       type: 'host.activity',
       activity: 'su',
@@ -238,7 +244,13 @@ test('recorded auth.log (RFC 3339): each fact is one event with its fields; nois
       targetUser: user,
       tty: 'pts/0',
     },
-    { type: 'host.activity', activity: 'session_close', pamService: 'su', targetUser: user },
+    {
+      type: 'host.activity',
+      activity: 'session_close',
+      pamService: 'su',
+      targetUser: user,
+      loginUser: 'root',
+    },
     {
       type: 'host.activity',
       activity: 'su',
@@ -247,7 +259,13 @@ test('recorded auth.log (RFC 3339): each fact is one event with its fields; nois
       targetUser: other,
       tty: 'pts/0',
     },
-    { type: 'host.activity', activity: 'session_close', pamService: 'su-l', targetUser: other },
+    {
+      type: 'host.activity',
+      activity: 'session_close',
+      pamService: 'su-l',
+      targetUser: other,
+      loginUser: 'root',
+    },
     { type: 'host.activity', activity: 'session_open', pamService: 'runuser', targetUser: other, uid: 0 },
     { type: 'host.activity', activity: 'session_close', pamService: 'runuser', targetUser: other },
   ]);

@@ -70,6 +70,8 @@ function compact<T extends Record<string, unknown>>(o: T): T {
  */
 export class AuthEventMapper {
   private readonly connections = new Map<number, SshdConnection>();
+  /** su pid -> the user who ran it, for its session's end (same pid). */
+  private readonly suUsers = new Map<number, string>();
 
   constructor(private readonly source: AuthSource = 'authlog') {}
 
@@ -238,13 +240,16 @@ export class AuthEventMapper {
         pid
       );
     }
+    const by = pid !== undefined && service.startsWith('su') ? this.suUsers.get(pid) : undefined;
+    if (by !== undefined) this.suUsers.delete(pid!);
     return this.event(
       {
         type: 'host.activity',
         activity: 'session_close',
-        message: `session closed (${service}) for ${m[1]}`,
+        message: `session closed (${service}) for ${m[1]}${by ? ` (su by ${by})` : ''}`,
         pamService: service,
         targetUser: m[1],
+        loginUser: by,
       },
       pid
     );
@@ -280,6 +285,10 @@ export class AuthEventMapper {
     const ok = SU_GRANTED.exec(text);
     const m = ok ?? SU_FAILED.exec(text);
     if (!m) return null;
+    if (ok && pid !== undefined) {
+      this.suUsers.set(pid, m[2]);
+      if (this.suUsers.size > MAX_CONNECTIONS) this.suUsers.delete(this.suUsers.keys().next().value!);
+    }
     return this.event(
       {
         type: 'host.activity',
