@@ -426,6 +426,15 @@ export class DiskQueue {
     return fd;
   }
 
+  /** Close a fd we are done with; a failure there loses nothing and must not escape a timer or callback. */
+  private closeFd(fd: number): void {
+    try {
+      closeSync(fd);
+    } catch (err) {
+      this.log.warn({ error: errText(err) }, 'could not close a queue file');
+    }
+  }
+
   private syncDir(): void {
     const d = openSync(this.dir, 'r');
     try {
@@ -461,7 +470,7 @@ export class DiskQueue {
     this.syncing = at;
     fdatasync(at.fd, (err) => {
       this.syncing = undefined;
-      if (at.retire) closeSync(at.fd);
+      if (at.retire) this.closeFd(at.fd);
       if (this.closed) return;
       if (!err) return this.synced(at);
       // Unless a later sync in place covered it, what the kernel did with the pages is unknown: write again.
@@ -501,7 +510,7 @@ export class DiskQueue {
   private retireFd(): void {
     if (this.fd === undefined) return;
     if (this.syncing?.fd === this.fd) this.syncing.retire = true;
-    else closeSync(this.fd);
+    else this.closeFd(this.fd);
     this.fd = undefined;
   }
 
@@ -574,7 +583,7 @@ export class DiskQueue {
 
   private closeReadFd(seq?: number): void {
     if (this.readFd && (seq === undefined || this.readFd.seq === seq)) {
-      closeSync(this.readFd.fd);
+      this.closeFd(this.readFd.fd);
       this.readFd = undefined;
     }
   }
