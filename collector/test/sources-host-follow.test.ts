@@ -191,3 +191,56 @@ test('/healthz is degraded, and the start-up line a warning, while the host sour
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('resume after a restart: from the saved position, a half-written line read whole, a rotation while stopped', () => {
+  const t = setup();
+  try {
+    writeFileSync(t.path, '');
+    t.f.start();
+    appendFileSync(t.path, block(0, 3) + L(3).slice(0, 20));
+    const at = t.f.stop()!;
+    assert.deepEqual(numbers(t.lines), [0, 1, 2], 'the half-written line is not handed out at stop');
+    appendFileSync(t.path, L(3).slice(20) + '\n' + block(4, 6));
+    const again = new FileFollower(t.path, (l) => t.lines.push(l), { pollMs: NEVER, resume: at });
+    again.start();
+    again.poll();
+    const at2 = again.stop()!;
+    assert.deepEqual(numbers(t.lines), range(0, 6));
+    // stopped, then the file is renamed away and a new one started
+    appendFileSync(t.path, block(6, 8));
+    renameSync(t.path, t.path + '.1');
+    writeFileSync(t.path, block(8, 10));
+    const third = new FileFollower(t.path, (l) => t.lines.push(l), { pollMs: NEVER, resume: at2 });
+    third.start();
+    third.poll();
+    third.stop();
+    assert.deepEqual(numbers(t.lines), range(0, 10));
+  } finally {
+    t.done();
+  }
+});
+
+test('HostSource with a state dir: a restarted source reports what was logged while it was down, once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'casefile-host-resume-'));
+  const path = join(dir, 'auth.log');
+  const line = (i: number) =>
+    `2026-12-01T10:00:0${i}.000001+00:00 h sshd[${100 + i}]: Accepted password for u${i} from 10.0.0.1 port ${i} ssh2\n`;
+  const users: string[] = [];
+  const run = async (write: () => void) => {
+    const src = new HostSource(pino({ level: 'silent' }), { authLog: path, stateDir: dir, pollMs: 10 });
+    await src.available();
+    await src.start((e) => users.push((e as NewEvent).loginUser!));
+    write();
+    await new Promise((r) => setTimeout(r, 100));
+    await src.stop();
+  };
+  try {
+    writeFileSync(path, line(0)); // there before the first start: not reported
+    await run(() => appendFileSync(path, line(1)));
+    appendFileSync(path, line(2)); // while no collector runs
+    await run(() => appendFileSync(path, line(3)));
+    assert.deepEqual(users, ['u1', 'u2', 'u3']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,13 +5,13 @@
  * (`journalctl -f -o json` with a saved cursor: host/journal-follower.ts).
  * Which line becomes which event: host/auth-events.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
 import { AuthEventMapper } from './host/auth-events';
-import { FileFollower } from './host/file-follower';
+import { FileFollower, type FilePosition } from './host/file-follower';
 import { JournalFollower } from './host/journal-follower';
 import { parseSyslogLine } from './host/syslog';
 
@@ -45,7 +45,7 @@ export function mapJournalEntry(j: Record<string, unknown>, mapper: AuthEventMap
 export interface HostSourceOptions {
   /** Auth log path, or `journald`; unset = the first of {@link DEFAULT_AUTH_LOGS} that exists, else journald, else wait for one. */
   authLog?: string;
-  /** Collector state dir: the journal cursor is kept under `<stateDir>/host/`. */
+  /** Collector state dir: the journal cursor and the auth log position are kept under `<stateDir>/host/`, so a restart resumes. */
   stateDir?: string;
   pollMs?: number;
   /** How long a renamed auth log is still read after it last grew. */
@@ -63,6 +63,8 @@ export class HostSource implements Source {
   private file?: FileFollower;
   private journal?: JournalFollower;
   private waitTimer?: NodeJS.Timeout;
+  private saveTimer?: NodeJS.Timeout;
+  private savedPosition?: string;
   private emit?: Emit;
   private counters = { lines: 0, events: 0 };
 
@@ -122,19 +124,56 @@ export class HostSource implements Source {
     this.waitTimer.unref();
   }
 
-  /** Follow `path`; a file that appeared after start is read from its beginning. */
+  /** Follow `path` from the saved position, else (a file that appeared after start) its beginning, else its end. */
   private followFile(path: string, appeared: boolean): void {
     const mapper = new AuthEventMapper('authlog');
-    this.file = new FileFollower(path, (l) => this.handle(mapAuthLine(l, mapper)), {
+    const resume = this.loadPosition(path);
+    const file = new FileFollower(path, (l) => this.handle(mapAuthLine(l, mapper)), {
       pollMs: this.opts.pollMs,
       graceMs: this.opts.graceMs,
       fromStart: appeared,
+      resume,
     });
-    this.file.start();
+    this.file = file;
+    file.start();
+    if (this.positionFile) {
+      this.saveTimer = setInterval(() => this.savePosition(path, file.position()), 1000);
+      this.saveTimer.unref();
+    }
     this.logger.info(
-      { source: 'host', mode: 'file', path, fromStart: appeared },
+      { source: 'host', mode: 'file', path, from: resume ? resume.pos : appeared ? 'start' : 'end' },
       'following host auth activity'
     );
+  }
+
+  private get positionFile(): string | undefined {
+    return this.opts.stateDir ? join(this.opts.stateDir, 'host', 'authlog.position.json') : undefined;
+  }
+
+  private loadPosition(path: string): FilePosition | undefined {
+    if (!this.positionFile) return undefined;
+    try {
+      const p = JSON.parse(readFileSync(this.positionFile, 'utf8')) as FilePosition & { path: string };
+      return p.path === path ? p : undefined;
+    } catch {
+      return undefined; // none yet, or unreadable: start as if new
+    }
+  }
+
+  /** Atomically, and only when it changed. */
+  private savePosition(path: string, at: FilePosition | undefined): void {
+    const file = this.positionFile;
+    if (!file || !at) return;
+    const text = JSON.stringify({ path, ...at }) + '\n';
+    if (text === this.savedPosition) return;
+    try {
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+      this.savedPosition = text;
+    } catch (err) {
+      this.logger.warn({ source: 'host', err, file }, 'could not save the auth log position');
+    }
   }
 
   private handle(e: NewEvent | null): void {
@@ -156,8 +195,9 @@ export class HostSource implements Source {
 
   async stop(): Promise<void> {
     clearInterval(this.waitTimer);
+    clearInterval(this.saveTimer);
     this.waitTimer = undefined;
-    this.file?.stop();
+    if (this.file) this.savePosition(this.file.path, this.file.stop());
     await this.journal?.stop();
   }
 

@@ -29,9 +29,19 @@ interface OpenFile {
   decoder: StringDecoder;
   /** The last MARK_BYTES bytes before pos. */
   mark: Buffer;
-  /** Set once the path points elsewhere: drained until quiet for graceMs. */
-  rotatedAt?: number;
+  /** Offset just after the last complete line: where a restart resumes. */
+  lineEnd: number;
   lastGrowth: number;
+}
+
+/** Where a follower was in its file, to resume after a restart (see {@link FileFollower.position}). */
+export interface FilePosition {
+  ino: number;
+  dev: number;
+  /** Offset after the last complete line read. */
+  pos: number;
+  /** Base64 of the bytes before pos, to recognise the same content (also in a rotated file). */
+  mark: string;
 }
 
 export interface FollowerStats {
@@ -48,6 +58,12 @@ export interface FileFollowerOptions {
   graceMs?: number;
   /** Start at the end of a file that exists at start (default), or at its start. */
   fromStart?: boolean;
+  /**
+   * Continue where a previous follower stopped: in the file at the path if it still holds
+   * the same content there, else in the rotated file next to it that does (the rest of it),
+   * then the file at the path from its start.
+   */
+  resume?: FilePosition;
 }
 
 /** Follows one path; {@link poll} reads what is new and hands every complete line to `onLine`. */
@@ -69,9 +85,10 @@ export class FileFollower {
     private readonly opts: FileFollowerOptions = {}
   ) {}
 
-  /** Open the file (at its end unless fromStart) or note that it is missing, then poll every pollMs. */
+  /** Open the file (resume position, else its end unless fromStart) or note that it is missing, then poll every pollMs. */
   start(): void {
-    this.openCurrent(!this.opts.fromStart);
+    if (this.opts.resume) this.resume(this.opts.resume);
+    else this.openCurrent(!this.opts.fromStart);
     this.started = true;
     this.timer = setInterval(() => {
       try {
@@ -84,15 +101,22 @@ export class FileFollower {
     this.timer.unref();
   }
 
-  /** Read everything written so far (also what is left in rotated files), then close. */
-  stop(): void {
+  /**
+   * Read everything written so far (also what is left in rotated files), then close. Returns
+   * where the current file was read to; a last line without `\n` is not handed out (a
+   * follower resuming there reads it whole).
+   */
+  stop(): FilePosition | undefined {
     clearInterval(this.timer);
-    if (!this.started) return;
+    if (!this.started) return undefined;
     this.poll();
-    for (const f of [...this.draining, ...(this.current ? [this.current] : [])]) this.close(f);
+    for (const f of this.draining) this.close(f);
+    const at = this.position();
+    if (this.current) closeSync(this.current.fd);
     this.draining = [];
     this.current = undefined;
     this.started = false;
+    return at;
   }
 
   /** One round: drain rotated files, notice rotation or truncation, read new bytes. */
@@ -119,7 +143,7 @@ export class FileFollower {
     }
     if (st && (st.ino !== cur.ino || st.dev !== cur.dev)) {
       this.readNew(cur); // finish what is there now; the writer may still append (graceMs)
-      cur.rotatedAt = cur.lastGrowth = now;
+      cur.lastGrowth = now;
       this.draining.push(cur);
       this.stats.rotations++;
       this.current = undefined;
@@ -130,7 +154,7 @@ export class FileFollower {
     if (this.truncated(cur)) {
       this.stats.truncations++;
       this.recoverFromCopy(cur);
-      cur.pos = 0;
+      cur.pos = cur.lineEnd = 0;
       cur.mark = Buffer.alloc(0);
       this.flushPartial(cur);
     }
@@ -155,9 +179,50 @@ export class FileFollower {
       partial: '',
       decoder: new StringDecoder('utf8'),
       mark: this.readAt(fd, Math.max(0, pos - MARK_BYTES), pos),
+      lineEnd: pos,
       lastGrowth: Date.now(),
     };
     this.missingSince = undefined;
+  }
+
+  private resume(r: FilePosition): void {
+    const mark = Buffer.from(r.mark, 'base64');
+    this.openCurrent(false);
+    const cur = this.current;
+    if (
+      cur &&
+      cur.ino === r.ino &&
+      cur.dev === r.dev &&
+      fstatSync(cur.fd).size >= r.pos &&
+      this.readAt(cur.fd, r.pos - mark.length, r.pos).equals(mark)
+    ) {
+      Object.assign(cur, { pos: r.pos, lineEnd: r.pos, mark });
+      return;
+    }
+    // rotated (renamed or copied and truncated) while no follower ran: the rest is in the rotated file
+    if (r.pos > 0) this.recoverFromCopy({ ...(cur ?? this.placeholder()), pos: r.pos, mark, partial: '' });
+  }
+
+  private placeholder(): OpenFile {
+    return {
+      fd: -1,
+      ino: -1,
+      dev: -1,
+      pos: 0,
+      partial: '',
+      decoder: new StringDecoder('utf8'),
+      mark: Buffer.alloc(0),
+      lineEnd: 0,
+      lastGrowth: 0,
+    };
+  }
+
+  /** Where the current file has been read to (complete lines), or undefined while there is none. */
+  position(): FilePosition | undefined {
+    const f = this.current;
+    if (!f) return undefined;
+    const mark = this.readAt(f.fd, Math.max(0, f.lineEnd - MARK_BYTES), f.lineEnd);
+    return { ino: f.ino, dev: f.dev, pos: f.lineEnd, mark: mark.toString('base64') };
   }
 
   /** Whether the bytes before the read position are no longer what was read there. */
@@ -223,8 +288,10 @@ export class FileFollower {
     let n: number;
     while ((n = readSync(f.fd, this.buf, 0, this.buf.length, f.pos)) > 0) {
       total += n;
-      f.pos += n;
       const chunk = this.buf.subarray(0, n);
+      const nl = chunk.lastIndexOf(0x0a);
+      if (nl >= 0) f.lineEnd = f.pos + nl + 1;
+      f.pos += n;
       f.mark =
         n >= MARK_BYTES
           ? Buffer.from(chunk.subarray(n - MARK_BYTES))
