@@ -204,6 +204,7 @@ export class HostSource implements Source {
   stats(): Record<string, number> {
     return {
       ...this.counters,
+      blind: this.blind() ? 1 : 0, // for alerting: /healthz says why
       ...(this.file
         ? { rotations: this.file.stats.rotations, truncations: this.file.stats.truncations }
         : {}),
