@@ -7,19 +7,17 @@ import { TimelineChart } from './TimelineChart';
 
 // jsdom has no layout: give the SVG a 1000 px wide box so pointer positions map to times.
 beforeAll(() => {
-  jest
-    .spyOn(Element.prototype, 'getBoundingClientRect')
-    .mockReturnValue({
-      left: 0,
-      top: 0,
-      width: 1000,
-      height: 100,
-      right: 1000,
-      bottom: 100,
-      x: 0,
-      y: 0,
-      toJSON: () => ({}),
-    });
+  jest.spyOn(Element.prototype, 'getBoundingClientRect').mockReturnValue({
+    left: 0,
+    top: 0,
+    width: 1000,
+    height: 100,
+    right: 1000,
+    bottom: 100,
+    x: 0,
+    y: 0,
+    toJSON: () => ({}),
+  });
 });
 
 const HOUR = 3_600_000;
