@@ -54,7 +54,7 @@ children.push(
   run('server', 'server/bin/casefile-server.js', {
     CASEFILE_SERVER_LOKI_URL: lokiUrl,
     CASEFILE_SERVER_DATA_DIR: resolve(STATE, 'server'),
-    CASEFILE_SERVER_TOKENS: `grafana:${token}`,
+    CASEFILE_SERVER_TOKENS: `grafana:read+pin+admin+grafana:${token}`,
   }),
   run('collector', 'collector/bin/casefile-collector.js', {
     CASEFILE_OTLP_ENDPOINT: `${lokiUrl}/otlp/v1/logs`,
