@@ -257,6 +257,31 @@ test('lineage: a podman exec is marked as the runtime exec, says who asked, and 
   assert.equal(start('/dev/fd/5').processEntry, undefined);
 });
 
+test('lineage: records of other CPUs arriving late still mark the runtime exec, and fill in the forked identities', () => {
+  const lines = podmanExecLines();
+  // runc init's exec and its nsexec forks are read after the command's own exec.
+  const late = lines.filter((l) => /"pid":4700,/.test(l) || /"pid":4703,/.test(l));
+  const table = new ProcessTable();
+  const c: ProbeContext = {
+    ...ctx,
+    processes: table,
+    bootNs: (t) => t,
+    containerOfCgroup: (id) => (id === CG_CTR ? { containerId: CID, runtime: 'podman' } : null),
+  };
+  const src = new EbpfSource(logger);
+  const events: CasefileEvent[] = [];
+  for (const l of [...lines.filter((l) => !late.includes(l)), ...late])
+    src.handleLine(l, c, (e) => events.push(makeEvent(e as NewEvent)));
+  const sh = events.find((e) => e.type === 'process.start' && e.executable === '/bin/sh')!;
+  assert.equal(sh.processEntry, 'runtime_exec', 'runc exec is the kernel parent (CLONE_PARENT)');
+  assert.equal(events.filter((e) => e.type === 'container.exec').length, 1);
+  assert.equal(
+    table.get(key(4703))?.executable,
+    '/dev/fd/5',
+    'the nsexec child is runc init once its records came'
+  );
+});
+
 test('lineage: the container init is marked; exited processes expire after the retention', () => {
   const table = new ProcessTable({ retainMs: 1000 });
   const c: ProbeContext = {

@@ -56,7 +56,7 @@ const QUIET = [
 /** Routine work an operator or a probe does through `podman exec`. */
 const ROUTINE: string[][] = [
   ['/bin/wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'],
-  ['/bin/sh', '-c', '/bin/nc -z 127.0.0.1 8080'],
+  ['/bin/sh', '-c', "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/nc 127.0.0.1 8080 > /dev/null"],
   ['/bin/ls', '-l', '/var/log'],
   ['/bin/cat', '/var/log/app.log'],
   ['/bin/sh', '-c', '/bin/true & /bin/date'],
@@ -122,10 +122,10 @@ export const ATTACKS: AttackCase[] = [
   },
   {
     name: 'port-scan',
-    technique: 'Network Service Discovery (one nc -z per port)',
+    technique: 'Network Service Discovery (one nc per port)',
     ruleId: 'CF103',
     mitre: 'T1046',
-    script: () => 'for p in $(/bin/seq 40100 40130); do /bin/nc -z -w 1 127.0.0.1 $p; done; true',
+    script: () => 'for p in $(/bin/seq 40100 40130); do /bin/nc -w 1 127.0.0.1 $p < /dev/null; done; true',
   },
   {
     name: 'revshell-nc-e',

@@ -157,7 +157,7 @@ function execEvents(rec: ProbeRecord, ctx: ProbeContext): { start: NewEvent; ent
     args,
     processKey: key,
     parentProcessKey: lineage?.self.parentKey ?? kernelParent,
-    ...(parent
+    ...(parent && parent.executable !== '?'
       ? { parentExecutable: parent.executable, parentCommandLine: parent.commandLine || undefined }
       : {}),
     ...(lineage?.self.entry ? { processEntry: lineage.self.entry } : {}),

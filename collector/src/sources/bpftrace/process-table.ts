@@ -62,6 +62,8 @@ const RUNTIME_EXES = /^(runc|crun|youki|runsc|conmon|containerd-shim.*|docker-in
 const EXEC_SUBCOMMAND = /^(exec|--exec)$/;
 /** How far up a runtime's own chain the subcommand is looked for (runc init, runc exec, conmon). */
 const RUNTIME_CHAIN = 6;
+/** The executable of a forked process whose creator is not known. */
+const UNKNOWN = '?';
 /** Ancestors an event carries at most. */
 export const MAX_ANCESTRY = 16;
 /** A fork and the start time of the process it made differ by microseconds; allow for the clock offset estimate. */
@@ -117,24 +119,38 @@ export class ProcessTable {
   get(key: string | undefined): ProcessIdentity | undefined {
     if (!key) return undefined;
     const known = this.byKey.get(key);
-    if (known) return known;
+    if (known) {
+      // Made from a fork whose creator was not known yet (records of different CPUs arrive out of order): inherit now.
+      if (!known.execd && known.executable === UNKNOWN)
+        this.inherit(known, this.byKey.get(known.parentKey ?? ''));
+      return known;
+    }
     const k = parseKey(key);
     const f = k && this.takeFork(k.pid, k.startNs);
     if (!f) return undefined;
-    const creator = f.creator ?? this.get(f.creatorKey);
     const id: ProcessIdentity = {
       key,
       pid: k.pid,
       parentKey: f.creatorKey,
-      executable: creator?.executable ?? '?',
-      commandLine: creator?.commandLine ?? '',
-      args: creator?.args ?? [],
-      containerId: creator?.containerId,
-      runtime: creator?.runtime ?? false,
+      executable: UNKNOWN,
+      commandLine: '',
+      args: [],
+      runtime: false,
       execd: false,
     };
+    this.inherit(id, f.creator ?? this.get(f.creatorKey));
     this.put(id);
     return id;
+  }
+
+  /** A forked process runs its creator's image. */
+  private inherit(id: ProcessIdentity, creator: ProcessIdentity | undefined): void {
+    if (!creator || creator.executable === UNKNOWN) return;
+    id.executable = creator.executable;
+    id.commandLine = creator.commandLine;
+    id.args = creator.args;
+    id.containerId ??= creator.containerId;
+    id.runtime = creator.runtime;
   }
 
   /** Seed one process that was running before the collector started (from /proc). */
@@ -183,24 +199,31 @@ export class ProcessTable {
       args,
       containerId,
       runtime,
-      entry: runtime ? undefined : (before?.entry ?? this.entryOf(containerId, parent)),
+      entry: runtime ? undefined : (before?.entry ?? this.entryOf(containerId, parent, kernelParentKey)),
       execd: true,
     };
     this.put(self);
     return { self, parent, entered: !!self.entry && !before?.entry };
   }
 
-  /** How a process whose parent is `parent` entered container `containerId`, if it is that container's entry. */
+  /**
+   * How a process whose parent is `parent` entered container `containerId`,
+   * if it is that container's entry: its creator, or the parent the kernel
+   * named at exec (runc's last child is made with CLONE_PARENT, so that is
+   * `runc exec|create` itself), is the runtime. An unknown parent (a lost
+   * record) says nothing: better no mark than a wrong one.
+   */
   private entryOf(
     containerId: string | undefined,
-    parent: ProcessIdentity | undefined
+    parent: ProcessIdentity | undefined,
+    kernelParentKey: string | undefined
   ): ProcessEntry | undefined {
-    // An unknown parent (a lost record) says nothing: better no mark than a wrong one.
-    if (!containerId || !parent) return undefined;
-    if (parent.containerId === containerId && !parent.runtime) return undefined;
-    return this.runtimeCommandOf(parent?.key)?.args.some((a) => EXEC_SUBCOMMAND.test(a))
-      ? 'runtime_exec'
-      : 'container_init';
+    if (!containerId) return undefined;
+    if (parent && parent.containerId === containerId && !parent.runtime && parent.executable !== UNKNOWN)
+      return undefined;
+    const commands = [parent?.key, kernelParentKey].map((k) => this.runtimeCommandOf(k)).filter((c) => !!c);
+    if (commands.some((c) => c.args.some((a) => EXEC_SUBCOMMAND.test(a)))) return 'runtime_exec';
+    return commands.length ? 'container_init' : undefined;
   }
 
   /**
@@ -211,9 +234,15 @@ export class ProcessTable {
   runtimeCommandOf(key: string | undefined): ProcessIdentity | undefined {
     let first: ProcessIdentity | undefined;
     let p = this.get(key);
-    for (let i = 0; p?.runtime && i < RUNTIME_CHAIN; i++, p = this.get(p.parentKey)) {
+    // Unknown links (a fork whose creator's records are still on their way) are walked through.
+    for (
+      let i = 0;
+      p && (p.runtime || p.executable === UNKNOWN) && i < RUNTIME_CHAIN;
+      i++, p = this.get(p.parentKey)
+    ) {
+      if (!p.runtime) continue;
       if (p.args.some((a) => EXEC_SUBCOMMAND.test(a))) return p;
-      if (!first && p.args[1] !== 'init' && !/^runc:\[/.test(p.args[0] ?? '')) first = p;
+      if (!first && p.args[1] !== 'init') first = p;
     }
     return first;
   }
