@@ -5,7 +5,7 @@
  */
 export {}; // a module: top-level await below
 
-const ALL = ['pipeline', 'capture', 'models', 'queue'];
+const ALL = ['pipeline', 'capture', 'models', 'queue', 'redact'];
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((b) => !ALL.includes(b));
 if (unknown.length) {

@@ -21,20 +21,21 @@ import { toolRules, type ToolRule } from './tools';
  * GC pause can not get a small event masked.
  */
 export class Budget {
-  private readonly deadline: number;
+  /** Set at the first clock read; the time before it (under 4 KiB of work) is counted as none. */
+  private deadline = 0;
   private work = 0;
   private nextCheck = 4096;
   over = false;
-  constructor(ms: number) {
-    this.deadline = performance.now() + ms;
-  }
+  constructor(private readonly ms: number) {}
   /** Account for `work` (characters looked at, plus a little per call); true once the budget is spent. */
   spend(work: number): boolean {
     if (this.over) return true;
     this.work += work + 16;
     if (this.work < this.nextCheck) return false;
     this.nextCheck = this.work + 1024;
-    this.over = performance.now() > this.deadline;
+    const now = performance.now();
+    if (this.deadline === 0) this.deadline = now + this.ms;
+    this.over = now > this.deadline;
     return this.over;
   }
 }
@@ -48,6 +49,12 @@ export interface CommandContext extends ScanOptions {
   patterns?: { test(s: string): boolean; find(s: string, spans: Spans): void };
   /** Quick superset test: can `s` contain anything the value scanner finds? */
   trigger: RegExp;
+  /**
+   * The caller found no trigger (and no user pattern) in the whole input, so
+   * none is in any substring of it: arguments need no scan. Not for shell
+   * scripts, where quote removal makes new strings.
+   */
+  quiet?: boolean;
 }
 
 /** Programs that run another program given after their own options; values are the options that take an argument. */
@@ -207,7 +214,20 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const anyCase = (s: string) =>
   [...s].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escapeRe(c))).join('');
 /** Stems every secret name contains, and the marks of URL credentials, PEM blocks and JWTs. */
-const STEMS = ['pass', 'secret', 'token', 'key', 'credential', 'cookie', 'sig', 'auth', 'pw', 'jwt', 'creds'];
+const STEMS = [
+  'pass',
+  'secret',
+  'token',
+  'key',
+  'credential',
+  'cookie',
+  'sig',
+  'auth',
+  'pw',
+  'jwt',
+  'creds',
+  'identified',
+];
 
 /**
  * The quick test for "the value scanner may find something here": secret-name
@@ -226,24 +246,55 @@ export function programName(arg: string): string {
   return slash >= 0 ? arg.slice(slash + 1) : arg;
 }
 
+const RUNNERS = new Set([...Object.keys(WRAPPERS), ...SHELLS, 'ssh', 'watch']);
 /** A word naming a program whose arguments have rules of their own. */
 function isKnownProgram(name: string): boolean {
-  return (
-    name in WRAPPERS ||
-    SHELLS.has(name) ||
-    name === 'ssh' ||
-    name === 'watch' ||
-    toolRules(name) !== undefined
-  );
+  return RUNNERS.has(name) || toolRules(name) !== undefined;
 }
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** Rules that act on positionals or on every argument (not only on their own flags). */
+const positionalRule = (r: ToolRule) =>
+  !!(r.prefixed || r.positional || r.pairs || r.allAssignments || r.lastPositionalWith || r.credentialTarget);
+
+/**
+ * For words with no trigger anywhere (the caller tested): true when no rule
+ * can change them, i.e. no wrapper or shell among them, and no flag or
+ * positional rule of a program among them applies. The common event takes
+ * this path: a few Set lookups per word instead of the full walk.
+ */
+export function quietUnchanged(words: readonly string[]): boolean {
+  let rules: ToolRule[] | undefined;
+  for (const a of words) {
+    if (a[0] === '-') {
+      if (!rules) continue;
+      const eq = a.indexOf('=');
+      const flag = eq > 0 ? a.slice(0, eq) : a;
+      const two = a.slice(0, 2);
+      const three = a.slice(0, 3);
+      for (const r of rules) {
+        const h = flagHeads(r);
+        if (h.has(flag) || h.has(two) || h.has(three)) return false;
+      }
+      continue;
+    }
+    const name = programName(a);
+    if (RUNNERS.has(name)) return false;
+    const own = toolRules(name);
+    if (!own) continue;
+    if (own.some(positionalRule)) return false;
+    rules = rules ? [...rules, ...own] : [...own];
+  }
+  return true;
+}
 /** In text mode, a word folded into the script before it (see redactShell); dropped when the text is rebuilt. */
 export const CONSUMED = '\u0000';
 
 /** Mask secrets found by the scanner (and user patterns) in one argument. */
 function scanArg(a: string, ctx: CommandContext): string {
   if (ctx.budget.spend(a.length)) return MASK_BUDGET;
+  if (ctx.quiet) return a;
   const userHit = ctx.patterns?.test(a) ?? false;
   // The trigger is a quick no for short strings; on long ones it would cost as much as the scan itself.
   if (!userHit && a.length < 256 && !ctx.trigger.test(a)) return a;
@@ -258,7 +309,7 @@ function secretFlag(name: string, ctx: CommandContext, rules: readonly ToolRule[
   if (ctx.flags?.has(name)) return true;
   if (name.length < 3 || (name[1] !== '-' && name.length < 4)) return false; // short flags: only per tool
   if (rules.some((r) => r.plain?.includes(name))) return false;
-  return ctx.trigger.test(name) && isSecretName(name, ctx.names);
+  return !ctx.quiet && ctx.trigger.test(name) && isSecretName(name, ctx.names);
 }
 
 type Transform = (v: string) => string;
@@ -290,6 +341,26 @@ const maskColonCredential: Transform = (v) => {
   return colon >= 0 && at > colon + 1 ? v.slice(0, colon + 1) + MASK + v.slice(at) : v;
 };
 
+const HEADS = new WeakMap<ToolRule, Set<string>>();
+/** Every flag a rule names, and the heads (`-p`, `-hp`) of those that take an attached value: a quick no for other flags. */
+function flagHeads(r: ToolRule): Set<string> {
+  let h = HEADS.get(r);
+  if (!h) {
+    const flags = [
+      ...(r.value ?? []),
+      ...(r.attached ?? []),
+      ...Object.keys(r.userPass ?? {}),
+      ...(r.passArg ?? []),
+      ...(r.literal ?? []),
+      ...(r.plain ?? []),
+    ];
+    const short = flags.filter((f) => f[1] !== '-'); // only single-dash flags take an attached value
+    h = new Set([...flags, ...short.map((f) => f.slice(0, 2)), ...short.map((f) => f.slice(0, 3))]);
+    HEADS.set(r, h);
+  }
+  return h;
+}
+
 /** A flag's value per the tool rules: how to mask the next argument, this argument's new text, or nothing. */
 function toolFlag(
   a: string,
@@ -299,6 +370,8 @@ function toolFlag(
   const flag = eq > 0 ? a.slice(0, eq) : a;
   const inline = eq > 0 ? a.slice(eq + 1) : undefined;
   for (const r of rules) {
+    const heads = flagHeads(r);
+    if (!heads.has(flag) && !heads.has(a.slice(0, 2)) && !heads.has(a.slice(0, 3))) continue;
     for (const f of r.value ?? []) {
       if (a === f) return { next: maskAll };
       if (flag === f) return { now: `${f}=${MASK}` };
@@ -464,7 +537,8 @@ function redactArguments(
       }
     }
     if (out[j] !== a || next) continue;
-    const header = text ? headerWord(a, ctx) : null;
+    // Header names and auth schemes contain trigger stems: nothing to find in a quiet input.
+    const header = text && !ctx.quiet ? headerWord(a, ctx) : null;
     if (header && j + 1 < args.length) {
       // `Authorization: Bearer x` split into words: keep the scheme, mask the credential.
       if (!header[1] && AUTH_SCHEME_WORD.test(args[j + 1])) j++;
@@ -474,6 +548,7 @@ function redactArguments(
     const credential = args[j + 1] ?? '';
     if (
       text &&
+      !ctx.quiet &&
       AUTH_SCHEME_WORD.test(a) &&
       /bearer/i.test(a) &&
       credential.length >= 8 &&
@@ -623,6 +698,16 @@ function redactShell(
  */
 export function redactScript(script: string, ctx: CommandContext, depth: number): string {
   if (ctx.budget.spend(script.length)) return MASK_BUDGET;
+  const quiet = ctx.quiet;
+  ctx.quiet = false;
+  try {
+    return redactScriptWords(script, ctx, depth);
+  } finally {
+    ctx.quiet = quiet;
+  }
+}
+
+function redactScriptWords(script: string, ctx: CommandContext, depth: number): string {
   if (depth >= MAX_DEPTH) return scanArg(script, ctx);
   const done: Array<{ words: ShellWord[]; values: string[]; red: string[] }> = [];
   let pipeline: string[][] = []; // the masked words of echo-like commands piped onward

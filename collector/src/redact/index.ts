@@ -12,7 +12,14 @@
  */
 import type { CasefileEvent } from '@casefile/schema';
 import type { Stage } from '../pipeline/types';
-import { Budget, CONSUMED, buildTrigger, redactCommand, type CommandContext } from './command';
+import {
+  Budget,
+  CONSUMED,
+  buildTrigger,
+  quietUnchanged,
+  redactCommand,
+  type CommandContext,
+} from './command';
 import { MASK_BUDGET } from './spans';
 import { findPrivateKeys } from './tokens';
 import { findSqlPasswords } from './scan-value';
@@ -27,11 +34,29 @@ export { compileUserPattern, type RedactConfig } from './user-rules';
 export const DEFAULT_BUDGET_MS = 0.4;
 
 /** Free-text fields that may quote a command line (redacted as text). */
-const TEXT_FIELDS = ['parentCommandLine', 'reason', 'labels'] as const;
+const TEXT_FIELDS = ['parentCommandLine', 'operatorCommandLine', 'reason', 'labels'] as const;
+
+/** The words of a text (split at whitespace and control chars, as sudo joins argv), with their offsets. */
+function splitWords(s: string): { words: string[]; starts: number[] };
+function splitWords(s: string, budget: Budget): { words: string[]; starts: number[] } | undefined;
+function splitWords(s: string, budget?: Budget): { words: string[]; starts: number[] } | undefined {
+  const words: string[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i < s.length;) {
+    while (i < s.length && s.charCodeAt(i) <= 32) i++;
+    if (i >= s.length) break;
+    const start = i;
+    while (i < s.length && s.charCodeAt(i) > 32) i++;
+    if (budget?.spend(i - start)) return undefined;
+    words.push(s.slice(start, i));
+    starts.push(start);
+  }
+  return { words, starts };
+}
 
 /** Secrets that span words of a text: PEM blocks, SQL passwords (`IDENTIFIED BY 'a b'`). */
 function maskAcrossWords(s: string, ctx: CommandContext): string {
-  if (!ctx.trigger.test(s) && !/identified/i.test(s)) return s;
+  if (!ctx.trigger.test(s)) return s;
   const spans = new Spans();
   findPrivateKeys(s, spans);
   findSqlPasswords(s, spans, ctx);
@@ -55,8 +80,35 @@ export class Redactor {
     this.budgetMs = config.budgetMs ?? DEFAULT_BUDGET_MS;
   }
 
-  private context(budget = new Budget(this.budgetMs)): CommandContext {
-    return { ...this.base, budget };
+  private context(): CommandContext {
+    return { ...this.base, budget: new Budget(this.budgetMs), quiet: false };
+  }
+
+  /**
+   * The common case, decided cheaply: the command line is argv joined, the
+   * message quotes it after a prefix, nothing in the message can trigger a
+   * scanner, and no tool rule applies to the words.
+   */
+  private untouched(e: CasefileEvent): boolean {
+    const { args, commandLine, message } = e;
+    if (!args || commandLine === undefined || !message.endsWith(commandLine)) return false;
+    if (!this.quiet(message) || args.join(' ') !== commandLine) return false;
+    if (
+      !quietUnchanged(args) ||
+      !quietUnchanged(splitWords(message.slice(0, message.length - commandLine.length)).words)
+    )
+      return false;
+    const rec = e as unknown as Record<string, unknown>;
+    for (const f of TEXT_FIELDS) {
+      const v = rec[f];
+      if (typeof v === 'string' && (!this.quiet(v) || !quietUnchanged(splitWords(v).words))) return false;
+    }
+    return true;
+  }
+
+  /** Whether nothing in `s` can trigger the scanners (nor a user pattern): then only tool rules can apply. */
+  private quiet(s: string): boolean {
+    return !this.base.trigger.test(s) && !this.base.patterns?.test(s);
   }
 
   /**
@@ -79,17 +131,9 @@ export class Redactor {
   text(s: string, ctx = this.context()): string {
     if (!s) return s;
     if (ctx.budget.spend(s.length)) return MASK_BUDGET;
-    const words: string[] = [];
-    const starts: number[] = [];
-    for (let i = 0; i < s.length;) {
-      while (i < s.length && s.charCodeAt(i) <= 32) i++;
-      if (i >= s.length) break;
-      const start = i;
-      while (i < s.length && s.charCodeAt(i) > 32) i++;
-      if (ctx.budget.spend(i - start)) return MASK_BUDGET;
-      words.push(s.slice(start, i));
-      starts.push(start);
-    }
+    const split = splitWords(s, ctx.budget);
+    if (!split) return MASK_BUDGET;
+    const { words, starts } = split;
     const red = words.slice();
     redactCommand(words, red, 0, ctx, true);
     if (ctx.budget.over) return MASK_BUDGET;
@@ -112,16 +156,19 @@ export class Redactor {
    * info when the budget ran out.
    */
   event(e: CasefileEvent): { event: CasefileEvent; overBudget: boolean } {
+    if (this.untouched(e)) return { event: e, overBudget: false };
     const ctx = this.context();
     const changes: Partial<Record<string, unknown>> = {};
     let args: string[] | undefined;
+    const joined = e.args?.join(' ');
     if (e.args) {
+      ctx.quiet = this.quiet(joined!);
       args = this.args(e.args, ctx);
+      ctx.quiet = false;
       if (args.some((a, i) => a !== e.args![i])) changes.args = args;
     }
     let commandLine = e.commandLine;
     if (commandLine !== undefined) {
-      const joined = e.args?.join(' ');
       if (
         joined !== undefined &&
         commandLine.startsWith(joined) &&
@@ -135,10 +182,13 @@ export class Redactor {
     }
     // Messages quote the command line at their end ("process started: <command line>").
     const m = e.message;
-    const message =
-      e.commandLine && m.endsWith(e.commandLine)
-        ? this.text(m.slice(0, m.length - e.commandLine.length), ctx) + commandLine
-        : this.text(m, ctx);
+    let message: string;
+    if (e.commandLine && m.endsWith(e.commandLine)) {
+      const prefix = m.slice(0, m.length - e.commandLine.length);
+      ctx.quiet = this.quiet(prefix);
+      message = this.text(prefix, ctx) + commandLine;
+      ctx.quiet = false;
+    } else message = this.text(m, ctx);
     if (message !== m) changes.message = message;
     const rec = e as unknown as Record<string, unknown>;
     for (const f of TEXT_FIELDS) {

@@ -1,0 +1,135 @@
+/**
+ * Redaction benchmark (`npm run bench:collector -- redact`):
+ *  - redact_ns_per_event: the redaction stage on typical events (the pipeline
+ *    benchmark's synthetic process.start), and on the corpus mix
+ *    (collector/test/fixtures/redact/, benign and secret-bearing command lines);
+ *  - redact_worst_case_ms: the slowest event of the hostile set
+ *    (collector/test/fixtures/redact/hostile.ts, every value at the 16 KiB cap),
+ *    median of 5 runs per event, with the default per-event budget (and, for
+ *    reference, without any budget);
+ *  - events_per_sec_redact_on / _off: the real CLI (one core when taskset is
+ *    there) pushing BENCH_REDACT_EVENTS (default 100000) synthetic events through
+ *    validation, enrichment, models, redaction and the --stdout sink, with and
+ *    without --no-redact, alternated in one run, median of 3 each. The stdout
+ *    sink stands in for the queue and exporter (no Loki needed), which makes
+ *    redaction's share of the cost larger, not smaller.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeEvent, type CasefileEvent } from '@casefile/schema';
+import { syntheticEvent } from '../src/pipeline/synthetic-source';
+import { Redactor } from '../src/redact';
+import { hostileCases } from '../test/fixtures/redact/hostile';
+
+const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
+const HAS_TASKSET = spawnSync('taskset', ['-V']).status === 0;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Mean ns per event of `redactor.event` over `events`, after a warm-up pass. */
+function nsPerEvent(redactor: Redactor, events: CasefileEvent[], rounds: number): number {
+  for (const e of events) redactor.event(e);
+  const t = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) for (const e of events) redactor.event(e);
+  return Number(process.hrtime.bigint() - t) / (rounds * events.length);
+}
+
+function corpusEvents(): CasefileEvent[] {
+  const dir = resolve(import.meta.dirname, '../test/fixtures/redact');
+  const lines = [
+    ...(JSON.parse(readFileSync(join(dir, 'benign-commands.json'), 'utf8')) as Array<{ argv: string[] }>),
+    ...(JSON.parse(readFileSync(join(dir, 'secret-commands.json'), 'utf8')) as Array<{ argv: string[] }>),
+  ];
+  return lines.map(({ argv }) => {
+    const commandLine = argv.join(' ');
+    return makeEvent({
+      type: 'process.start',
+      pid: 1,
+      executable: `/usr/bin/${argv[0]}`,
+      args: argv,
+      commandLine,
+      message: `process started: ${commandLine}`,
+    });
+  });
+}
+
+/** The slowest hostile event, median of 5 runs each. */
+function worstCase(redactor: Redactor): { ms: number; name: string } {
+  const cases = hostileCases();
+  for (const c of cases) redactor.event(c.event);
+  let worst = { ms: 0, name: '' };
+  for (const c of cases) {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      redactor.event(c.event);
+      runs.push(performance.now() - t);
+    }
+    const ms = median(runs);
+    if (ms > worst.ms) worst = { ms, name: c.name };
+  }
+  return worst;
+}
+
+/** Events per second through the real CLI with --stdout, redaction on or off. */
+async function cliThroughput(n: number, redact: boolean): Promise<number> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-redact-'));
+  const args = [BIN, '--stdout', '--sources', 'none', '--listen', '127.0.0.1:0', '--state-dir', stateDir];
+  args.push('--synthetic-rate', '0', '--synthetic-count', String(n), '--synthetic-run', 'rb');
+  if (!redact) args.push('--no-redact');
+  const [cmd, argv] = HAS_TASKSET
+    ? ['taskset', ['-c', '1', process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    let lines = 0;
+    let t0 = 0;
+    return await new Promise<number>((done, fail) => {
+      child.once('exit', (code) => fail(new Error(`collector exited (${code}) after ${lines} events`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (!t0) t0 = performance.now();
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+        if (lines >= n) done((n / (performance.now() - t0)) * 1000);
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const redactor = new Redactor();
+  const synthetic = Array.from({ length: 2000 }, (_, i) => makeEvent(syntheticEvent('bench', i)));
+  const typical = nsPerEvent(redactor, synthetic, 20);
+  const corpus = nsPerEvent(redactor, corpusEvents(), 20);
+  const worst = worstCase(redactor);
+  const worstNoBudget = worstCase(new Redactor({ budgetMs: 1e9 }));
+  const n = Number(process.env.BENCH_REDACT_EVENTS ?? 100_000);
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    off.push(await cliThroughput(n, false));
+    on.push(await cliThroughput(n, true));
+    process.stderr.write(
+      `bench redact: run ${i + 1}: off ${Math.round(off[i])}/s, on ${Math.round(on[i])}/s\n`
+    );
+  }
+  const eOn = median(on);
+  const eOff = median(off);
+  return {
+    redact_ns_per_event: Math.round(typical),
+    redact_ns_per_event_corpus: Math.round(corpus),
+    redact_worst_case_ms: Number(worst.ms.toFixed(3)),
+    redact_worst_case_input: worst.name,
+    redact_worst_case_ms_no_budget: Number(worstNoBudget.ms.toFixed(3)),
+    redact_worst_case_input_no_budget: worstNoBudget.name,
+    events_per_sec_redact_on: Math.round(eOn),
+    events_per_sec_redact_off: Math.round(eOff),
+    redact_throughput_cost_pct: Number((((eOff - eOn) / eOff) * 100).toFixed(1)),
+    redact_throughput_sink: 'stdout (real CLI, synthetic source, no queue/exporter)',
+    redact_one_core: HAS_TASKSET,
+  };
+}
