@@ -85,25 +85,33 @@ export class Redactor {
   }
 
   /**
-   * The common case, decided cheaply: the command line is argv joined, the
-   * message quotes it after a prefix, nothing in the message can trigger a
-   * scanner, and no tool rule applies to the words.
+   * The common case, decided cheaply: nothing in the message, command line
+   * or other text fields can trigger a scanner, and no tool rule applies to
+   * their words (for argv: the command line is argv joined and the message
+   * quotes it at its end).
    */
   private untouched(e: CasefileEvent): boolean {
     const { args, commandLine, message } = e;
-    if (!args || commandLine === undefined || !message.endsWith(commandLine)) return false;
-    if (!this.quiet(message) || args.join(' ') !== commandLine) return false;
-    if (
-      !quietUnchanged(args) ||
-      !quietUnchanged(splitWords(message.slice(0, message.length - commandLine.length)).words)
-    )
+    if (args) {
+      // argv with the command line joined from it, quoted at the end of the message.
+      if (commandLine === undefined || !message.endsWith(commandLine) || args.join(' ') !== commandLine)
+        return false;
+      if (!this.quiet(message) || !quietUnchanged(args)) return false;
+      if (!quietUnchanged(splitWords(message.slice(0, message.length - commandLine.length)).words))
+        return false;
+    } else if (!this.quietText(message) || (commandLine !== undefined && !this.quietText(commandLine)))
       return false;
     const rec = e as unknown as Record<string, unknown>;
     for (const f of TEXT_FIELDS) {
       const v = rec[f];
-      if (typeof v === 'string' && (!this.quiet(v) || !quietUnchanged(splitWords(v).words))) return false;
+      if (typeof v === 'string' && !this.quietText(v)) return false;
     }
     return true;
+  }
+
+  /** A text no scanner and no tool rule can change. */
+  private quietText(s: string): boolean {
+    return this.quiet(s) && quietUnchanged(splitWords(s).words);
   }
 
   /** Whether nothing in `s` can trigger the scanners (nor a user pattern): then only tool rules can apply. */
