@@ -1,6 +1,6 @@
 /**
  * Redaction benchmark (`npm run bench:collector -- redact`):
- *  - redact_ns_per_event: the redaction stage on typical events (the pipeline
+ *  - redact_ns_per_event: CPU ns of the redaction stage on typical events (the pipeline
  *    benchmark's synthetic process.start), and on the corpus mix
  *    (collector/test/fixtures/redact/, benign and secret-bearing command lines);
  *  - redact_worst_case_ms: the slowest event of the hostile set
@@ -28,12 +28,13 @@ const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
 const HAS_TASKSET = spawnSync('taskset', ['-V']).status === 0;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Mean ns per event of `redactor.event` over `events`, after a warm-up pass. */
+/** Mean CPU ns per event of `redactor.event` over `events`, after a warm-up pass (CPU time: other tenants do not inflate it). */
 function nsPerEvent(redactor: Redactor, events: CasefileEvent[], rounds: number): number {
   for (const e of events) redactor.event(e);
-  const t = process.hrtime.bigint();
+  const u = process.cpuUsage();
   for (let r = 0; r < rounds; r++) for (const e of events) redactor.event(e);
-  return Number(process.hrtime.bigint() - t) / (rounds * events.length);
+  const du = process.cpuUsage(u);
+  return ((du.user + du.system) * 1000) / (rounds * events.length);
 }
 
 function corpusEvents(): CasefileEvent[] {

@@ -253,6 +253,9 @@ function isKnownProgram(name: string): boolean {
 }
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+const LETTERS_ONLY = /^-[a-zA-Z]+$/;
+/** `a` is a cluster of short flags (`-lc`, `-nbB`) containing `letter`. (Not `/^-[a-z]*c[a-z]*$/`: that backtracks.) */
+const hasShortFlag = (a: string, letter: string) => LETTERS_ONLY.test(a) && a.includes(letter, 1);
 
 /** Rules that act on positionals or on every argument (not only on their own flags). */
 const positionalRule = (r: ToolRule) =>
@@ -564,7 +567,7 @@ function redactArguments(
   }
   if (
     lastPositionalRule &&
-    args.some((x) => lastPositionalRule!.lastPositionalWith!.test(x)) &&
+    args.some((x) => hasShortFlag(x, lastPositionalRule!.lastPositionalWith!)) &&
     !ctx.allowed?.(args[lastPositional])
   )
     out[lastPositional] = MASK;
@@ -646,7 +649,7 @@ function redactShell(
       if (optionValues.has(a) && i + 1 < args.length) {
         i++;
         out[i] = scanArg(args[i], ctx);
-      } else if ((prog !== 'ssh' && /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a)) || a === '--command') {
+      } else if ((prog !== 'ssh' && hasShortFlag(a, 'c')) || a === '--command') {
         script = i + 1;
         break;
       }

@@ -34,8 +34,8 @@ export interface ToolRule {
   pairs?: boolean;
   /** After `after`, every `NAME=value` holds a secret, whatever the name (`vault kv put`, `fly secrets set`). */
   allAssignments?: boolean;
-  /** With a flag matching this, the last positional argument is the password (`htpasswd -b`). */
-  lastPositionalWith?: RegExp;
+  /** With this letter in a short-flag cluster, the last positional argument is the password (`htpasswd -b`, `-nb`). */
+  lastPositionalWith?: string;
   /** Positionals like `user/password@db` (Oracle) or `domain/user:password@host` (Impacket). */
   credentialTarget?: 'slash' | 'colon';
 }
@@ -198,7 +198,7 @@ tool(['keytool', 'jarsigner'], {
 });
 tool(['ssh-keygen'], { value: ['-N', '-P'] });
 tool(['useradd', 'usermod'], { value: ['-p', '--password'] });
-tool(['htpasswd'], { lastPositionalWith: /^-[a-zA-Z]*b[a-zA-Z]*$/ });
+tool(['htpasswd'], { lastPositionalWith: 'b' });
 // --- cloud, container and Kubernetes CLIs ---------------------------------
 tool(
   [
