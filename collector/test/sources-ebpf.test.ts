@@ -11,6 +11,7 @@ import { makeEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import { EbpfSource } from '../src/sources/ebpf';
 import { type ProbeContext } from '../src/sources/bpftrace/parsers';
 import { ProcessTable } from '../src/sources/bpftrace/process-table';
+import { ReorderBuffer } from '../src/sources/bpftrace/reorder';
 import { parseBpftraceLine, repairBpftraceJson, unescapeR } from '../src/sources/bpftrace/record';
 import { bootId, readStat } from '../src/sources/process-identity';
 
@@ -282,6 +283,23 @@ test('lineage: records of other CPUs arriving late still mark the runtime exec, 
   );
 });
 
+test('records of different CPUs are released in kernel order, none held longer than the hold time', () => {
+  const out: string[] = [];
+  const b = new ReorderBuffer((l) => out.push(l), 50e6, 50);
+  const rec = (t: number) => line('exec', { t, pid: t });
+  b.push(rec(2e6), 0); // CPU 1's exec read first
+  b.push(rec(1e6), 0); // CPU 0's fork of it
+  b.push('{"type": "attached_probes", "data": {"probes": 20}}', 0);
+  b.flush(0);
+  assert.deepEqual(out, ['{"type": "attached_probes", "data": {"probes": 20}}'], 'held: nothing newer yet');
+  b.push(rec(80e6), 10);
+  b.flush(10);
+  assert.deepEqual(out.slice(1), [rec(1e6), rec(2e6)], 'released sorted once a newer record came');
+  b.flush(60);
+  assert.deepEqual(out.slice(3), [rec(80e6)], 'released by the hold time on a quiet system');
+  assert.equal(b.size, 0);
+});
+
 test('lineage: the container init is marked; exited processes expire after the retention', () => {
   const table = new ProcessTable({ retainMs: 1000 });
   const c: ProbeContext = {
@@ -315,6 +333,15 @@ test('lineage: the container init is marked; exited processes expire after the r
   assert.equal(events.filter((e) => e.type === 'container.exec').length, 0);
   const sleep = events.find((e) => e.type === 'process.start' && e.executable === '/bin/sleep')!;
   assert.deepEqual(sleep.processAncestry, [key(5003)], 'up to the init, not into the runtime');
+  // While the init lives, another entry is a runtime exec even when the runtime's argv was cut before its subcommand.
+  for (const l of [
+    exec(5100, 1, CG_HOST, ['/usr/bin/runc', '--log-format=json', '--log', '…[truncated, 740 bytes]']),
+    line('fork', { t: st(5101), pid: 5100, st: st(5100), cpid: 5101 }),
+    exec(5101, 5100, CG_CTR, ['/bin/ls']),
+  ])
+    src.handleLine(l, c, emit);
+  const ls = events.find((e) => e.type === 'process.start' && e.executable === '/bin/ls')!;
+  assert.equal(ls.processEntry, 'runtime_exec');
   table.exit(key(5003), 0);
   assert.ok(table.get(key(5003)), 'kept after its exit');
   table.exit(key(5004), 2000);

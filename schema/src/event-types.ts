@@ -216,6 +216,12 @@ export const EVENT_TYPES = {
     required: ['snapshotId', 'loginUser'],
     fields: ['snapshotTitle', 'eventCount'],
   },
+  'snapshot.custody': {
+    title: 'Snapshot custody',
+    color: '#8AB8FF',
+    required: ['snapshotId', 'custodyAction', 'custodySeq', 'custodyHash', 'tokenName'],
+    fields: ['snapshotTitle', 'eventCount', 'contentSha256', 'loginUser'],
+  },
 } as const satisfies Record<
   string,
   { title: string; color: string; required: readonly FieldName[]; fields: readonly FieldName[] }

@@ -258,6 +258,23 @@ export const FIELDS = {
   snapshotId: { attr: 'casefile.snapshot.id', kind: 'string', doc: 'Snapshot id.' },
   snapshotTitle: { attr: 'casefile.snapshot.title', kind: 'string', doc: 'Snapshot title.' },
   eventCount: { attr: 'casefile.snapshot.event_count', kind: 'int', doc: 'Events pinned in the snapshot.' },
+  contentSha256: {
+    attr: 'casefile.snapshot.content_sha256',
+    kind: 'string',
+    doc: "SHA-256 of the snapshot's events in canonical form (RFC 8785 JSON lines in (time, id) order).",
+  },
+  custodyAction: {
+    attr: 'casefile.custody.action',
+    kind: 'string',
+    doc: 'Custody action on a snapshot: pin, auto-pin, export, lock, unlock, delete, evict.',
+  },
+  custodySeq: { attr: 'casefile.custody.seq', kind: 'int', doc: "The entry's position in the custody log." },
+  custodyHash: {
+    attr: 'casefile.custody.hash',
+    kind: 'string',
+    doc: "SHA-256 of the custody entry (its chain link); the entry itself is at GET /api/v1/snapshots/{id}/custody.",
+  },
+  tokenName: { attr: 'casefile.token.name', kind: 'string', doc: 'Name of the API token that acted.' },
 
   // --- data quality -----------------------------------------------------
   source: {

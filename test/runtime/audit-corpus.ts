@@ -546,7 +546,14 @@ export async function runCorpora(h: Harness, learningMs: number): Promise<Corpus
               .join(' ')
           )
           .join(' | ')
-          .slice(0, 3000) || `no entry process found (${marker(a.name)})`,
+          .slice(0, 3000) ||
+        `no entry process found; starts naming the case: ${events
+          .filter((e) => e.type === 'process.start' && e.commandLine?.includes(marker(a.name)))
+          .map(
+            (e) =>
+              `${e.containerId?.slice(0, 12)} entry=${e.processEntry} last=${e.args?.at(-1)} parent=${e.parentProcessKey} ${e.parentExecutable} (${e.parentCommandLine?.slice(0, 60)}) ppid=${e.ppid}`
+          )
+          .join(' | ')}`,
     };
   });
   const entries = ATTACKS.map((a) => entryOf(events, a.name)).filter((k): k is string => !!k);

@@ -13,11 +13,12 @@ import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
 import { UserResolver } from '../enrich/users';
 import { CgroupIndex } from './cgroup';
-import { bootId, readStat } from './process-identity';
+import { bootId, nsToTicks, readStat } from './process-identity';
 import { parseBpftraceLine, toRecord } from './bpftrace/record';
 import { probeParser, type ProbeContext } from './bpftrace/parsers';
 import { ProcessTable } from './bpftrace/process-table';
 import { seedFromProc } from './bpftrace/seed-processes';
+import { ReorderBuffer } from './bpftrace/reorder';
 import './bpftrace/syscall-parsers'; // runtime-audit syscall probes (probes/syscalls.bt)
 
 /** Directory of the built-in probe fragments (*.bt), concatenated in name order. */
@@ -39,6 +40,20 @@ export function assembleProgram(dirs: string[] = [PROBES_DIR]): string {
 function bootOffsetNs(): number {
   const uptimeNs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1e9;
   return Math.max(0, uptimeNs - Number(process.hrtime.bigint()));
+}
+
+/** pid, start time and argv length of an exec record, as printed (`\"pid\":N`). */
+const EXEC_HEAD =
+  /^\{"type": ?"printf", ?"data": ?"\{\\"kind\\":\\"exec\\".*?\\"pid\\":(\d+),.*?\\"st\\":(\d+),.*?\\"len\\":(\d+)/;
+
+/** /proc/<pid>/cmdline of the process started at `ticks`, or null (gone, or the pid reused). */
+function readArgv(pid: number, ticks: number): Uint8Array | null {
+  try {
+    const buf = readFileSync(`/proc/${pid}/cmdline`);
+    return readStat(pid)?.startTicks === ticks ? buf : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Inode of a process's mount namespace (/proc/<pid>/ns/mnt -> mnt:[N]). */
@@ -91,6 +106,8 @@ export class EbpfSource implements Source {
   private stopping = false;
   /** Lineage: every process's identity from its fork and exec records (bpftrace/process-table.ts). */
   readonly processes = new ProcessTable();
+  /** argv read as an exec line arrived, by pid (see readArgvEarly). */
+  private readonly earlyArgv = new Map<number, { ticks: number; argv: Uint8Array }>();
   private counters = {
     lines: 0,
     events: 0,
@@ -133,12 +150,9 @@ export class EbpfSource implements Source {
       containerOfCgroup: (id) => cgroups.resolve(id),
       hostUserOf: (uid, mnt) => (mnt === hostMnt ? users.lookup('host', ['/etc/passwd'], uid) : undefined),
       readCmdline: (pid, ticks) => {
-        try {
-          const buf = readFileSync(`/proc/${pid}/cmdline`);
-          return readStat(pid)?.startTicks === ticks ? buf : null;
-        } catch {
-          return null;
-        }
+        const early = this.earlyArgv.get(pid);
+        if (early?.ticks === ticks) return early.argv;
+        return readArgv(pid, ticks);
       },
     };
     const program = assembleProgram([PROBES_DIR, ...(this.opts.probeDirs ?? [])]);
@@ -167,18 +181,31 @@ export class EbpfSource implements Source {
     await new Promise<void>((resolve, reject) => {
       let attached = false;
       let rest = Buffer.alloc(0);
+      const ordered = new ReorderBuffer((line) => {
+        if (this.handleLine(line, ctx, emit) && !attached) {
+          attached = true;
+          resolve();
+        }
+      });
+      const timer = setInterval(() => ordered.flush(Date.now()), 25);
+      timer.unref();
       child.stdout!.on('data', (chunk: Buffer) => {
         let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
         let nl: number;
+        const now = Date.now();
         while ((nl = buf.indexOf(0x0a)) >= 0) {
           const line = buf.toString('latin1', 0, nl);
           buf = buf.subarray(nl + 1);
-          if (line && this.handleLine(line, ctx, emit) && !attached) {
-            attached = true;
-            resolve();
-          }
+          if (!line) continue;
+          this.readArgvEarly(line, ctx.argvCap ?? 128);
+          ordered.push(line, now);
         }
         rest = Buffer.from(buf);
+        ordered.flush(now);
+      });
+      child.stdout!.once('end', () => {
+        clearInterval(timer);
+        ordered.flush(Date.now(), true);
       });
       child.once('error', (err) => reject(err));
       child.once('exit', (code, sig) => {
@@ -194,6 +221,23 @@ export class EbpfSource implements Source {
       { source: 'ebpf', probes: this.counters.probes_attached, processes: seeded },
       'bpftrace probes attached'
     );
+  }
+
+  /**
+   * A cut argv is completed from /proc/<pid>/cmdline while the process lives;
+   * short-lived ones (`runc exec` names its subcommand after 600 bytes of
+   * options) may be gone by the time the reorder buffer releases their
+   * record, so their argv is read as the line arrives.
+   */
+  private readArgvEarly(line: string, cap: number): void {
+    const m = EXEC_HEAD.exec(line);
+    if (!m || Number(m[3]) <= cap) return;
+    const pid = Number(m[1]);
+    const ticks = nsToTicks(Number(m[2]));
+    const argv = readArgv(pid, ticks);
+    if (!argv) return;
+    if (this.earlyArgv.size >= 1024) this.earlyArgv.delete(this.earlyArgv.keys().next().value!);
+    this.earlyArgv.set(pid, { ticks, argv });
   }
 
   /** Handle one bpftrace output line (latin1-decoded); true on the `ready` record (probes/00-ready.bt): every probe is attached. */

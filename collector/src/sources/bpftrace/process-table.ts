@@ -58,8 +58,8 @@ export interface ProcessTableOptions {
 
 /** Executables of container runtimes and their helpers (basename). */
 const RUNTIME_EXES = /^(runc|crun|youki|runsc|conmon|containerd-shim.*|docker-init|runc:\[\d:[A-Z]+\])$/;
-/** A runtime subcommand that starts a process in an existing container. */
-const EXEC_SUBCOMMAND = /^(exec|--exec)$/;
+/** A runtime subcommand that starts a process in an existing container (runc/crun `exec`; conmon `-e`, `--exec`, `--exec-attach`). */
+const EXEC_SUBCOMMAND = /^(exec|-e|--exec|--exec-attach)$/;
 /** How far up a runtime's own chain the subcommand is looked for (runc init, runc exec, conmon). */
 const RUNTIME_CHAIN = 6;
 /** The executable of a forked process whose creator is not known. */
@@ -92,6 +92,8 @@ export class ProcessTable {
   private readonly pending = new Map<number, PendingFork>();
   /** Exited keys in exit order, for expiry. */
   private readonly exited: { key: string; ms: number }[] = [];
+  /** Each container's living init (container id -> process key). */
+  private readonly inits = new Map<string, string>();
   private readonly retainMs: number;
   private readonly maxEntries: number;
 
@@ -156,7 +158,12 @@ export class ProcessTable {
   /** Seed one process that was running before the collector started (from /proc). */
   seed(id: Omit<ProcessIdentity, 'runtime' | 'entry' | 'execd'>): void {
     if (this.byKey.has(id.key)) return;
-    this.put({ ...id, runtime: isRuntimeProcess(id.executable, id.args), execd: true });
+    this.put({
+      ...id,
+      ...bounded(id.commandLine, id.args),
+      runtime: isRuntimeProcess(id.executable, id.args),
+      execd: true,
+    });
   }
 
   /**
@@ -195,14 +202,14 @@ export class ProcessTable {
       pid,
       parentKey,
       executable,
-      commandLine,
-      args,
+      ...bounded(commandLine, args),
       containerId,
       runtime,
       entry: runtime ? undefined : (before?.entry ?? this.entryOf(containerId, parent, kernelParentKey)),
       execd: true,
     };
     this.put(self);
+    if (self.entry === 'container_init' && !before?.entry) this.inits.set(containerId!, key);
     return { self, parent, entered: !!self.entry && !before?.entry };
   }
 
@@ -223,7 +230,22 @@ export class ProcessTable {
       return undefined;
     const commands = [parent?.key, kernelParentKey].map((k) => this.runtimeCommandOf(k)).filter((c) => !!c);
     if (commands.some((c) => c.args.some((a) => EXEC_SUBCOMMAND.test(a)))) return 'runtime_exec';
-    return commands.length ? 'container_init' : undefined;
+    if (!commands.length) return undefined;
+    // A container has one init: while it lives, the runtime starts anything else through its exec
+    // (the runtime's argv may have been cut before its subcommand).
+    const init = this.byKey.get(this.inits.get(containerId) ?? '');
+    return init && init.exitedMs === undefined ? 'runtime_exec' : 'container_init';
+  }
+
+  /** After seeding: mark the entries of containers that were running before the collector started. */
+  markSeededEntries(): void {
+    for (const id of this.byKey.values()) {
+      if (!id.containerId || id.entry || id.runtime) continue;
+      const parent = this.get(id.parentKey);
+      if (!parent || (parent.containerId === id.containerId && !parent.runtime)) continue;
+      id.entry = this.entryOf(id.containerId, parent, undefined);
+      if (id.entry === 'container_init') this.inits.set(id.containerId, id.key);
+    }
   }
 
   /**
@@ -253,6 +275,7 @@ export class ProcessTable {
     const id = this.get(key);
     if (!id || id.exitedMs !== undefined) return;
     id.exitedMs = nowMs;
+    if (id.containerId && this.inits.get(id.containerId) === id.key) this.inits.delete(id.containerId);
     this.exited.push({ key: id.key, ms: nowMs });
     this.expire(nowMs);
   }
@@ -304,6 +327,17 @@ export class ProcessTable {
       if (id?.exitedMs !== undefined) this.byKey.delete(key);
     }
   }
+}
+
+/** A command line kept for children to name their parent: enough to read (events cut theirs anyway), not a 1 MB argv per process. */
+function bounded(commandLine: string, args: string[]): { commandLine: string; args: string[] } {
+  return {
+    commandLine: commandLine.length > 4096 ? commandLine.slice(0, 4096) : commandLine,
+    args:
+      args.length > 64 || args.some((a) => a.length > 256)
+        ? args.slice(0, 64).map((a) => a.slice(0, 256))
+        : args,
+  };
 }
 
 /** `<boot>:<pid>:<ticks>` -> pid and start time in ns (to the tick). */

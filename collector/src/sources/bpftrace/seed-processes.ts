@@ -38,5 +38,6 @@ export function seedFromProc(table: ProcessTable, boot: string, procRoot = '/pro
     });
     n++;
   }
+  table.markSeededEntries();
   return n;
 }
