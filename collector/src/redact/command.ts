@@ -10,7 +10,7 @@
 import { isSecretName } from './names';
 import { scanValue, type ScanOptions } from './scan-value';
 import { renderWord, shellCommands, type ShellWord } from './shell-words';
-import { MASK, MASK_BUDGET, Spans } from './spans';
+import { MASK, Spans, budgetMask } from './spans';
 import { TOKEN_PREFIXES, findPrivateKeys } from './tokens';
 import { toolRules, type ToolRule } from './tools';
 
@@ -296,7 +296,7 @@ export const CONSUMED = '\u0000';
 
 /** Mask secrets found by the scanner (and user patterns) in one argument. */
 function scanArg(a: string, ctx: CommandContext): string {
-  if (ctx.budget.spend(a.length)) return MASK_BUDGET;
+  if (ctx.budget.spend(a.length)) return budgetMask(a);
   if (ctx.quiet) return a;
   const userHit = ctx.patterns?.test(a) ?? false;
   // The trigger is a quick no for short strings; on long ones it would cost as much as the scan itself.
@@ -304,7 +304,7 @@ function scanArg(a: string, ctx: CommandContext): string {
   const spans = new Spans();
   scanValue(a, spans, ctx);
   if (userHit) ctx.patterns!.find(a, spans);
-  return ctx.budget.over ? MASK_BUDGET : spans.apply(a);
+  return ctx.budget.over ? budgetMask(a) : spans.apply(a);
 }
 
 /** Whether `name` (a flag without its value) names a secret, for this program. */
@@ -471,7 +471,7 @@ function redactArguments(
     const a = args[j];
     if (ctx.budget.spend(a.length)) {
       // Out of budget: this argument and every one after it are masked whole.
-      for (let k = j; k < args.length; k++) out[k] = MASK_BUDGET;
+      for (let k = j; k < args.length; k++) out[k] = budgetMask(args[k]);
       return;
     }
     if (next) {
@@ -700,7 +700,7 @@ function redactShell(
  * @example redactScript('export DB_PASS=x; ./run', ctx, 0) // => 'export DB_PASS=[REDACTED]; ./run'
  */
 export function redactScript(script: string, ctx: CommandContext, depth: number): string {
-  if (ctx.budget.spend(script.length)) return MASK_BUDGET;
+  if (ctx.budget.spend(script.length)) return budgetMask(script);
   const quiet = ctx.quiet;
   ctx.quiet = false;
   try {
@@ -715,7 +715,7 @@ function redactScriptWords(script: string, ctx: CommandContext, depth: number): 
   const done: Array<{ words: ShellWord[]; values: string[]; red: string[] }> = [];
   let pipeline: string[][] = []; // the masked words of echo-like commands piped onward
   for (const cmd of shellCommands(script, (work) => ctx.budget.spend(work))) {
-    if (ctx.budget.over) return MASK_BUDGET;
+    if (ctx.budget.over) return budgetMask(script);
     const values = cmd.words.map((w) => w.value);
     const red = values.slice();
     redactCommand(values, red, 0, ctx, false, depth);
@@ -726,7 +726,7 @@ function redactScriptWords(script: string, ctx: CommandContext, depth: number): 
     else if (ECHOES.has(programName(values[0]))) pipeline.push(red);
     done.push({ words: cmd.words, values, red });
   }
-  if (ctx.budget.over) return MASK_BUDGET;
+  if (ctx.budget.over) return budgetMask(script);
   const edits: Array<[number, number, string]> = [];
   for (const { words, values, red } of done)
     words.forEach((w, k) => {

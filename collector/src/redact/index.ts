@@ -20,7 +20,7 @@ import {
   redactCommand,
   type CommandContext,
 } from './command';
-import { MASK_BUDGET } from './spans';
+import { budgetMask } from './spans';
 import { findPrivateKeys } from './tokens';
 import { findSqlPasswords } from './scan-value';
 import { Spans } from './spans';
@@ -138,13 +138,13 @@ export class Redactor {
    */
   text(s: string, ctx = this.context()): string {
     if (!s) return s;
-    if (ctx.budget.spend(s.length)) return MASK_BUDGET;
+    if (ctx.budget.spend(s.length)) return budgetMask(s);
     const split = splitWords(s, ctx.budget);
-    if (!split) return MASK_BUDGET;
+    if (!split) return budgetMask(s);
     const { words, starts } = split;
     const red = words.slice();
     redactCommand(words, red, 0, ctx, true);
-    if (ctx.budget.over) return MASK_BUDGET;
+    if (ctx.budget.over) return budgetMask(s);
     let changed = false;
     for (let k = 0; k < words.length && !changed; k++) changed = red[k] !== words[k];
     if (!changed) return maskAcrossWords(s, ctx);

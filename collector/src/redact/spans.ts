@@ -9,6 +9,18 @@ export const MASK = '[REDACTED]';
 /** What a value becomes when its event ran out of redaction budget. */
 export const MASK_BUDGET = '[REDACTED: redaction budget exceeded]';
 
+const CUT = '…[truncated, ';
+/**
+ * {@link MASK_BUDGET} for `s`, keeping the truncation marker a value cut to
+ * the size limit ends with (`…[truncated, N bytes]`): it names a size, not a secret.
+ */
+export function budgetMask(s: string): string {
+  const i = s.lastIndexOf(CUT);
+  if (i < 0 || !s.endsWith(']')) return MASK_BUDGET;
+  const n = s.slice(i + CUT.length, -1);
+  return /^\d{1,12} (?:bytes|args)$/.test(n) ? MASK_BUDGET + s.slice(i) : MASK_BUDGET;
+}
+
 /** Collected [start, end) spans of one string. */
 export class Spans {
   readonly list: number[] = [];
