@@ -38,7 +38,19 @@ async function main(): Promise<void> {
   }
   const log = createLogger(loaded.config.logLevel);
   for (const w of loaded.warnings) log.warn(w);
-  const collector = new Collector(loaded.config, log);
+  /** A start-up failure: the full error in the log, its cause in one line on stderr. */
+  const failed: (err: unknown) => never = (err) => {
+    log.fatal({ err }, 'start-up failed');
+    process.stderr.write(`casefile-collector: start-up failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  };
+  let collector: Collector;
+  try {
+    // Opens the state directory (queue, models) and reads the policy file.
+    collector = new Collector(loaded.config, log);
+  } catch (err) {
+    failed(err);
+  }
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -64,9 +76,8 @@ async function main(): Promise<void> {
   try {
     await collector.start();
   } catch (err) {
-    log.fatal({ err }, 'start-up failed');
     await collector.stop().catch(() => undefined);
-    process.exit(1);
+    failed(err);
   }
 }
 

@@ -3,7 +3,7 @@
  * Every config key is a kebab-case flag; see src/config/config.ts for the order.
  * `--check-config` resolves the config, prints it (secrets hidden) and exits
  * (what deploy manifests are tested with). SIGINT/SIGTERM stop gracefully
- * within SHUTDOWN_TIMEOUT_MS; exit codes: 0 clean stop, 1 failed or overran stop, 2 bad config.
+ * within SHUTDOWN_TIMEOUT_MS; exit codes: 0 clean stop, 1 failed start-up or failed or overran stop, 2 bad config.
  */
 import { ConfigError, loadConfig, redactedConfig } from './config/config';
 import { createLogger } from './observability/logger';
@@ -27,7 +27,12 @@ if (checkOnly) {
   process.exit(0);
 }
 const logger = createLogger(config.logLevel);
-const server = await startServer(config, logger);
+const server = await startServer(config, logger).catch((err: Error) => {
+  // The store, the port: name the cause in one line instead of a stack trace.
+  logger.fatal({ err }, 'start-up failed');
+  console.error(`casefile-server: start-up failed: ${err.message}`);
+  process.exit(1);
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     logger.info({ signal: sig }, 'shutting down');
