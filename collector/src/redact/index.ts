@@ -46,7 +46,10 @@ function splitWords(s: string, budget?: Budget): { words: string[]; starts: numb
     while (i < s.length && s.charCodeAt(i) <= 32) i++;
     if (i >= s.length) break;
     const start = i;
-    while (i < s.length && s.charCodeAt(i) > 32) i++;
+    while (i < s.length && s.charCodeAt(i) > 32) {
+      i++;
+      if ((i & 1023) === 0 && budget?.spend(1024)) return undefined;
+    }
     if (budget?.spend(i - start)) return undefined;
     words.push(s.slice(start, i));
     starts.push(start);

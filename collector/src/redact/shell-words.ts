@@ -10,6 +10,8 @@
  * searched for again (there is no closing one further on either).
  */
 
+import { runEnd } from './spans';
+
 export interface ShellWord {
   /** Offsets of the raw word in the script. */
   start: number;
@@ -28,6 +30,12 @@ export interface ShellCommand {
 
 const SEPARATORS = ';&|()\n`';
 const BLANKS = ' \t\r';
+/** Characters with no meaning to the tokenizer inside a word (everything but blanks, separators, `$`, `\\`, quotes). */
+const ORDINARY = (() => {
+  const t = new Uint8Array(128).fill(1);
+  for (const ch of SEPARATORS + BLANKS + '$\\\'"') t[ch.charCodeAt(0)] = 0;
+  return t;
+})();
 
 /** Split a script into simple commands; `spent(work)` may stop it early (then the result is partial). */
 export function shellCommands(script: string, spent?: (work: number) => boolean): ShellCommand[] {
@@ -87,20 +95,30 @@ export function shellCommands(script: string, spent?: (work: number) => boolean)
       }
       noSingle = true;
     } else if (c === '"' && !noDouble) {
+      // Copy runs between escapes as slices: one pass, no per-character concatenation.
       let j = i + 1;
+      let seg = j;
       let inner = '';
       while (j < script.length && script[j] !== '"') {
-        if (script[j] === '\\' && j + 1 < script.length && '"\\$`'.includes(script[j + 1])) j++;
-        inner += script[j++];
+        if (script[j] === '\\' && j + 1 < script.length && '"\\$`'.includes(script[j + 1])) {
+          inner += script.slice(seg, j);
+          seg = ++j;
+        }
+        j++;
       }
       if (j < script.length) {
-        value += inner;
+        value += inner + script.slice(seg, j);
         i = j;
+        stop = spent?.(j - seg) ?? false;
         continue;
       }
       noDouble = true;
     }
-    value += c;
+    // A run of ordinary characters at once.
+    const end = runEnd(ORDINARY, script, i + 1);
+    value += script.slice(i, end);
+    stop = spent?.(end - i) ?? false;
+    i = end - 1;
   }
   endWord(script.length);
   endCommand(false);
