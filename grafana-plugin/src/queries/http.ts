@@ -23,26 +23,41 @@ export async function request<T>(
     );
     return res.data;
   } catch (err) {
-    throw new Error(errorText(err, url));
+    throw new Error(errorText(err, whatIs(url)));
   }
+}
+
+/**
+ * Who a URL reaches, in words (a responder does not read proxy paths).
+ *
+ * @example whatIs('api/datasources/proxy/uid/x/loki/api/v1/query') // => 'Loki (through Grafana\'s data source proxy)'
+ */
+export function whatIs(url: string): string {
+  if (url.includes('/datasources/proxy/')) return "Loki (through Grafana's data source proxy)";
+  if (url.includes('/plugin-proxy/')) return "The Casefile server (through the app's plugin route)";
+  return url;
+}
+
+/** What a status means for the person reading it. */
+function statusHint(status: number | undefined): string {
+  if (status === 403) return ' (your Grafana role does not allow this)';
+  if (status === 502 || status === 504)
+    return " (Grafana could not reach it: is it running, and is its URL right in the app's configuration?)";
+  if (status === 0 || status === undefined) return ' (no answer: is Grafana reachable?)';
+  return '';
 }
 
 /**
  * A sentence for any failure: the HTTP status and the message Loki, Grafana or the server gave.
  *
- * @example errorText({ status: 403, data: { message: 'Permission denied' } }, 'api/x') // => 'api/x: 403 Permission denied'
+ * @example errorText({ status: 403, data: { message: 'Permission denied' } }, 'Loki') // => 'Loki: 403 Permission denied (your Grafana role does not allow this)'
  */
 export function errorText(err: unknown, what: string): string {
   if (isFetchError(err)) {
     const d = err.data as { message?: string; error?: string } | string | undefined;
     const msg = typeof d === 'string' ? d : (d?.message ?? d?.error ?? err.statusText ?? '');
-    const hint =
-      err.status === 403
-        ? ' (your Grafana role does not allow this)'
-        : err.status === 0 || err.status === undefined
-          ? ' (no answer)'
-          : '';
-    return `${what}: ${err.status ?? ''} ${String(msg).trim()}${hint}`.replace(/\s+/g, ' ').trim();
+    const said = String(msg).trim() || (err.status === 502 ? 'Bad Gateway' : '');
+    return `${what}: ${err.status ?? ''} ${said}${statusHint(err.status)}`.replace(/\s+/g, ' ').trim();
   }
   return `${what}: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -1,5 +1,6 @@
 import { EVENT_ID_LABEL, EVENT_TYPE_LABEL } from '@casefile/schema';
-import { standInBackendSrv, streamsAnswer } from '../test/backendSrvStandIn';
+import { standInBackendSrv, streamsAnswer, type Seen } from '../test/backendSrvStandIn';
+import { countAnswer } from '../test/lokiCounts';
 import { EventReader, countByType, distinctValues, durationMs, lokiBase, readAllEvents } from './loki';
 
 const lbl = (id: string, type = 'process.start') => ({
@@ -39,26 +40,26 @@ describe('Loki queries', () => {
    * Loki's query_range over entries [labels, ts, line]: [start, end), first `limit` in time order,
    * and the event-id label filters the walker adds to read a crowded instant in partitions.
    */
-  const lokiOver = (all: Array<[Record<string, string>, string, string]>) =>
-    standInBackendSrv((r) => {
-      const start = BigInt(r.params.start as string);
-      const end = BigInt(r.params.end as string);
-      const filters = [
-        ...(r.params.query as string).matchAll(/\| casefile_event_id(=~|!~|!=|=)("(?:[^"\\]|\\.)*")/g),
-      ].map(([, op, q]) => {
-        const v = JSON.parse(q) as string;
-        const re = new RegExp(`^(?:${v.replace(/^\(\?s\)/, '')})$`, 's');
-        return (id: string) =>
-          op === '=' ? id === v : op === '!=' ? id !== v : re.test(id) === (op === '=~');
-      });
-      const hits = all
-        .filter(
-          ([l, ts]) => BigInt(ts) >= start && BigInt(ts) < end && filters.every((f) => f(l[EVENT_ID_LABEL]))
-        )
-        .sort((x, y) => (BigInt(x[1]) < BigInt(y[1]) ? -1 : BigInt(x[1]) > BigInt(y[1]) ? 1 : 0))
-        .slice(0, r.params.limit as number);
-      return { data: streamsAnswer(hits) };
+  const logAnswer = (all: Array<[Record<string, string>, string, string]>, r: Seen) => {
+    const start = BigInt(r.params.start as string);
+    const end = BigInt(r.params.end as string);
+    const filters = [
+      ...(r.params.query as string).matchAll(/\| casefile_event_id(=~|!~|!=|=)("(?:[^"\\]|\\.)*")/g),
+    ].map(([, op, q]) => {
+      const v = JSON.parse(q) as string;
+      const re = new RegExp(`^(?:${v.replace(/^\(\?s\)/, '')})$`, 's');
+      return (id: string) => (op === '=' ? id === v : op === '!=' ? id !== v : re.test(id) === (op === '=~'));
     });
+    const hits = all
+      .filter(
+        ([l, ts]) => BigInt(ts) >= start && BigInt(ts) < end && filters.every((f) => f(l[EVENT_ID_LABEL]))
+      )
+      .sort((x, y) => (BigInt(x[1]) < BigInt(y[1]) ? -1 : BigInt(x[1]) > BigInt(y[1]) ? 1 : 0))
+      .slice(0, r.params.limit as number);
+    return { data: streamsAnswer(hits) };
+  };
+  const lokiOver = (all: Array<[Record<string, string>, string, string]>) =>
+    standInBackendSrv((r) => logAnswer(all, r));
 
   it('pages by time without losing or repeating events at a page edge, trimmed to [from, to)', async () => {
     // Two events share the edge timestamp 20; pages of 3; one at `to` and one before `from` stay out.
@@ -134,50 +135,70 @@ describe('Loki queries', () => {
     expect(new Set(evs.map((e) => e.id)).size).toBe(12_000);
   });
 
-  it('counts per type with a metric query whose first point closes the first bucket', async () => {
-    const seen = standInBackendSrv(() => ({
-      data: {
-        status: 'success',
-        data: {
-          resultType: 'matrix',
-          result: [
-            {
-              metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' },
-              values: [
-                [60, '2'],
-                [3600, '5'],
-              ],
-            },
-          ],
-        },
-      },
-    }));
-    const b = await countByType(
-      'u',
-      { scope: { host: 'n1' }, search: 'x', types: ['port.listen'] },
-      0,
-      3_600_000
-    );
-    expect(seen[0].params).toEqual({
+  it('counts per type in step-aligned buckets with the schema-built metric query', async () => {
+    const seen = standInBackendSrv((r) => countAnswer([], r));
+    await countByType('u', { scope: { host: 'n1' }, search: 'x', types: ['port.listen'] }, 0, 3_600_000);
+    const range = seen.find((r) => r.url.endsWith('/query_range'))!;
+    expect(range.params).toEqual({
       query:
         'sum by (casefile_event_type) (count_over_time({service_namespace="casefile", host_name="n1"} |~ "(?i)x" [30s]))',
       start: '30000000000',
       end: '3600000000000',
       step: 30,
     });
-    const row = b.counts['runtime.audit']!;
-    expect(row).toHaveLength(120);
-    expect(row[1]).toBe(2);
-    expect(row[119]).toBe(5);
+    // The whole range, exactly: an instant query at the end minus 1 ns over the range.
+    const whole = seen.find((r) => r.url.endsWith('/query'))!;
+    expect(whole.params).toEqual({
+      query:
+        'sum by (casefile_event_type) (count_over_time({service_namespace="casefile", host_name="n1"} |~ "(?i)x" [3600000ms]))',
+      time: '3599999999999',
+    });
   });
 
-  it('widens an unaligned range to whole step-aligned buckets so edge events are counted', async () => {
-    const seen = standInBackendSrv(() => ({
-      data: { status: 'success', data: { resultType: 'matrix', result: [] } },
-    }));
-    const b = await countByType('u', {}, 10_000, 3_610_000);
-    expect(seen[0].params).toMatchObject({ start: '30000000000', end: '3630000000000', step: 30 });
+  it('counts exactly the events in [from, to), whatever the step alignment, as the grid reads them', async () => {
+    const ns = (ms: number, extra = 0n) => `${BigInt(ms) * 1_000_000n + extra}`;
+    const from = 10_000;
+    const to = 3_610_000; // neither a multiple of the 30 s step
+    const at = [
+      ns(from - 1), // before: out
+      ns(from), // the first instant: in
+      ns(29_999), // the partial first bucket
+      ns(30_000), // exactly on a bucket edge (Loki's point at 30 s counts it in the bucket before)
+      ns(1_800_000, 1n),
+      ns(3_600_000), // the partial last bucket
+      ns(to, -1n), // the last nanosecond: in
+      ns(to), // the end: out
+      ns(to + 20_000), // after, in the last step-aligned bucket: out
+    ];
+    const entries = at.map(
+      (t, i) => [lbl(`e${i}`, 'runtime.audit'), t, `l${i}`] as [Record<string, string>, string, string]
+    );
+    standInBackendSrv((r) =>
+      String(r.params.query).startsWith('sum') ? countAnswer(entries, r) : logAnswer(entries, r)
+    );
+    const b = await countByType('u', {}, from, to);
+    const row = b.counts['runtime.audit']!;
+    const inRange = entries.filter(([, t]) => BigInt(t) >= BigInt(ns(from)) && BigInt(t) < BigInt(ns(to)));
+    expect(inRange).toHaveLength(6);
+    expect(row.reduce((x, c) => x + c, 0)).toBe(6);
+    expect(b.range).toEqual({ fromMs: from, toMs: to });
     expect([b.fromMs, b.toMs]).toEqual([0, 3_630_000]);
+    expect(row[0]).toBe(2); // [10 s, 30 s)
+    expect(row[row.length - 1]).toBe(2); // [3600 s, 3610 s)
+    // The grid's reader over the same range finds the same events.
+    const evs = await readAllEvents('u', {}, from, to, 100);
+    expect(evs.map((e) => e.id).sort()).toEqual(inRange.map(([l]) => l[EVENT_ID_LABEL]).sort());
+  });
+
+  it('counts a range shorter than one step with the exact query alone', async () => {
+    const entries: Array<[Record<string, string>, string, string]> = [
+      [lbl('a'), '1500000000', 'a'],
+      [lbl('b'), '2500000000', 'b'],
+    ];
+    const seen = standInBackendSrv((r) => countAnswer(entries, r));
+    const b = await countByType('u', {}, 1200, 2000);
+    expect(seen.every((r) => r.url.endsWith('/query'))).toBe(true);
+    expect(b.counts['process.start']!.reduce((x, c) => x + c, 0)).toBe(1);
   });
 
   it('lists distinct scope values, most frequent first, with an instant query over the range', async () => {
@@ -207,7 +228,7 @@ describe('Loki queries', () => {
   it("turns Loki's error into words", async () => {
     standInBackendSrv(() => ({ status: 400, data: { message: 'parse error at line 1' } }));
     await expect(new EventReader('u', {}, '0', '1').nextPage()).rejects.toThrow(
-      'api/datasources/proxy/uid/u/loki/api/v1/query_range: 400 parse error at line 1'
+      "Loki (through Grafana's data source proxy): 400 parse error at line 1"
     );
   });
 

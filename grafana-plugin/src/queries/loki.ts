@@ -1,5 +1,6 @@
 import {
   EVENT_TYPE_LABEL,
+  EVENT_TYPE_NAMES,
   FIELDS,
   PageWalker,
   countByTypeQuery,
@@ -7,15 +8,17 @@ import {
   distinctValuesQuery,
   eventByIdQuery,
   eventsQuery,
+  isEventType,
   lokiName,
   stepFor,
   type CasefileEvent,
   type EventFilter,
+  type EventType,
   type LokiStream,
   type ScopeKey,
   type UnreadableEntry,
 } from '@casefile/schema';
-import { bucketsFromMatrix, type Buckets, type MatrixSeries } from '@casefile/timeline-ui';
+import { bucketCount, bucketsFromMatrix, type Buckets, type MatrixSeries } from '@casefile/timeline-ui';
 import { LOKI_PAGE_SIZE } from '../constants';
 import { request } from './http';
 
@@ -51,10 +54,37 @@ export function durationMs(d: string): number {
   return total;
 }
 
+type Vector = Array<{ metric: Record<string, string>; value: [number, string] }>;
+
 /**
- * Event counts per type over [fromMs, toMs), about 120 buckets, aggregated by
- * Loki (`countByTypeQuery`). Types are not filtered here: the toggles show every
- * type's count.
+ * Exact counts per type of the events in [aMs, bMs): an instant query at b - 1 ns over a
+ * range of b - a, since Loki's count_over_time at t counts (t - range, t].
+ */
+async function countInRange(uid: string, filter: EventFilter, aMs: number, bMs: number) {
+  const query = countByTypeQuery({ scope: filter.scope, search: filter.search }, `${bMs - aMs}ms`);
+  const ans = await request<LokiAnswer<Vector>>('GET', `${lokiBase(uid)}/query`, {
+    params: { query, time: `${BigInt(bMs) * 1_000_000n - 1n}` },
+  });
+  const out: Partial<Record<EventType, number>> = {};
+  for (const r of ans.data.result) {
+    const t = r.metric[EVENT_TYPE_LABEL];
+    if (t && isEventType(t)) out[t] = (out[t] ?? 0) + Number(r.value[1]);
+  }
+  return out;
+}
+
+/**
+ * Event counts per type over exactly [fromMs, toMs), the range the grid reads, in
+ * about 120 step-aligned buckets (`countByTypeQuery`); types are not filtered here,
+ * the toggles show every type's count.
+ *
+ * Loki evaluates a range query at multiples of the step, each point counting
+ * (t - step, t]: whole buckets would count events outside the range at both
+ * edges. So the range query covers only the whole buckets inside the range, and
+ * exact instant queries count the two partial edge buckets and the whole range.
+ * The whole range's count is the truth: an event exactly on an inner bucket edge
+ * (Loki's buckets are closed at their end) moves the sum of the inner buckets by
+ * one, which is put back into the inner bucket it belongs to at the edge.
  */
 export async function countByType(
   uid: string,
@@ -62,18 +92,54 @@ export async function countByType(
   fromMs: number,
   toMs: number
 ): Promise<Buckets> {
+  fromMs = Math.round(fromMs);
+  toMs = Math.max(fromMs + 1, Math.round(toMs));
   const step = stepFor(toMs - fromMs);
   const stepMs = durationMs(step);
-  // Loki evaluates range queries at multiples of the step: an unaligned edge
-  // would drop up to a step of events, so count whole aligned buckets.
-  const from = Math.floor(fromMs / stepMs) * stepMs;
-  const to = Math.ceil(toMs / stepMs) * stepMs;
+  const first = Math.floor(fromMs / stepMs) * stepMs;
+  const last = Math.ceil(toMs / stepMs) * stepMs;
+  // Inner whole buckets: [innerFrom, innerTo).
+  const innerFrom = Math.ceil(fromMs / stepMs) * stepMs;
+  const innerTo = Math.floor(toMs / stepMs) * stepMs;
+  const range = { fromMs, toMs };
+  const empty = () => bucketsFromMatrix([], EVENT_TYPE_LABEL, first, last, stepMs);
   const query = countByTypeQuery({ scope: filter.scope, search: filter.search }, step);
-  const ans = await request<LokiAnswer<MatrixSeries[]>>('GET', `${lokiBase(uid)}/query_range`, {
-    // The point at t counts (t - step, t]: the first point closes the first bucket.
-    params: { query, start: ns(from + stepMs), end: ns(to), step: stepMs / 1000 },
-  });
-  return bucketsFromMatrix(ans.data.result, EVENT_TYPE_LABEL, from, to, stepMs);
+  const none: Partial<Record<EventType, number>> = {};
+  const [total, head, tail, inner] = await Promise.all([
+    countInRange(uid, filter, fromMs, toMs),
+    innerFrom <= innerTo && fromMs < innerFrom ? countInRange(uid, filter, fromMs, innerFrom) : none,
+    innerFrom <= innerTo && innerTo < toMs ? countInRange(uid, filter, innerTo, toMs) : none,
+    innerTo > innerFrom
+      ? request<LokiAnswer<MatrixSeries[]>>('GET', `${lokiBase(uid)}/query_range`, {
+          // The point at t counts (t - step, t]: the first point closes the first inner bucket.
+          params: { query, start: ns(innerFrom + stepMs), end: ns(innerTo), step: stepMs / 1000 },
+        }).then((a) => bucketsFromMatrix(a.data.result, EVENT_TYPE_LABEL, first, last, stepMs))
+      : Promise.resolve(empty()),
+  ]);
+  const n = bucketCount(first, last, stepMs);
+  const headAt = 0;
+  const tailAt = n - 1;
+  const firstInner = Math.round((innerFrom - first) / stepMs);
+  const lastInner = Math.round((innerTo - first) / stepMs) - 1;
+  const counts: Buckets['counts'] = {};
+  for (const t of EVENT_TYPE_NAMES) {
+    const all = total[t] ?? 0;
+    if (!all && !inner.counts[t]) continue;
+    const row = inner.counts[t] ?? new Array(n).fill(0);
+    if (innerFrom > innerTo) {
+      // The range lies inside one bucket.
+      row.fill(0);
+      row[headAt] = all;
+    } else {
+      row[headAt] += head[t] ?? 0;
+      row[tailAt] += tail[t] ?? 0;
+      const drift = all - row.reduce((a, c) => a + c, 0);
+      if (drift > 0 && firstInner <= lastInner) row[firstInner] += drift;
+      else if (drift < 0 && firstInner <= lastInner) row[lastInner] = Math.max(0, row[lastInner] + drift);
+    }
+    if (all > 0) counts[t] = row;
+  }
+  return { fromMs: first, toMs: last, stepMs, counts, range };
 }
 
 /** What one {@link EventReader.nextPage} added: complete instants, in (time, id) order. */

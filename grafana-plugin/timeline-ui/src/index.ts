@@ -6,6 +6,11 @@
 export { testIds } from './testIds';
 export * from './model/buckets';
 export * from './model/filter';
+export * from './model/palette';
+export * from './model/time';
+export * from './model/processTree';
+export * from './model/columns';
+export * from './model/auditGroups';
 export { TimelineChart } from './components/TimelineChart/TimelineChart';
 export { TypeToggles } from './components/TypeToggles/TypeToggles';
 export { EventGrid, ROW_HEIGHT } from './components/EventGrid/EventGrid';

@@ -8,20 +8,28 @@ import {
   Badge,
   Button,
   Card,
+  InlineField,
   LoadingPlaceholder,
+  Select,
   Stack,
   TimeRangePicker,
   useStyles2,
 } from '@grafana/ui';
-import { nsToIso, nsToMs, type CasefileEvent } from '@casefile/schema';
-import { testIds } from '@casefile/timeline-ui';
+import { getTimeZone, type SelectableValue } from '@grafana/data';
+import { nsToMs, type CasefileEvent } from '@casefile/schema';
+import { formatMs, testIds } from '@casefile/timeline-ui';
 import { ROUTES, prefixRoute } from '../../constants';
 import { readAllEvents } from '../../queries/loki';
 import { useSettings } from '../../settings';
 import { stateQuery } from '../Timeline/urlState';
-import { buildModels, type ModelView } from './models';
+import { buildModels, selectModels, shortId, type ModelScope, type ModelView } from './models';
 
 const MODEL_TYPES = ['model.state', 'model.learned', 'runtime.audit'] as const;
+const SCOPE_PARAMS = [
+  { key: 'image', label: 'Image' },
+  { key: 'container', label: 'Container' },
+  { key: 'host', label: 'Host' },
+] as const;
 /** Minutes around an audit shown when jumping to the timeline. */
 const AUDIT_WINDOW_MIN = 5;
 
@@ -31,39 +39,56 @@ export function Models() {
   const { lokiUid } = useSettings();
   const location = useLocation();
   const params = new URLSearchParams(location.search);
-  const image = params.get('image') || undefined;
+  const scope: ModelScope = {
+    image: params.get('image') || undefined,
+    container: params.get('container') || undefined,
+    host: params.get('host') || undefined,
+  };
   const from = params.get('from') || 'now-24h';
   const to = params.get('to') || 'now';
+  const timeZone = params.get('tz') || getTimeZone();
   const range = useMemo(() => rangeUtil.convertRawToRange({ from, to }), [from, to]);
-  const [models, setModels] = useState<ModelView[]>();
+  const [all, setAll] = useState<ModelView[]>();
   const [error, setError] = useState<string>();
+  const [attempt, setAttempt] = useState(0);
 
+  // Every model event of the range, then narrowed here: model.state names only its model, so a
+  // Loki filter by image or container would drop it.
   useEffect(() => {
     if (!lokiUid) return;
     let live = true;
-    setModels(undefined);
+    setAll(undefined);
     setError(undefined);
     readAllEvents(
       lokiUid,
-      { types: [...MODEL_TYPES], scope: image ? { imageName: image } : undefined },
+      { types: [...MODEL_TYPES] },
       range.from.valueOf(),
       range.to.valueOf(),
       50_000
     ).then(
-      (evs) => live && setModels(buildModels(evs)),
-      (e: Error) => live && setError(e.message)
+      (evs) => live && setAll(buildModels(evs)),
+      (e: Error) => live && setError(`Reading the runtime models failed. ${e.message}`)
     );
     return () => {
       live = false;
     };
-  }, [lokiUid, image, range]);
+  }, [lokiUid, range, attempt]);
+  const scopeKey = JSON.stringify(scope);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const models = useMemo(() => all && selectModels(all, scope), [all, scopeKey]);
+  const options = (k: keyof ModelScope): Array<SelectableValue<string>> => {
+    const vals = new Set<string>();
+    for (const m of all ?? [])
+      for (const v of k === 'image' ? m.images : k === 'container' ? m.containers : m.hosts) vals.add(v);
+    return [...vals].sort().map((v) => ({ label: v.length > 40 ? shortId(v) : v, value: v }));
+  };
 
   const toAudit = (a: CasefileEvent) => {
     const t = nsToMs(a.timeNs);
     const q = stateQuery({
       from: String(t - AUDIT_WINDOW_MIN * 60_000),
       to: String(t + AUDIT_WINDOW_MIN * 60_000),
-      scope: a.containerId ? { containerId: a.containerId } : a.imageName ? { imageName: a.imageName } : {},
+      scope: a.containerId ? { containerId: a.containerId } : a.host ? { host: a.host } : {},
       event: a.id,
     });
     locationService.push(`${prefixRoute(ROUTES.Timeline)}?${q}`);
@@ -73,18 +98,23 @@ export function Models() {
     <PluginPage>
       <div data-testid={testIds.models.page}>
         <Stack direction="row" justifyContent="space-between" alignItems="center">
-          <div>
-            {image ? (
-              <>
-                Image <b>{image}</b>{' '}
-                <Button size="sm" fill="text" onClick={() => locationService.partial({ image: null })}>
-                  all images
-                </Button>
-              </>
-            ) : (
-              'All images'
-            )}
-          </div>
+          <Stack direction="row" gap={0.5} wrap="wrap">
+            {SCOPE_PARAMS.map(({ key, label }) => (
+              <InlineField key={key} label={label}>
+                <Select
+                  width={28}
+                  isClearable
+                  placeholder="any"
+                  aria-label={`${label} of the models`}
+                  data-testid={testIds.models.scope(key)}
+                  options={options(key)}
+                  value={scope[key] ?? null}
+                  allowCustomValue
+                  onChange={(v) => locationService.partial({ [key]: v?.value || null })}
+                />
+              </InlineField>
+            ))}
+          </Stack>
           <TimeRangePicker
             value={range}
             onChange={(r) =>
@@ -93,8 +123,8 @@ export function Models() {
             onMoveBackward={() => undefined}
             onMoveForward={() => undefined}
             onZoom={() => undefined}
-            timeZone="utc"
-            onChangeTimeZone={() => undefined}
+            timeZone={timeZone}
+            onChangeTimeZone={(tz) => locationService.partial({ tz: tz || null }, true)}
           />
         </Stack>
         {!lokiUid && (
@@ -103,14 +133,19 @@ export function Models() {
           </Alert>
         )}
         {error && (
-          <Alert severity="error" title="Could not load runtime models">
-            {error}
+          <Alert severity="error" title="Could not load runtime models" data-testid={testIds.view.error}>
+            <div>{error}</div>
+            <Button size="sm" variant="secondary" icon="sync" onClick={() => setAttempt((a) => a + 1)}>
+              Retry
+            </Button>
           </Alert>
         )}
         {lokiUid && !models && !error && <LoadingPlaceholder text="Loading runtime models…" />}
         {models?.length === 0 && (
-          <Alert severity="info" title="No runtime models in this range">
-            The collector emits model events while it learns an image.
+          <Alert severity="info" title="No runtime models here">
+            {all?.length
+              ? `${all.length} models in this range, none for this image, container or host: clear a filter.`
+              : 'The collector emits model events while it learns an image: widen the time range.'}
           </Alert>
         )}
         {models?.map((m) => (
@@ -121,10 +156,15 @@ export function Models() {
                 <Badge
                   text={m.state}
                   color={m.state === 'active' ? 'green' : m.state === 'learning' ? 'blue' : 'orange'}
+                  tooltip={
+                    m.state === 'no model' ? 'Audits on this host that name no runtime model' : undefined
+                  }
                 />
               </span>
-              {m.stateSinceMs !== undefined ? `since ${new Date(m.stateSinceMs).toISOString()}` : ''}
-              {`model ${m.id}`}
+              {m.stateSinceMs !== undefined
+                ? `since ${formatMs(m.stateSinceMs, timeZone, 'YYYY-MM-DD HH:mm:ss')}`
+                : ''}
+              <span title={m.id}>{`model ${shortId(m.id)}`}</span>
             </Card.Meta>
             <Card.Description>
               <h5>Learned behaviours ({m.behaviours.length})</h5>
@@ -132,7 +172,7 @@ export function Models() {
                 <tbody>
                   {m.behaviours.map((b) => (
                     <tr key={b.event.id} data-testid={testIds.models.behaviour}>
-                      <td>{new Date(b.timeMs).toISOString()}</td>
+                      <td>{formatMs(b.timeMs, timeZone, 'YYYY-MM-DD HH:mm:ss')}</td>
                       <td>{b.kind}</td>
                       <td className={styles.mono}>{b.value}</td>
                     </tr>
@@ -144,7 +184,7 @@ export function Models() {
                 <tbody>
                   {m.audits.map((a) => (
                     <tr key={a.id} data-testid={testIds.models.audit}>
-                      <td>{nsToIso(a.timeNs)}</td>
+                      <td>{formatMs(nsToMs(a.timeNs), timeZone, 'YYYY-MM-DD HH:mm:ss.SSS')}</td>
                       <td>
                         <Badge
                           text={a.severity ?? '?'}
@@ -152,7 +192,7 @@ export function Models() {
                         />
                       </td>
                       <td>{a.attackType}</td>
-                      <td className={styles.mono}>{a.message}</td>
+                      <td className={styles.mono}>{a.message.split(m.id).join(shortId(m.id))}</td>
                       <td>
                         <Button
                           size="sm"

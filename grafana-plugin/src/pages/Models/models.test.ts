@@ -1,5 +1,5 @@
 import { makeEvent, msToNs, type CasefileEvent } from '@casefile/schema';
-import { buildModels } from './models';
+import { buildModels, selectModels, shortId } from './models';
 
 const at = (ms: number, e: Record<string, unknown>): CasefileEvent =>
   makeEvent({ timeNs: msToNs(ms), message: String(e.type), ...e } as never);
@@ -54,5 +54,41 @@ describe('buildModels', () => {
     ]);
     expect(p.audits.map((a) => a.attackType)).toEqual(['unexpected_process']);
     expect(models[1].audits.map((a) => a.attackType)).toEqual(['reverse_shell']);
+  });
+
+  it("reaches a model's state (which names no image) by image, container and host, and every audit", () => {
+    const where = { host: 'node-1', containerName: 'web', containerId: 'c'.repeat(64), imageName: 'web:1' };
+    const audit = (ms: number, extra: Record<string, unknown>) =>
+      at(ms, { type: 'runtime.audit', severity: 'high', ruleId: 'r', action: 'alert', ...extra });
+    const evs = [
+      at(1000, {
+        type: 'model.learned',
+        modelId: 'sha256:w',
+        behaviorKind: 'process',
+        behavior: '/app',
+        ...where,
+      }),
+      // As the collector emits it: the model id alone (and the host, a stream label).
+      at(2000, { type: 'model.state', modelId: 'sha256:w', modelState: 'active', host: 'node-1' }),
+      audit(3000, { attackType: 'unexpected_process', modelId: 'sha256:w', ...where }),
+      // Host-level audits name no model, no image, no container.
+      audit(4000, { attackType: 'reverse_shell', host: 'node-1' }),
+      audit(5000, { attackType: 'drift', host: 'node-2' }),
+    ];
+    const models = buildModels(evs);
+    const state = (s: Parameters<typeof selectModels>[1]) =>
+      selectModels(models, s).map((m) => [m.id, m.state, m.audits.map((a) => a.attackType)]);
+    const web = ['sha256:w', 'active', ['unexpected_process']];
+    expect(state({ image: 'web:1' })).toEqual([web]);
+    expect(state({ container: 'web' })).toEqual([web]);
+    expect(state({ container: 'c'.repeat(64) })).toEqual([web]);
+    expect(state({ host: 'node-1' })).toEqual([['host:node-1', 'no model', ['reverse_shell']], web]);
+    expect(state({ host: 'node-2' })).toEqual([['host:node-2', 'no model', ['drift']]]);
+    expect(models.flatMap((m) => m.audits)).toHaveLength(3);
+  });
+
+  it('shortens a sha256 model id for reading', () => {
+    expect(shortId(`sha256:${'ab'.repeat(32)}`)).toBe('sha256:abababababab');
+    expect(shortId('node-1')).toBe('node-1');
   });
 });

@@ -8,6 +8,7 @@ import { testIds } from '@casefile/timeline-ui';
 import { App } from '../../components/App/App';
 import { HostRouter } from '../../test/HostRouter';
 import { standInBackendSrv, type Seen } from '../../test/backendSrvStandIn';
+import { countAnswer } from '../../test/lokiCounts';
 import type { AppSettings } from '../../settings';
 
 const FROM = 1_700_000_000_000;
@@ -55,24 +56,7 @@ const events: Array<[Record<string, string>, string, string]> = [
 
 function loki(r: Seen) {
   const q = String(r.params.query);
-  if (q.startsWith('sum by')) {
-    return {
-      data: {
-        status: 'success',
-        data: {
-          resultType: 'matrix',
-          result: [
-            { metric: { [EVENT_TYPE_LABEL]: 'process.start' }, values: [[(FROM + 21 * 60_000) / 1000, '1']] },
-            { metric: { [EVENT_TYPE_LABEL]: 'runtime.audit' }, values: [[(FROM + 31 * 60_000) / 1000, '1']] },
-            {
-              metric: { [EVENT_TYPE_LABEL]: 'container.start' },
-              values: [[(FROM + 2 * 60_000) / 1000, '1']],
-            },
-          ],
-        },
-      },
-    };
-  }
+  if (q.startsWith('sum by')) return countAnswer(events, r);
   // The stand-in applies the type filter the way Loki would, so the re-query is visible.
   const m = /casefile_event_type=~?"([^"]+)"/.exec(q);
   const keep = m ? new RegExp(`^(${m[1].replace(/\\\\/g, '\\')})$`) : /.*/;

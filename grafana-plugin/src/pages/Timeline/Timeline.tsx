@@ -1,11 +1,11 @@
-import React, { useCallback, useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useLocation } from 'react-router-dom';
 import { css } from '@emotion/css';
-import { GrafanaTheme2, rangeUtil, type TimeRange } from '@grafana/data';
+import { GrafanaTheme2, getTimeZone, rangeUtil, type TimeRange, type TimeZone } from '@grafana/data';
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Button, Icon, Input, LinkButton, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
 import { EVENT_TYPE_NAMES, eventsQuery, nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, testIds, toggleHidden, totalsByType } from '@casefile/timeline-ui';
+import { ForensicView, testIds, toggleHidden, totalsByType, type Buckets } from '@casefile/timeline-ui';
 import { LED_UP_TO_MINUTES, ROUTES, prefixRoute } from '../../constants';
 import { ScopePickers } from '../../components/ScopePickers/ScopePickers';
 import { PinSnapshot } from '../../components/PinSnapshot/PinSnapshot';
@@ -54,6 +54,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   );
   const fromMs = range.from.valueOf();
   const toMs = range.to.valueOf();
+  const timeZone: TimeZone = state.tz || getTimeZone();
   // Hidden types apply at once (in memory); the Loki query follows.
   const [hidden, setHidden] = useState(state.hidden);
   useEffect(() => setHidden(state.hidden), [state.hidden]);
@@ -72,6 +73,18 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     toMs,
   });
   const [selected, setSelected] = useState<CasefileEvent>();
+  useEffect(() => {
+    if (!state.event) setSelected(undefined);
+  }, [state.event]);
+
+  // Opened without a range of its own: fit the range to where the events are (once).
+  const fitted = useRef(false);
+  useEffect(() => {
+    if (fitted.current || data.countsLoading || state.explicitRange) return;
+    fitted.current = true;
+    const fit = fitRange(data.buckets);
+    if (fit) update({ from: String(fit.fromMs), to: String(fit.toMs) }, true);
+  }, [data.countsLoading, data.buckets, state.explicitRange]);
 
   // A link may name an event: open it once it is loaded (or read it by id).
   useEffect(() => {
@@ -98,23 +111,30 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
   const totals = totalsByType(data.buckets);
   const total = EVENT_TYPE_NAMES.filter((t) => !hidden.has(t)).reduce((a, t) => a + totals[t], 0);
 
+  // The container by its id alone: events the collector saw before the runtime named the container carry only the id.
   const ledUpTo = (e: CasefileEvent) => {
     const t = nsToMs(e.timeNs);
     setSelected(undefined);
     update({
       from: String(t - LED_UP_TO_MINUTES * 60_000),
       to: String(t + 1000),
-      scope: e.containerId ? { ...scope, containerId: e.containerId } : scope,
+      scope: e.containerId ? { containerId: e.containerId } : e.host ? { host: e.host } : scope,
       hidden: new Set(),
       event: e.id,
     });
   };
+  const onSelect = useCallback((e: CasefileEvent | undefined) => {
+    setSelected(e);
+    update({ event: e?.id }, true);
+  }, []);
+  const countsKnown = !data.countsLoading && !data.error;
+  const what = (n: number) => n.toLocaleString('en-US');
 
   return (
     <div data-testid={testIds.timeline.page}>
       <Stack direction="row" wrap="wrap" alignItems="center" justifyContent="space-between">
         <ScopePickers lokiUid={lokiUid} scope={scope} fromMs={fromMs} toMs={toMs} onChange={onScope} />
-        <RangePicker range={range} />
+        <RangePicker range={range} timeZone={timeZone} />
       </Stack>
       <Stack direction="row" alignItems="center" wrap="wrap">
         <SearchBox value={state.search} onCommit={onSearch} />
@@ -151,20 +171,41 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         hidden={hidden}
         onToggle={toggle}
         selected={selected}
-        onSelect={(e) => {
-          setSelected(e);
-          if (!e && state.event) update({ event: undefined }, true);
-        }}
+        onSelect={onSelect}
         onZoom={(f, t) => update({ from: String(f), to: String(t) })}
         onEndReached={data.loadMore}
         loading={data.loading}
+        countsLoading={data.countsLoading}
         error={data.error}
+        onRetry={data.retry}
+        timeZone={timeZone}
+        emptyHint={
+          <span>
+            No events in this range{state.search ? ` matching “${state.search}”` : ''}
+            {Object.values(scope).some(Boolean) ? ' within this scope' : ''}. Widen the time range
+            {state.search ? ', clear the search' : ''}
+            {Object.values(scope).some(Boolean) ? ', remove a scope filter' : ''}
+            {hidden.size ? ', turn hidden types back on' : ''}.{' '}
+            <Button
+              size="sm"
+              variant="secondary"
+              fill="text"
+              onClick={() =>
+                update({ from: String(fromMs - (toMs - fromMs)), to: String(toMs + (toMs - fromMs)) })
+              }
+            >
+              Widen ×3
+            </Button>
+          </span>
+        }
         gridStatus={
           <span>
-            {data.events.length.toLocaleString('en-US')} loaded of {total.toLocaleString('en-US')} events in
-            range
+            {data.loading && data.events.length === 0
+              ? 'Loading events…'
+              : `${what(data.events.length)} loaded`}
+            {countsKnown ? ` of ${what(total)} events in range` : data.countsLoading ? ', counting…' : ''}
             {data.more ? ' — scroll for more' : ''}
-            {data.loading ? ' — loading…' : ''}
+            {data.loading && data.events.length > 0 ? ' — loading more…' : ''}
             {data.unreadable > 0 && (
               <span data-testid="casefile-timeline-unreadable">
                 {' — '}
@@ -179,18 +220,22 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
             <Button size="sm" icon="history" onClick={() => ledUpTo(e)} data-testid={testIds.view.ledUpTo}>
               What led up to this
             </Button>
-            {e.imageName && (
+            {(e.imageName || e.host) && (
               <Button
                 size="sm"
                 variant="secondary"
                 icon="cube"
                 onClick={() =>
                   locationService.push(
-                    `${prefixRoute(ROUTES.Models)}?image=${encodeURIComponent(e.imageName!)}`
+                    `${prefixRoute(ROUTES.Models)}?${new URLSearchParams({
+                      ...(e.imageName ? { image: e.imageName } : { host: e.host! }),
+                      from: String(fromMs),
+                      to: String(toMs),
+                    }).toString()}`
                   )
                 }
               >
-                Runtime model of {e.imageName}
+                Runtime model of {e.imageName ?? `host ${e.host}`}
               </Button>
             )}
           </>
@@ -204,7 +249,13 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
 }
 
 /** Grafana's time range picker on the URL's from/to; memoised so type toggles do not re-render it. */
-const RangePicker = React.memo(function RangePicker({ range }: { range: TimeRange }) {
+const RangePicker = React.memo(function RangePicker({
+  range,
+  timeZone,
+}: {
+  range: TimeRange;
+  timeZone: TimeZone;
+}) {
   const fromMs = range.from.valueOf();
   const toMs = range.to.valueOf();
   const shift = (dir: 1 | -1) => {
@@ -220,11 +271,32 @@ const RangePicker = React.memo(function RangePicker({ range }: { range: TimeRang
       onZoom={() =>
         update({ from: String(fromMs - (toMs - fromMs) / 2), to: String(toMs + (toMs - fromMs) / 2) })
       }
-      timeZone="utc"
-      onChangeTimeZone={() => undefined}
+      timeZone={timeZone}
+      onChangeTimeZone={(tz) => update({ tz: tz || undefined }, true)}
     />
   );
 });
+
+/**
+ * A range around where the events are, when they fill less than half of the buckets' range
+ * (a short attack at the end of the last hour): the first to the last non-empty bucket,
+ * with a bucket of margin on each side, kept within the range.
+ */
+export function fitRange(b: Buckets): { fromMs: number; toMs: number } | undefined {
+  const r = b.range ?? { fromMs: b.fromMs, toMs: b.toMs };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const row of Object.values(b.counts))
+    row?.forEach((c, i) => {
+      if (c === 0) return;
+      lo = Math.min(lo, i);
+      hi = Math.max(hi, i);
+    });
+  if (lo > hi) return undefined;
+  const fromMs = Math.max(r.fromMs, b.fromMs + (lo - 1) * b.stepMs);
+  const toMs = Math.min(r.toMs, b.fromMs + (hi + 2) * b.stepMs);
+  return toMs - fromMs < (r.toMs - r.fromMs) / 2 ? { fromMs, toMs } : undefined;
+}
 
 /** The search box: commits on Enter or after a pause in typing; the search itself runs in Loki (escaped by schema). */
 function SearchBox({ value, onCommit }: { value: string; onCommit: (q: string) => void }) {

@@ -12,6 +12,8 @@ describe('timeline URL state', () => {
       search: 'nc -l',
       hidden: new Set(['process.exit']),
       event: 'e1',
+      tz: undefined,
+      explicitRange: true,
     });
   });
 

@@ -10,6 +10,10 @@ export interface TimelineState {
   hidden: Set<EventType>;
   /** Id of the event whose details are open. */
   event?: string;
+  /** The URL names a range (else the default, which the page may fit to where the events are). */
+  explicitRange?: boolean;
+  /** 'utc' to read times in UTC; absent: Grafana's time zone for this user. */
+  tz?: string;
 }
 
 export const DEFAULT_FROM = 'now-1h';
@@ -35,6 +39,8 @@ export function parseState(search: string): TimelineState {
     search: p.get('q') ?? '',
     hidden,
     event: p.get('event') || undefined,
+    tz: p.get('tz') || undefined,
+    explicitRange: p.has('from') || p.has('to'),
   };
 }
 
@@ -47,6 +53,7 @@ export function stateParams(s: Partial<TimelineState>): Record<string, string | 
   if (s.search !== undefined) out.q = s.search || null;
   if (s.hidden) out.hide = s.hidden.size ? [...s.hidden].join(',') : null;
   if ('event' in s) out.event = s.event ?? null;
+  if ('tz' in s) out.tz = s.tz ?? null;
   return out;
 }
 

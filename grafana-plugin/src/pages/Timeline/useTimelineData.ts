@@ -18,9 +18,14 @@ export interface TimelineData {
   more: boolean;
   /** Entries read so far that Loki holds in range but that are not Casefile events. */
   unreadable: number;
+  /** Events are being read. */
   loading: boolean;
+  /** The counts per type are being read (until then the totals are unknown, not zero). */
+  countsLoading: boolean;
   error?: string;
   loadMore: () => void;
+  /** Read everything again (after an error). */
+  retry: () => void;
 }
 
 interface Query {
@@ -57,7 +62,10 @@ export function useTimelineData(q: Query): TimelineData {
   const reader = useRef<EventReader | undefined>(undefined);
   const [more, setMore] = useState(false);
   const [unreadable, setUnreadable] = useState(0);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(true);
+  const [countsLoading, setCountsLoading] = useState(true);
+  const [attempt, setAttempt] = useState(0);
+  const retry = useCallback(() => setAttempt((a) => a + 1), []);
   const [countError, setCountError] = useState<string>();
   const [error, setError] = useState<string>();
   const gen = useRef(0);
@@ -72,16 +80,25 @@ export function useTimelineData(q: Query): TimelineData {
     if (!uid) return;
     let live = true;
     setCountError(undefined);
+    setCountsLoading(true);
     countByType(uid, { scope, search: search || undefined }, fromMs, toMs).then(
-      (b) => live && setBuckets(b),
-      (e: Error) => live && setCountError(`Counting events per type failed: ${e.message}`)
+      (b) => {
+        if (!live) return;
+        setBuckets(b);
+        setCountsLoading(false);
+      },
+      (e: Error) => {
+        if (!live) return;
+        setCountError(`Counting the events per type failed. ${e.message}`);
+        setCountsLoading(false);
+      }
     );
     return () => {
       live = false;
     };
     // scopeKey stands for scope
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [uid, scopeKey, search, fromMs, toMs]);
+  }, [uid, scopeKey, search, fromMs, toMs, attempt]);
 
   useEffect(() => {
     if (!uid) return;
@@ -101,7 +118,7 @@ export function useTimelineData(q: Query): TimelineData {
       },
       (e: Error) => {
         if (my !== gen.current) return;
-        setError(e.message);
+        setError(`Reading the events failed. ${e.message}`);
         setEvents([]);
         setMore(false);
         setUnreadable(0);
@@ -109,7 +126,7 @@ export function useTimelineData(q: Query): TimelineData {
       }
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [uid, scopeKey, search, hiddenKey, fromMs, toMs]);
+  }, [uid, scopeKey, search, hiddenKey, fromMs, toMs, attempt]);
 
   const loadMore = useCallback(() => {
     const r = reader.current;
@@ -127,7 +144,7 @@ export function useTimelineData(q: Query): TimelineData {
       },
       (e: Error) => {
         if (my !== gen.current) return;
-        setError(e.message);
+        setError(`Reading more events failed. ${e.message}`);
         setLoading(false);
       }
     );
@@ -140,6 +157,16 @@ export function useTimelineData(q: Query): TimelineData {
         : events,
     [events, eventsKey, key, baseKey, base]
   );
-  const errors = [countError, error].filter(Boolean).join(' — ');
-  return { buckets, events: shown, more, unreadable, loading, error: errors || undefined, loadMore };
+  const errors = [countError, error].filter(Boolean).join(' ');
+  return {
+    buckets,
+    events: shown,
+    more,
+    unreadable,
+    loading,
+    countsLoading,
+    error: errors || undefined,
+    loadMore,
+    retry,
+  };
 }

@@ -9,8 +9,27 @@ export interface Buckets {
   fromMs: number;
   toMs: number;
   stepMs: number;
-  /** counts[type][i]: events of that type in [fromMs + i*stepMs, fromMs + (i+1)*stepMs). */
+  /** counts[type][i]: events of that type in [fromMs + i*stepMs, fromMs + (i+1)*stepMs), within `range`. */
   counts: Partial<Record<EventType, number[]>>;
+  /**
+   * The time range the counts stand for, when narrower than the buckets: the first and last
+   * bucket then hold only their part inside it (the grid's range, [fromMs, toMs)).
+   */
+  range?: { fromMs: number; toMs: number };
+}
+
+/** The time range the buckets stand for: `range` if set, else all buckets. */
+export function bucketsRange(b: Buckets): { fromMs: number; toMs: number } {
+  return b.range ?? { fromMs: b.fromMs, toMs: b.toMs };
+}
+
+/** Bucket i's time span, cut to the range the buckets stand for. */
+export function bucketSpan(b: Buckets, i: number): { fromMs: number; toMs: number } {
+  const r = bucketsRange(b);
+  return {
+    fromMs: Math.max(r.fromMs, b.fromMs + i * b.stepMs),
+    toMs: Math.min(r.toMs, b.fromMs + (i + 1) * b.stepMs),
+  };
 }
 
 export function bucketCount(fromMs: number, toMs: number, stepMs: number): number {

@@ -39,3 +39,58 @@ describe('EventGrid', () => {
     expect(onSelect).toHaveBeenCalledWith(e);
   });
 });
+
+describe('EventGrid by keyboard and columns', () => {
+  const evs = [
+    ev('process.start', 1000, { id: 'a', pid: 11, user: 'root', executable: '/bin/sh' } as never),
+    ev('runtime.audit', 1000, { id: 'b', severity: 'critical', pid: 12, executable: '/tmp/x' } as never),
+    ev('port.listen', 5000, { id: 'c' } as never),
+  ];
+
+  it('focuses, moves with the arrows, Home/End, and opens with Enter', () => {
+    const onSelect = jest.fn();
+    render(<EventGrid events={evs} onSelect={onSelect} />);
+    const grid = screen.getByRole('grid');
+    expect(grid).toHaveAttribute('tabindex', '0');
+    fireEvent.focus(grid);
+    const active = () =>
+      screen.getAllByTestId(testIds.view.gridRow).find((r) => r.dataset.active)?.dataset.eventId;
+    expect(active()).toBe('a');
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    expect(active()).toBe('b');
+    expect(grid.getAttribute('aria-activedescendant')).toBe('cf-row-b');
+    fireEvent.keyDown(grid, { key: 'Enter' });
+    expect(onSelect).toHaveBeenLastCalledWith(evs[1]);
+    fireEvent.keyDown(grid, { key: 'End' });
+    expect(active()).toBe('c');
+    fireEvent.keyDown(grid, { key: 'ArrowDown' });
+    expect(active()).toBe('c');
+    fireEvent.keyDown(grid, { key: 'Home' });
+    fireEvent.keyDown(grid, { key: 'ArrowUp' });
+    expect(active()).toBe('a');
+  });
+
+  it('shows severity, user, pid and executable, only the chosen ones, and nanoseconds where ms collide', () => {
+    const { rerender } = render(<EventGrid events={evs} onSelect={() => {}} />);
+    const row = (id: string) =>
+      screen.getAllByTestId(testIds.view.gridRow).find((r) => r.dataset.eventId === id)!;
+    const cell = (id: string, c: string) => row(id).querySelector(`[data-column="${c}"]`)?.textContent;
+    expect(cell('b', 'severity')).toBe('critical');
+    expect(cell('a', 'user')).toBe('root');
+    expect(cell('b', 'pid')).toBe('12');
+    expect(cell('b', 'executable')).toBe('/tmp/x');
+    // a and b share a millisecond: their nanoseconds decide the order and are shown; c's are not.
+    expect(row('a')).toHaveTextContent('000000');
+    expect(row('c').textContent).not.toContain('000000');
+    rerender(<EventGrid events={evs} onSelect={() => {}} columns={['pid']} />);
+    expect(cell('b', 'severity')).toBeUndefined();
+    expect(cell('b', 'pid')).toBe('12');
+  });
+
+  it('says what to do when there are no rows', () => {
+    render(
+      <EventGrid events={[]} onSelect={() => {}} empty="No events in this range. Widen the time range." />
+    );
+    expect(screen.getByTestId(testIds.view.gridEmpty)).toHaveTextContent('Widen the time range');
+  });
+});

@@ -1,8 +1,11 @@
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { css, cx } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { useStyles2 } from '@grafana/ui';
-import { EVENT_TYPES, nsToIso, type CasefileEvent } from '@casefile/schema';
+import { Checkbox, Icon, Toggletip, useStyles2 } from '@grafana/ui';
+import { EVENT_TYPES, nsToMs, type CasefileEvent } from '@casefile/schema';
+import { COLUMN_SPECS, DEFAULT_COLUMNS, OPTIONAL_COLUMNS, type OptionalColumn } from '../../model/columns';
+import { eventColor } from '../../model/palette';
+import { formatMs, subMs, zoneLabel, type TimeZone } from '../../model/time';
 import { testIds } from '../../testIds';
 
 interface Props {
@@ -13,24 +16,46 @@ interface Props {
   onEndReached?: () => void;
   /** A line under the rows: "1,000 of 5,000 loaded", "loading…". */
   status?: React.ReactNode;
+  /** Shown in the rows' place when there are no rows (loading, empty, how to widen). */
+  empty?: React.ReactNode;
   height?: number;
+  /** The optional columns shown (default: all). */
+  columns?: readonly OptionalColumn[];
+  onColumns?: (c: OptionalColumn[]) => void;
+  timeZone?: TimeZone;
+  /** Audits of one action (by event id): a row shows its place in the group. */
+  groups?: ReadonlyMap<string, readonly CasefileEvent[]>;
 }
 
 /** Fixed row height lets the grid render only the rows in view: 100k events cost ~40 DOM rows. */
 export const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
 
-/** The events as a virtualised table: time, type, scope, message. Click a row for its details. */
+/** The DOM id of a row, for aria-activedescendant. */
+const rowId = (id: string) => `cf-row-${id.replace(/[^\w-]/g, '_')}`;
+
+/**
+ * The events as a virtualised table: time (to the nanosecond where milliseconds
+ * collide), type, the chosen columns, message. Click a row, or focus the grid and
+ * move with the arrow keys, Page Up/Down, Home/End, and press Enter, to open its details.
+ */
 export const EventGrid = React.memo(function EventGrid({
   events,
   onSelect,
   selectedId,
   onEndReached,
   status,
+  empty,
   height = 420,
+  columns = DEFAULT_COLUMNS,
+  onColumns,
+  timeZone = 'utc',
+  groups,
 }: Props) {
   const styles = useStyles2(getStyles);
+  const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
+  const [active, setActive] = useState(-1);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(events.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
   const atEnd = last >= events.length;
@@ -39,48 +64,171 @@ export const EventGrid = React.memo(function EventGrid({
     if (atEnd && events.length > 0) onEndReached?.();
   }, [atEnd, events.length, onEndReached]);
 
+  // The keyboard cursor follows the selection (a click, a link that names an event).
+  useEffect(() => {
+    if (!selectedId) return;
+    const i = events.findIndex((e) => e.id === selectedId);
+    if (i >= 0) setActive(i);
+  }, [selectedId, events]);
+
+  const moveTo = (i: number) => {
+    const n = Math.max(0, Math.min(events.length - 1, i));
+    setActive(n);
+    const el = viewport.current;
+    if (!el) return;
+    const top = n * ROW_HEIGHT;
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (top + ROW_HEIGHT > el.scrollTop + height) el.scrollTop = top + ROW_HEIGHT - height;
+    setScrollTop(el.scrollTop);
+  };
+
+  const onKeyDown = (ev: React.KeyboardEvent) => {
+    if (events.length === 0) return;
+    const page = Math.max(1, Math.floor(height / ROW_HEIGHT) - 1);
+    const at = active < 0 ? 0 : active;
+    const keys: Record<string, () => void> = {
+      ArrowDown: () => moveTo(active < 0 ? 0 : at + 1),
+      ArrowUp: () => moveTo(at - 1),
+      PageDown: () => moveTo(at + page),
+      PageUp: () => moveTo(at - page),
+      Home: () => moveTo(0),
+      End: () => moveTo(events.length - 1),
+      Enter: () => events[at] && onSelect(events[at]),
+    };
+    const act = keys[ev.key];
+    if (!act) return;
+    ev.preventDefault();
+    act();
+  };
+
   const rows: React.ReactNode[] = [];
   for (let i = first; i < last; i++) {
     const e = events[i];
+    const ms = nsToMs(e.timeNs);
+    // Nanoseconds only where they decide the order: a neighbour in the same millisecond.
+    const collides =
+      (i > 0 && nsToMs(events[i - 1].timeNs) === ms) ||
+      (i + 1 < events.length && nsToMs(events[i + 1].timeNs) === ms);
+    const group = groups?.get(e.id);
     rows.push(
       <div
         key={e.id}
+        id={rowId(e.id)}
         role="row"
+        aria-rowindex={i + 1}
         aria-selected={e.id === selectedId}
         data-testid={testIds.view.gridRow}
         data-event-id={e.id}
         data-event-type={e.type}
-        className={cx(styles.row, e.id === selectedId && styles.selected)}
+        data-active={i === active || undefined}
+        className={cx(
+          styles.row,
+          e.id === selectedId && styles.selected,
+          i === active && styles.active,
+          group && styles.grouped
+        )}
         style={{ top: i * ROW_HEIGHT }}
-        onClick={() => onSelect(e)}
+        onClick={() => {
+          setActive(i);
+          onSelect(e);
+        }}
       >
-        <span className={styles.time}>{nsToIso(e.timeNs).replace('T', ' ').slice(0, 23)}</span>
-        <span className={styles.type}>
-          <span className={styles.dot} style={{ background: EVENT_TYPES[e.type].color }} />
+        <span role="gridcell" className={styles.time} title={`${e.timeNs} ns`}>
+          {formatMs(ms, timeZone)}
+          {collides && <span className={styles.ns}>{subMs(e.timeNs)}</span>}
+        </span>
+        <span role="gridcell" className={styles.type}>
+          <span className={styles.dot} style={{ background: eventColor(e) }} />
           <span className={styles.typeName}>{EVENT_TYPES[e.type].title}</span>
         </span>
-        <span className={styles.scope}>{e.containerName ?? e.imageName ?? e.host ?? ''}</span>
-        <span className={styles.message}>{e.message}</span>
+        {columns.map((c) => (
+          <span
+            key={c}
+            role="gridcell"
+            className={cx(styles.cell, c === 'severity' && e.severity && styles.severity)}
+            style={{ flexBasis: COLUMN_SPECS[c].width }}
+            data-column={c}
+          >
+            {COLUMN_SPECS[c].value(e)}
+          </span>
+        ))}
+        <span role="gridcell" className={styles.message}>
+          {group && (
+            <span className={styles.groupTag} title="Audits raised by the same action">
+              {group.indexOf(e) + 1}/{group.length}
+            </span>
+          )}
+          {e.message}
+        </span>
       </div>
     );
   }
 
   return (
-    <div data-testid={testIds.view.grid}>
+    <div data-testid={testIds.view.grid} className={styles.wrap}>
       <div className={cx(styles.row, styles.header)} role="row">
-        <span className={styles.time}>Time (UTC)</span>
+        <span className={styles.time}>Time ({zoneLabel(timeZone)})</span>
         <span className={styles.type}>Type</span>
-        <span className={styles.scope}>Container / host</span>
+        {columns.map((c) => (
+          <span key={c} className={styles.cell} style={{ flexBasis: COLUMN_SPECS[c].width }}>
+            {COLUMN_SPECS[c].label}
+          </span>
+        ))}
         <span className={styles.message}>Message</span>
+        {onColumns && (
+          <Toggletip
+            placement="bottom-end"
+            content={
+              <div data-testid={testIds.view.gridColumns}>
+                {OPTIONAL_COLUMNS.map((c) => (
+                  <div key={c}>
+                    <Checkbox
+                      label={COLUMN_SPECS[c].label}
+                      value={columns.includes(c)}
+                      onChange={() =>
+                        onColumns(
+                          OPTIONAL_COLUMNS.filter((x) =>
+                            x === c ? !columns.includes(c) : columns.includes(x)
+                          )
+                        )
+                      }
+                    />
+                  </div>
+                ))}
+              </div>
+            }
+          >
+            <button
+              type="button"
+              className={styles.columnsButton}
+              aria-label="Choose columns"
+              data-testid={testIds.view.gridColumnsButton}
+            >
+              <Icon name="columns" />
+            </button>
+          </Toggletip>
+        )}
       </div>
       <div
+        ref={viewport}
         className={styles.viewport}
         style={{ height }}
         role="grid"
+        aria-label="Events"
         aria-rowcount={events.length}
+        aria-activedescendant={events[active] ? rowId(events[active].id) : undefined}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        onFocus={() => active < 0 && events.length > 0 && setActive(0)}
         onScroll={(ev) => setScrollTop(ev.currentTarget.scrollTop)}
       >
-        <div style={{ height: events.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
+        {events.length === 0 && empty ? (
+          <div className={styles.empty} data-testid={testIds.view.gridEmpty}>
+            {empty}
+          </div>
+        ) : (
+          <div style={{ height: events.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
+        )}
       </div>
       <div className={styles.status} data-testid={testIds.view.gridStatus}>
         {status ?? `${events.length.toLocaleString('en-US')} events`}
@@ -90,7 +238,12 @@ export const EventGrid = React.memo(function EventGrid({
 });
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  viewport: css({ overflowY: 'auto', border: `1px solid ${theme.colors.border.weak}` }),
+  wrap: css({ minWidth: 0 }),
+  viewport: css({
+    overflowY: 'auto',
+    border: `1px solid ${theme.colors.border.weak}`,
+    '&:focus-visible': { outline: `2px solid ${theme.colors.primary.main}`, outlineOffset: -2 },
+  }),
   row: css({
     position: 'absolute',
     left: 0,
@@ -113,9 +266,12 @@ const getStyles = (theme: GrafanaTheme2) => ({
     background: theme.colors.background.secondary,
   }),
   selected: css({ background: theme.colors.action.selected }),
-  time: css({ flex: '0 0 180px', fontVariantNumeric: 'tabular-nums' }),
+  active: css({ boxShadow: `inset 3px 0 0 ${theme.colors.primary.main}` }),
+  grouped: css({ borderLeft: `3px solid ${theme.colors.error.main}` }),
+  time: css({ flex: '0 0 215px', fontVariantNumeric: 'tabular-nums' }),
+  ns: css({ marginLeft: 2, color: theme.colors.text.secondary, fontSize: '0.9em' }),
   type: css({
-    flex: '0 0 190px',
+    flex: '0 0 180px',
     display: 'flex',
     alignItems: 'center',
     gap: theme.spacing(0.5),
@@ -124,8 +280,30 @@ const getStyles = (theme: GrafanaTheme2) => ({
   // A long type title ends in an ellipsis instead of pushing the next column.
   typeName: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
   dot: css({ width: 10, height: 10, borderRadius: '50%', flex: '0 0 10px' }),
-  scope: css({ flex: '0 0 160px', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
-  message: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis' }),
+  cell: css({
+    flexGrow: 0,
+    flexShrink: 0,
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+    whiteSpace: 'nowrap',
+  }),
+  severity: css({ fontWeight: theme.typography.fontWeightMedium, textTransform: 'uppercase' }),
+  message: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }),
+  groupTag: css({
+    marginRight: theme.spacing(0.5),
+    padding: '0 4px',
+    borderRadius: theme.shape.radius.default,
+    background: theme.colors.error.transparent,
+    color: theme.colors.error.text,
+  }),
+  columnsButton: css({
+    background: 'none',
+    border: 'none',
+    color: theme.colors.text.secondary,
+    cursor: 'pointer',
+    padding: 0,
+  }),
+  empty: css({ padding: theme.spacing(2), color: theme.colors.text.secondary }),
   status: css({
     fontSize: theme.typography.bodySmall.fontSize,
     color: theme.colors.text.secondary,

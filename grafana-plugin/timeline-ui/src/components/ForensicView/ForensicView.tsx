@@ -1,8 +1,14 @@
-import React, { useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { Alert, LoadingBar } from '@grafana/ui';
-import type { CasefileEvent, EventType } from '@casefile/schema';
+import React, { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { css } from '@emotion/css';
+import { GrafanaTheme2 } from '@grafana/data';
+import { Alert, Button, LoadingBar, useStyles2 } from '@grafana/ui';
+import { nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
+import { auditGroups } from '../../model/auditGroups';
 import { totalsByType, type Buckets } from '../../model/buckets';
+import { parseColumns, type OptionalColumn } from '../../model/columns';
 import { filterByType } from '../../model/filter';
+import { processTree, startsByKey } from '../../model/processTree';
+import type { TimeZone } from '../../model/time';
 import { testIds } from '../../testIds';
 import { EventDetails } from '../EventDetails/EventDetails';
 import { EventGrid, ROW_HEIGHT } from '../EventGrid/EventGrid';
@@ -20,9 +26,17 @@ export interface ForensicViewProps {
   onZoom?: (fromMs: number, toMs: number) => void;
   onEndReached?: () => void;
   gridStatus?: React.ReactNode;
+  /** Events are being read: the grid says so instead of "no events". */
   loading?: boolean;
+  /** The counts are being read: the chart says so instead of "no events in range". */
+  countsLoading?: boolean;
   /** Shown in words above the view (never a blank page). */
   error?: string;
+  /** Offered beside an error. */
+  onRetry?: () => void;
+  /** What the grid says when the range holds no events (how to widen). */
+  emptyHint?: React.ReactNode;
+  timeZone?: TimeZone;
   /** Buttons in the details drawer for the selected event. */
   detailActions?: (e: CasefileEvent) => React.ReactNode;
   gridHeight?: number;
@@ -59,11 +73,43 @@ function useFillHeight(total: number | undefined, fallback: number) {
   return { ref, gridHeight: total === undefined ? fallback : grid };
 }
 
-/** The timeline, its type toggles, the grid that follows them, and the details drawer: shared by every view of events. */
+const COLUMNS_KEY = 'casefile.grid.columns';
+
+/** The grid's columns, remembered in this browser. */
+function useColumns(): [OptionalColumn[], (c: OptionalColumn[]) => void] {
+  const [cols, setCols] = useState(() => {
+    try {
+      return parseColumns(window.localStorage.getItem(COLUMNS_KEY));
+    } catch {
+      return parseColumns(undefined);
+    }
+  });
+  const set = useCallback((c: OptionalColumn[]) => {
+    setCols(c);
+    try {
+      window.localStorage.setItem(COLUMNS_KEY, c.join(','));
+    } catch {
+      // Storage refused (private mode): the choice lasts for this page.
+    }
+  }, []);
+  return [cols, set];
+}
+
+/**
+ * The timeline, its type toggles, the grid that follows them, and the details beside the grid
+ * (with the process tree and the audits of the same action): shared by every view of events.
+ */
 export function ForensicView(p: ForensicViewProps) {
+  const styles = useStyles2(getStyles);
   const totals = useMemo(() => totalsByType(p.buckets), [p.buckets]);
   const shown = useMemo(() => filterByType(p.events, p.hidden), [p.events, p.hidden]);
+  const groups = useMemo(() => auditGroups(p.events), [p.events]);
+  const starts = useMemo(() => startsByKey(p.events), [p.events]);
+  const [columns, setColumns] = useColumns();
   const fill = useFillHeight(p.height, p.gridHeight ?? 420);
+  const sel = p.selected;
+  const tree = useMemo(() => (sel ? processTree(sel, p.events, starts) : undefined), [sel, p.events, starts]);
+  const busy = p.loading && p.events.length === 0;
   return (
     <div
       ref={fill.ref}
@@ -71,33 +117,79 @@ export function ForensicView(p: ForensicViewProps) {
       style={p.height === undefined ? undefined : { maxHeight: p.height, overflow: 'hidden' }}
     >
       {p.notice}
-      {p.loading && (
-        <div data-testid={testIds.view.loading}>
-          <LoadingBar width={300} />
-        </div>
-      )}
       {p.error && (
         <Alert severity="error" title="Could not load events" data-testid={testIds.view.error}>
-          {p.error}
+          <div>{p.error}</div>
+          {p.onRetry && (
+            <Button
+              size="sm"
+              variant="secondary"
+              icon="sync"
+              onClick={p.onRetry}
+              data-testid={testIds.view.retry}
+            >
+              Retry
+            </Button>
+          )}
         </Alert>
       )}
       <TypeToggles totals={totals} hidden={p.hidden} onToggle={p.onToggle} />
-      <TimelineChart buckets={p.buckets} hidden={p.hidden} onZoom={p.onZoom} height={p.chartHeight} />
-      <EventGrid
-        events={shown}
-        onSelect={p.onSelect}
-        selectedId={p.selected?.id}
-        onEndReached={p.onEndReached}
-        status={p.gridStatus}
-        height={fill.gridHeight}
+      <TimelineChart
+        buckets={p.buckets}
+        hidden={p.hidden}
+        onZoom={p.onZoom}
+        height={p.chartHeight}
+        markerMs={sel ? nsToMs(sel.timeNs) : undefined}
+        loading={p.countsLoading}
+        timeZone={p.timeZone}
       />
-      {p.selected && (
-        <EventDetails
-          event={p.selected}
-          onClose={() => p.onSelect(undefined)}
-          actions={p.detailActions?.(p.selected)}
+      <div className={styles.loadingLine}>
+        {p.loading && (
+          <div data-testid={testIds.view.loading}>
+            <LoadingBar width={300} />
+          </div>
+        )}
+      </div>
+      <div className={sel ? styles.split : undefined}>
+        <EventGrid
+          events={shown}
+          onSelect={p.onSelect}
+          selectedId={sel?.id}
+          onEndReached={p.onEndReached}
+          status={p.gridStatus}
+          empty={busy ? 'Loading events…' : p.error ? 'No events could be read.' : p.emptyHint}
+          height={fill.gridHeight}
+          columns={columns}
+          onColumns={setColumns}
+          timeZone={p.timeZone}
+          groups={groups}
         />
-      )}
+        {sel && (
+          <div className={styles.side} style={{ maxHeight: fill.gridHeight + 60 }}>
+            <EventDetails
+              event={sel}
+              onClose={() => p.onSelect(undefined)}
+              actions={p.detailActions?.(sel)}
+              tree={tree}
+              related={groups.get(sel.id)}
+              onOpen={p.onSelect}
+              timeZone={p.timeZone}
+            />
+          </div>
+        )}
+      </div>
     </div>
   );
 }
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  // Details beside the grid, never over the timeline.
+  split: css({
+    display: 'grid',
+    gridTemplateColumns: 'minmax(0, 1fr) minmax(320px, 38%)',
+    gap: theme.spacing(1),
+    alignItems: 'start',
+  }),
+  side: css({ display: 'flex', flexDirection: 'column', minHeight: 0, '& > section': { flex: 1 } }),
+  loadingLine: css({ height: 2 }),
+});

@@ -1,6 +1,7 @@
 import React from 'react';
 import { fireEvent, render, screen } from '@testing-library/react';
 import { bucketEvents } from '../../model/buckets';
+import { TYPE_COLORS } from '../../model/palette';
 import { ev } from '../../model/testEvents';
 import { testIds } from '../../testIds';
 import { TimelineChart } from './TimelineChart';
@@ -30,7 +31,7 @@ describe('TimelineChart', () => {
     expect(bars).toHaveLength(1);
     expect(bars[0]).toHaveAttribute('data-count', '1');
     const rect = container.querySelector('rect')!;
-    expect(rect.getAttribute('fill')).toBe('#E02F44');
+    expect(rect.getAttribute('fill')).toBe(TYPE_COLORS['runtime.audit']);
     expect(Number(rect.getAttribute('height'))).toBeGreaterThanOrEqual(2);
     expect(screen.getByTestId(testIds.view.chartMax)).toHaveTextContent('max 1 / 1m');
   });

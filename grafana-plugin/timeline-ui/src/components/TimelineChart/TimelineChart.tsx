@@ -3,7 +3,9 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2 } from '@grafana/ui';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '@casefile/schema';
-import { bucketCount, stackTotals, type Buckets } from '../../model/buckets';
+import { bucketCount, bucketSpan, bucketsRange, stackTotals, type Buckets } from '../../model/buckets';
+import { TYPE_COLORS } from '../../model/palette';
+import { formatMs, zoneLabel, type TimeZone } from '../../model/time';
 import { testIds } from '../../testIds';
 
 interface Props {
@@ -12,6 +14,11 @@ interface Props {
   /** Called with the brushed (or clicked bucket's) range; omit to disable zooming. */
   onZoom?: (fromMs: number, toMs: number) => void;
   height?: number;
+  /** The selected event's time: a marker on the chart. */
+  markerMs?: number;
+  /** While the counts load the chart says so instead of "no events". */
+  loading?: boolean;
+  timeZone?: TimeZone;
 }
 
 // The SVG is drawn in a fixed coordinate space and stretched to the container's width.
@@ -30,6 +37,9 @@ export const TimelineChart = React.memo(function TimelineChart({
   hidden,
   onZoom,
   height = 140,
+  markerMs,
+  loading,
+  timeZone = 'utc',
 }: Props) {
   const styles = useStyles2(getStyles);
   const svgRef = useRef<SVGSVGElement>(null);
@@ -37,13 +47,15 @@ export const TimelineChart = React.memo(function TimelineChart({
   const n = bucketCount(buckets.fromMs, buckets.toMs, buckets.stepMs);
   const totals = stackTotals(buckets, (t) => !hidden.has(t));
   const max = Math.max(0, ...totals);
-  const bw = W / n;
+  const view = bucketsRange(buckets);
+  const span = Math.max(1, view.toMs - view.fromMs);
+  const x = (ms: number) => ((Math.min(view.toMs, Math.max(view.fromMs, ms)) - view.fromMs) / span) * W;
 
   const frac = (clientX: number) => {
     const r = svgRef.current!.getBoundingClientRect();
     return r.width > 0 ? Math.min(1, Math.max(0, (clientX - r.left) / r.width)) : 0;
   };
-  const toMs = (f: number) => buckets.fromMs + f * (buckets.toMs - buckets.fromMs);
+  const toMs = (f: number) => view.fromMs + f * span;
 
   const onUp = (clientX: number) => {
     if (!brush) return;
@@ -53,18 +65,21 @@ export const TimelineChart = React.memo(function TimelineChart({
     const [lo, hi] = brush.a < b ? [brush.a, b] : [b, brush.a];
     if (hi - lo > 0.005) return onZoom(Math.round(toMs(lo)), Math.round(toMs(hi)));
     // A click: zoom into the bucket under the pointer.
-    const i = Math.min(n - 1, Math.floor(b * n));
-    if (totals[i] > 0)
-      onZoom(
-        buckets.fromMs + i * buckets.stepMs,
-        Math.min(buckets.toMs, buckets.fromMs + (i + 1) * buckets.stepMs)
-      );
+    const t = toMs(b);
+    const i = Math.min(n - 1, Math.max(0, Math.floor((t - buckets.fromMs) / buckets.stepMs)));
+    if (totals[i] > 0) {
+      const s = bucketSpan(buckets, i);
+      onZoom(s.fromMs, s.toMs);
+    }
   };
 
   const bars: React.ReactNode[] = [];
   for (let i = 0; i < n; i++) {
     if (totals[i] === 0) continue;
     let y = H;
+    const at = bucketSpan(buckets, i);
+    const bx = x(at.fromMs);
+    const bw = x(at.toMs) - bx;
     const segs: React.ReactNode[] = [];
     for (const t of EVENT_TYPE_NAMES) {
       const c = buckets.counts[t]?.[i] ?? 0;
@@ -74,18 +89,25 @@ export const TimelineChart = React.memo(function TimelineChart({
       segs.push(
         <rect
           key={t}
-          x={i * bw + bw * 0.1}
+          x={bx + bw * 0.1}
           y={y}
           width={Math.max(bw * 0.8, 0.8)}
           height={h}
-          fill={EVENT_TYPES[t].color}
+          fill={TYPE_COLORS[t]}
+          className={t === 'runtime.audit' || t === 'runtime.action' ? styles.alarm : undefined}
         >
-          <title>{`${EVENT_TYPES[t].title}: ${c.toLocaleString('en-US')} at ${new Date(buckets.fromMs + i * buckets.stepMs).toISOString()}`}</title>
+          <title>{`${EVENT_TYPES[t].title}: ${c.toLocaleString('en-US')} from ${formatMs(at.fromMs, timeZone, 'YYYY-MM-DD HH:mm:ss')} to ${formatMs(at.toMs, timeZone, 'HH:mm:ss')}`}</title>
         </rect>
       );
     }
     bars.push(
-      <g key={i} data-testid={testIds.view.chartBucket} data-count={totals[i]}>
+      <g
+        key={i}
+        data-testid={testIds.view.chartBucket}
+        data-count={totals[i]}
+        data-from={at.fromMs}
+        data-to={at.toMs}
+      >
         {segs}
       </g>
     );
@@ -94,9 +116,11 @@ export const TimelineChart = React.memo(function TimelineChart({
   return (
     <div className={styles.wrap} data-testid={testIds.view.chart}>
       <div className={styles.axisY} data-testid={testIds.view.chartMax}>
-        {max > 0
-          ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}`
-          : 'no events in range'}
+        {loading
+          ? 'counting events…'
+          : max > 0
+            ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}`
+            : 'no events in range'}
       </div>
       <svg
         ref={svgRef}
@@ -116,6 +140,16 @@ export const TimelineChart = React.memo(function TimelineChart({
       >
         <line x1={0} x2={W} y1={H - 0.5} y2={H - 0.5} className={styles.base} />
         {bars}
+        {markerMs !== undefined && markerMs >= view.fromMs && markerMs < view.toMs && (
+          <line
+            data-testid={testIds.view.chartMarker}
+            x1={x(markerMs)}
+            x2={x(markerMs)}
+            y1={0}
+            y2={H}
+            className={styles.marker}
+          />
+        )}
         {brush && Math.abs(brush.b - brush.a) > 0 && (
           <rect
             data-testid={testIds.view.chartBrush}
@@ -128,8 +162,10 @@ export const TimelineChart = React.memo(function TimelineChart({
         )}
       </svg>
       <div className={styles.axisX}>
-        <span>{new Date(buckets.fromMs).toISOString().replace('T', ' ').slice(0, 19)}</span>
-        <span>{new Date(buckets.toMs).toISOString().replace('T', ' ').slice(0, 19)} UTC</span>
+        <span>{formatMs(view.fromMs, timeZone, 'YYYY-MM-DD HH:mm:ss')}</span>
+        <span>
+          {formatMs(view.toMs, timeZone, 'YYYY-MM-DD HH:mm:ss')} {zoneLabel(timeZone, view.toMs)}
+        </span>
       </div>
     </div>
   );
@@ -156,6 +192,14 @@ const getStyles = (theme: GrafanaTheme2) => ({
     stroke: theme.colors.primary.border,
     vectorEffect: 'non-scaling-stroke',
   }),
+  marker: css({
+    stroke: theme.colors.text.primary,
+    strokeWidth: 2,
+    strokeDasharray: '4 2',
+    vectorEffect: 'non-scaling-stroke',
+  }),
+  // Audits and actions carry an outline in the theme's text colour: they stand out in either theme.
+  alarm: css({ stroke: theme.colors.text.primary, strokeWidth: 1, vectorEffect: 'non-scaling-stroke' }),
   axisY: css({ fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary }),
   axisX: css({
     display: 'flex',

@@ -3,6 +3,7 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2 } from '@grafana/ui';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '@casefile/schema';
+import { TYPE_COLORS } from '../../model/palette';
 import { testIds } from '../../testIds';
 
 interface Props {
@@ -34,8 +35,8 @@ export const TypeToggles = React.memo(function TypeToggles({ totals, hidden, onT
             <span
               className={styles.swatch}
               style={{
-                background: on ? EVENT_TYPES[t].color : 'transparent',
-                borderColor: EVENT_TYPES[t].color,
+                background: on ? TYPE_COLORS[t] : 'transparent',
+                borderColor: TYPE_COLORS[t],
               }}
             />
             <span className={on ? undefined : styles.off}>{EVENT_TYPES[t].title}</span>
