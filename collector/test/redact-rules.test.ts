@@ -173,19 +173,20 @@ test('hostile input at the value cap: linear time, never a stall', () => {
   let worst = 0;
   let worstName = '';
   for (const c of cases) {
-    let ms = Infinity; // best of 3: a GC pause is not the scanner's cost
+    let ms = Infinity; // CPU time, best of 3: neither other tenants nor a GC pause are the scanner's cost
     for (let i = 0; i < 3; i++) {
-      const t = performance.now();
+      const u = process.cpuUsage();
       r.event(c.event);
-      ms = Math.min(ms, performance.now() - t);
+      const d = process.cpuUsage(u);
+      ms = Math.min(ms, (d.user + d.system) / 1000);
     }
     if (ms > worst) [worst, worstName] = [ms, c.name];
   }
   console.log(
-    `hostile set: ${cases.length} events, worst without budget ${worst.toFixed(2)} ms (${worstName})`
+    `hostile set: ${cases.length} events, worst without budget ${worst.toFixed(2)} ms CPU (${worstName})`
   );
   // The old backtracking rules took 175 s on one such event; a linear pass over ~36 KiB is milliseconds.
-  ok(worst < 60, `${worstName} took ${worst.toFixed(1)} ms`);
+  ok(worst < 100, `${worstName} took ${worst.toFixed(1)} ms`);
   // Linear: 8x the input costs about 8x (quadratic would be 64x). CPU time, best of 7: other tenants do not count.
   const unit = 'a=b:c "password": -p x://y@';
   const time = (n: number) => {
@@ -209,12 +210,13 @@ test('hostile input at the value cap: linear time, never a stall', () => {
   for (const c of cases) {
     let ms = Infinity;
     for (let i = 0; i < 3; i++) {
-      const t = performance.now();
+      const u = process.cpuUsage();
       budgeted.event(c.event);
-      ms = Math.min(ms, performance.now() - t);
+      const d = process.cpuUsage(u);
+      ms = Math.min(ms, (d.user + d.system) / 1000);
     }
     worstBudgeted = Math.max(worstBudgeted, ms);
   }
-  console.log(`hostile set: worst with the default budget ${worstBudgeted.toFixed(2)} ms`);
+  console.log(`hostile set: worst with the default budget ${worstBudgeted.toFixed(2)} ms CPU`);
   ok(worstBudgeted < 20);
 });

@@ -184,20 +184,7 @@ const SSH_OPTION_VALUES = new Set([
   '-B',
 ]);
 /** Shell reserved words that may start a command. */
-const KEYWORDS = new Set([
-  'if',
-  'then',
-  'else',
-  'elif',
-  'do',
-  'while',
-  'until',
-  '!',
-  '{',
-  '}',
-  'time',
-  'exec',
-]);
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}']);
 /** Commands in a pipeline that read a secret from stdin: what is echoed into them is masked. */
 const STDIN_SECRET_FLAGS = new Set([
   '--password-stdin',

@@ -121,7 +121,7 @@ const NEUTRAL = new Set([
 const NOT_SECRET = new Set(['pwd', 'oldpwd', 'with-token', 'authtoken-file']);
 
 /** Lower-case words of a name: split on `-_./: ` and at camelCase humps. */
-export function nameWords(name: string): string[] {
+function nameWords(name: string): string[] {
   const words: string[] = [];
   let cur = '';
   for (let i = 0; i < name.length; i++) {

@@ -187,10 +187,3 @@ export function scanValue(s: string, spans: Spans, o: ScanOptions = {}): void {
   if (s.includes("'") || s.includes('"')) findSqlPasswords(s, spans, o);
   findTokens(s, spans, o.budget);
 }
-
-/** `s` with its secrets masked. */
-export function redactValue(s: string, o: ScanOptions = {}): string {
-  const spans = new Spans();
-  scanValue(s, spans, o);
-  return spans.apply(s);
-}

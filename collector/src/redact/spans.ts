@@ -27,9 +27,6 @@ export class Spans {
   add(start: number, end: number): void {
     if (end > start) this.list.push(start, end);
   }
-  get empty(): boolean {
-    return this.list.length === 0;
-  }
   /** `s` with every span replaced by {@link MASK} (overlapping and adjacent spans merge). */
   apply(s: string): string {
     if (this.list.length === 0) return s;
