@@ -272,7 +272,7 @@ export const FIELDS = {
   custodyHash: {
     attr: 'casefile.custody.hash',
     kind: 'string',
-    doc: "SHA-256 of the custody entry (its chain link); the entry itself is at GET /api/v1/snapshots/{id}/custody.",
+    doc: 'SHA-256 of the custody entry (its chain link); the entry itself is at GET /api/v1/snapshots/{id}/custody.',
   },
   tokenName: { attr: 'casefile.token.name', kind: 'string', doc: 'Name of the API token that acted.' },
 

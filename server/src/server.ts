@@ -4,10 +4,13 @@
  * benchmark, so all three run the same thing.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app';
 import { redactedConfig, type ServerConfig } from './config/config';
+import { CustodyRecorder } from './custody/custody-recorder';
+import { loadSigningKey } from './evidence/signing-key';
 import { LokiClient } from './loki/loki-client';
 import { createLogger } from './observability/logger';
 import { ServerMetrics } from './observability/metrics';
@@ -47,8 +50,14 @@ export async function startServer(
     },
   });
   const emitter = new PinnedEmitter({ url: config.otlpUrl, tenant: config.lokiTenant }, metrics);
-  const snapshots = new SnapshotService(store, loki, config, emitter, metrics, logger);
-  const app = buildApp({ config, store, loki, snapshots, metrics, logger, version: SERVER_VERSION });
+  const key = loadSigningKey({ dataDir: config.dataDir, signingKeyPem: config.signingKey });
+  const custody = new CustodyRecorder(
+    key,
+    { version: SERVER_VERSION, instance: config.instanceName ?? hostname() },
+    emitter
+  );
+  const snapshots = new SnapshotService(store, loki, config, emitter, metrics, custody, logger);
+  const app = buildApp({ config, store, loki, snapshots, custody, metrics, logger, version: SERVER_VERSION });
   if (!config.tokens.length)
     logger.warn(
       'no API tokens configured: every /api request will be refused (set CASEFILE_SERVER_TOKENS=name:scope+scope:secret)'
@@ -60,7 +69,10 @@ export async function startServer(
     );
   const address = await app.listen({ host: config.host, port: config.port });
   metrics.snapshots.set((await store.counts()).snapshots);
-  logger.info({ config: redactedConfig(config), address }, 'casefile-server listening');
+  logger.info(
+    { config: redactedConfig(config), address, signingKey: key.info.keyId },
+    'casefile-server listening'
+  );
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -41,6 +41,9 @@ const ROUTE_SCOPES: Record<string, TokenScope> = {
   'GET /api/v1/snapshots/{id}/package': 'read',
   'GET /api/v1/export.csv': 'read',
   'POST /api/v1/hooks/grafana': 'webhook',
+  'GET /api/v1/signing-key': 'read',
+  'GET /api/v1/custody': 'read',
+  'GET /api/v1/snapshots/{id}/custody': 'read',
 };
 
 describe('authorisation and input bounds', () => {

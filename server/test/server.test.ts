@@ -12,6 +12,7 @@ import { processEvents, waitForEvents } from './helpers/seed';
 import { seedEvents } from '../../test/loki/seed';
 import { api, GRAFANA_TOKEN, HOOK_TOKEN, startTestServer, TOKEN_NAME } from './helpers/server';
 import { unzip } from './helpers/zip';
+import { PACKAGE_FILES } from '../src/export/forensic-package';
 
 const HOST = 'node-big';
 const N = 20_000;
@@ -193,7 +194,7 @@ describe('server against a real Loki', () => {
     equal(r.status, 200);
     equal(r.headers.get('content-type'), 'application/zip');
     const files = await unzip(r.buffer);
-    deepEqual([...files.keys()].sort(), ['events.csv', 'events.jsonl', 'manifest.json']);
+    deepEqual([...files.keys()], [...PACKAGE_FILES]);
     const m = JSON.parse(files.get('manifest.json')!.toString());
     for (const f of ['events.csv', 'events.jsonl']) {
       equal(m.files[f].sha256, sha256(files.get(f)!), `${f} hash`);
@@ -204,16 +205,30 @@ describe('server against a real Loki', () => {
     equal(files.get('events.jsonl')!.toString().trimEnd().split('\n').length, sent.length);
     equal(m.scope.containerName, 'big');
     match(m.query, /container_name="big"/);
-    equal(m.createdBy, 'bob');
+    // Pinner and exporter are separate records (the manifest no longer has a createdBy that reads like the pinner's).
+    const pinRecord = JSON.parse(files.get('snapshot.json')!.toString());
+    const exportRecord = JSON.parse(files.get('export.json')!.toString());
+    deepEqual(pinRecord.pinnedBy, { token: 'grafana', grafanaUser: 'alice' });
+    deepEqual(exportRecord.exportedBy, { token: 'grafana', grafanaUser: 'bob' });
+    const custody = files
+      .get('custody.jsonl')!
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     deepEqual(
-      m.chainOfCustody.map((c: { action: string; by: string }) => [c.action, c.by]),
+      custody.map((c: { action: string; actor: { token: string; grafanaUser: string | null } }) => [
+        c.action,
+        c.actor.grafanaUser ?? c.actor.token,
+      ]),
       [
-        ['pinned', 'alice'],
-        ['exported', 'bob'],
+        ['pin', 'alice'],
+        ['export', TOKEN_NAME], // the restart test's download
+        ['export', 'bob'],
       ]
     );
-    equal(m.chainOfCustody[0].lokiVersion, loki.version);
-    equal(m.chainOfCustody[1].lokiVersion, loki.version);
+    equal(pinRecord.loki.version, loki.version);
+    equal(exportRecord.loki.version, loki.version);
   });
 
   test('a command line =HYPERLINK(...) arrives inert in the CSV; the live export matches the snapshot', async () => {

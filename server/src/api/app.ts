@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_TYPE_NAMES } from '@casefile/schema';
 import type { ServerConfig } from '../config/config';
+import type { CustodyRecorder } from '../custody/custody-recorder';
 import type { LokiClient } from '../loki/loki-client';
 import type { ServerMetrics } from '../observability/metrics';
 import type { SnapshotService } from '../snapshots/snapshot-service';
@@ -14,6 +15,7 @@ import { PUBLIC_PATHS, TokenAuth, type Caller } from './auth';
 import { errorHandler } from './errors';
 import { exportRoutes } from './export-routes';
 import { hookRoutes } from './hook-routes';
+import { custodyRoutes } from './custody-routes';
 import { collectRoutes, openApiDocument } from './openapi';
 import { snapshotRoutes } from './snapshot-routes';
 
@@ -22,6 +24,8 @@ export interface AppDeps {
   store: SnapshotStore;
   loki: LokiClient;
   snapshots: SnapshotService;
+  /** The custody log's sealer and the server's signing key. */
+  custody: CustodyRecorder;
   metrics: ServerMetrics;
   logger: Logger;
   /** Server version (package.json). */
@@ -81,5 +85,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   snapshotRoutes(app, deps, EVENT_TYPE_NAMES);
   exportRoutes(app, deps, EVENT_TYPE_NAMES);
   hookRoutes(app, deps);
+  custodyRoutes(app, deps);
   return app;
 }

@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ApiToken, TokenScope } from '../config/config';
+import type { CustodyActor } from '../custody/custody-entry';
 import { ApiError } from './errors';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -76,11 +77,16 @@ export class TokenAuth {
   }
 }
 
-/** Who acts: the Grafana user Grafana's token forwards (X-Grafana-User), else the token's name. */
-export function actor(req: FastifyRequest): string {
+/** Who acts, as the custody log records it: the token, and the Grafana user that Grafana's token (only) forwards in X-Grafana-User. */
+export function custodyActor(req: FastifyRequest): CustodyActor {
   const c = req.caller;
-  if (!c.scopes.includes('grafana')) return c.name;
   const u = req.headers['x-grafana-user'];
-  const user = (Array.isArray(u) ? u[0] : u)?.trim();
-  return user ? user.slice(0, 200) : c.name;
+  const user = c.scopes.includes('grafana') ? (Array.isArray(u) ? u[0] : u)?.trim().slice(0, 200) : undefined;
+  return { token: c.name, grafanaUser: user || null };
+}
+
+/** Who acts in one name: the Grafana user Grafana's token forwards (X-Grafana-User), else the token's name. */
+export function actor(req: FastifyRequest): string {
+  const a = custodyActor(req);
+  return a.grafanaUser ?? a.token;
 }

@@ -30,6 +30,8 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
       return { status: 409, body: { error: 'cap_reached', message: e.message } };
     case 'DuplicateAlertError':
       return { status: 409, body: { error: 'duplicate', message: e.message } };
+    case 'EvidenceMismatchError':
+      return { status: 409, body: { error: 'evidence_mismatch', message: e.message } };
     case 'SnapshotTooLargeError':
       return { status: 413, body: { error: 'too_large', message: e.message } };
     case 'PageWalkerError':

@@ -4,10 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { SCOPE_KEYS, type Scope } from '@casefile/schema';
 import { csvStream, parsedPages, type ExportCounts } from '../export/csv-stream';
 import { inOrder } from '../loki/loki-client';
-import { forensicPackage } from '../export/forensic-package';
+import { EvidenceMismatchError, forensicPackage } from '../export/forensic-package';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
-import { actor } from './auth';
+import { actor, custodyActor } from './auth';
 import { errorSchema, idParams, liveExportQuery } from './schemas';
 import { parseTypes } from './snapshot-routes';
 import { parseWindow } from './time';
@@ -79,20 +79,31 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       config: { scope: 'read' },
       schema: {
         summary:
-          'Forensic package: zip of events.csv, events.jsonl and manifest.json (hashes, query, chain of custody)',
+          'Signed forensic package (zip): evidence (pin record, events.jsonl, streams.jsonl, events.csv), custody log, export record, manifest of every hash, Ed25519 signature; 409 evidence_mismatch when the stored evidence no longer matches what was pinned',
         params: idParams,
-        response: errors,
+        response: { ...errors, 409: errorSchema },
       },
     },
     async (req, reply) => {
       const s = await mustGet(req.params.id);
       const lokiVersion = await deps.loki.version().catch(() => 'unreachable');
-      const zip = await forensicPackage(store, s, {
-        exportedBy: actor(req),
-        lokiVersion,
-        serverVersion: deps.version,
-        onRows: (n) => metrics.exportRows.inc({ kind: 'package' }, n),
-      });
+      let zip;
+      try {
+        zip = await forensicPackage(store, s, {
+          actor: custodyActor(req),
+          lokiVersion,
+          lokiUrl: deps.config.lokiUrl,
+          lokiTenant: deps.config.lokiTenant,
+          custody: deps.custody,
+          onRows: (n) => metrics.exportRows.inc({ kind: 'package' }, n),
+        });
+      } catch (err) {
+        if (err instanceof EvidenceMismatchError) {
+          metrics.evidenceMismatches.inc({ reason: err.reason });
+          req.log.error({ snapshot: s.id, reason: err.reason, by: actor(req) }, err.message);
+        }
+        throw err;
+      }
       req.log.info({ snapshot: s.id, by: actor(req) }, 'forensic package exported');
       reply
         .header('content-type', 'application/zip')

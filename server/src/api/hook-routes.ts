@@ -83,7 +83,7 @@ export function hookRoutes(app: FastifyInstance, deps: AppDeps): void {
         tried++;
         try {
           const { snapshot } = await deps.snapshots.pin(p.request, {
-            by: req.caller.name,
+            actor: { token: req.caller.name, grafanaUser: null },
             source: ALERT_SOURCE,
             alertKey: p.key,
           });

@@ -4,7 +4,7 @@ import { nsToIso, type EventType, type Scope } from '@casefile/schema';
 import type { SnapshotMeta } from '../store/store';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
-import { actor } from './auth';
+import { actor, custodyActor } from './auth';
 import { errorSchema, eventsQuery, idParams, pageQuery, pinBody, snapshotSchema } from './schemas';
 import { parseWindow } from './time';
 
@@ -76,7 +76,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
           types: b.types,
           search: b.search,
         },
-        { by: actor(req), maxSnapshots: capHeader(req.headers['x-casefile-max-snapshots']) }
+        { actor: custodyActor(req), maxSnapshots: capHeader(req.headers['x-casefile-max-snapshots']) }
       );
       reply.code(201);
       return { snapshot: snapshotJson(snapshot), evicted };
@@ -193,15 +193,28 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     {
       config: { scope: 'admin' },
       schema: {
-        summary: 'Delete a snapshot (locked ones too: deleting is explicit)',
+        summary:
+          'Delete a snapshot (admin scope; locked ones too: deleting is explicit). Leaves a tombstone in the custody log and frees its alert key',
         params: idParams,
         response: { 204: { type: 'null' }, ...errors },
       },
     },
     async (req, reply) => {
-      if (!(await store.deleteSnapshot(req.params.id)))
-        throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
-      req.log.info({ snapshot: req.params.id, by: actor(req) }, 'snapshot deleted');
+      const tombstone = await deps.snapshots.delete(req.params.id, custodyActor(req));
+      if (!tombstone) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
+      req.log.info(
+        {
+          snapshot: req.params.id,
+          by: actor(req),
+          token: req.caller.name,
+          title: tombstone.title,
+          contentSha256: tombstone.contentSha256,
+          eventCount: tombstone.eventCount,
+          locked: tombstone.details.locked,
+          custodySeq: tombstone.seq,
+        },
+        'snapshot deleted'
+      );
       reply.code(204).send();
     }
   );
@@ -223,7 +236,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
         },
       },
       async (req) => {
-        const s = await store.setLocked(req.params.id, locked);
+        const s = await deps.snapshots.setLocked(req.params.id, locked, custodyActor(req));
         if (!s) throw new ApiError(404, 'not_found', `no snapshot ${req.params.id}`);
         req.log.info({ snapshot: s.id, by: actor(req), locked }, `snapshot ${verb}ed`);
         return snapshotJson(s);

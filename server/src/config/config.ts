@@ -77,6 +77,13 @@ export interface ServerConfig {
   maxWindowSeconds: number;
   /** pino level. Default info. */
   logLevel: string;
+  /**
+   * Ed25519 private key (PKCS#8 PEM) that signs packages and custody entries, given as a secret.
+   * Default unset: generated at first start and kept in `<dataDir>/signing-key.pem`.
+   */
+  signingKey?: string;
+  /** This server's name in custody entries and manifests. Default the host name. */
+  instanceName?: string;
 }
 
 type Kind = 'string' | 'int' | 'tokens';
@@ -102,12 +109,15 @@ const SPEC: Record<keyof ServerConfig, { kind: Kind; def?: unknown }> = {
   maxAlertSnapshots: { kind: 'int', def: 20 },
   maxWindowSeconds: { kind: 'int', def: 30 * 86_400 },
   logLevel: { kind: 'string', def: 'info' },
+  signingKey: { kind: 'string' },
+  instanceName: { kind: 'string' },
 };
 /** Keys that are secrets: never logged. */
 export const SECRET_KEYS: readonly (keyof ServerConfig)[] = [
   'tokens',
   'lokiBasicAuth',
   'lokiBearerToken',
+  'signingKey',
   'postgresDsn',
 ];
 

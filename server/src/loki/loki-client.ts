@@ -10,6 +10,7 @@
  */
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import {
+  EVENT_ID_LABEL,
   PageWalker,
   eventsQuery,
   type CasefileEvent,
@@ -19,6 +20,7 @@ import {
   type WalkPage,
   type WalkRequest,
 } from '@casefile/schema';
+import { sortKeys } from '../evidence/canonical';
 
 export interface LokiClientOptions {
   /** Base URL, e.g. http://127.0.0.1:3100 */
@@ -40,10 +42,16 @@ export interface LokiClientOptions {
   onRetry?: (path: string, attempt: number, reason: string) => void;
 }
 
-/** Complete instants of a read: events and the entries that are not events, each in (time, id) order. */
+/**
+ * Complete instants of a read: events and the entries that are not events,
+ * each in (time, id) order, every object's keys in canonical (RFC 8785)
+ * order; `streams` holds the Loki stream labels each event came in
+ * (unreadable entries carry theirs in `stream`).
+ */
 export interface ReadPage {
   events: CasefileEvent[];
   unreadable: UnreadableEntry[];
+  streams: Map<CasefileEvent, Record<string, string>>;
 }
 
 /** Events and unreadable entries of a page merged into one list in (time, id) order. */
@@ -68,8 +76,29 @@ export function inOrder(page: ReadPage): (CasefileEvent | UnreadableEntry)[] {
 interface Slice {
   from: bigint;
   walker: PageWalker;
-  pages: WalkPage[];
+  pages: ReadPage[];
   step?: Promise<void>;
+  /** Stream labels of the raw entries read and not yet emitted, by entryKey. */
+  streams: Map<string, Record<string, string>>;
+}
+
+/** What identifies an entry within its instant: time, event id, line. */
+const entryKey = (timeNs: string, id: string, line: string) => `${timeNs}\u0000${id}\u0000${line}`;
+
+/** A walker's page with canonical key order and each event's stream labels (taken from the slice's raw entries). */
+function readPage(page: WalkPage, raw: Map<string, Record<string, string>>): ReadPage {
+  const out: ReadPage = { events: [], unreadable: page.unreadable.map(sortKeys), streams: new Map() };
+  for (const e of page.events) {
+    const c = sortKeys(e);
+    const k = entryKey(e.timeNs, e.id, e.message);
+    const stream = raw.get(k);
+    if (stream) {
+      out.streams.set(c, sortKeys(stream));
+      raw.delete(k);
+    }
+    out.events.push(c);
+  }
+  return out;
 }
 
 export class LokiError extends Error {
@@ -176,13 +205,24 @@ export class LokiClient {
         pageSize: this.pageSize,
       }),
       pages: [],
+      streams: new Map(),
     });
     const step = (s: Slice): Promise<void> => {
       if (s.step) return s.step;
       const req = s.walker.next()!;
       const run = this.queryRange(req).then((r) => {
+        for (const st of r)
+          for (const v of st.values)
+            s.streams.set(
+              entryKey(
+                v[0],
+                v[2]?.structuredMetadata?.[EVENT_ID_LABEL] ?? st.stream[EVENT_ID_LABEL] ?? '',
+                v[1]
+              ),
+              st.stream
+            );
         const page = s.walker.accept(req, r);
-        if (page.events.length || page.unreadable.length) s.pages.push(page);
+        if (page.events.length || page.unreadable.length) s.pages.push(readPage(page, s.streams));
         s.step = undefined;
       });
       run.catch(() => {}); // awaited when its slice is read; not unhandled meanwhile
@@ -207,7 +247,7 @@ export class LokiClient {
       const head = queue[0];
       const page = head.pages.shift();
       if (page) {
-        yield { events: page.events, unreadable: page.unreadable };
+        yield page;
         continue;
       }
       if (head.walker.done) {
@@ -220,7 +260,7 @@ export class LokiClient {
       const cut = head.walker.resumeNs;
       if (!head.walker.done && queue.length === 1 && cut !== undefined && BigInt(cut) > head.from) {
         // Nothing is read ahead: cut the slice where its walker can resume and slice the rest again.
-        for (const p of head.pages.splice(0)) yield { events: p.events, unreadable: p.unreadable };
+        for (const p of head.pages.splice(0)) yield p;
         queue.shift();
         learn(read(head), BigInt(cut) - head.from);
         planned = BigInt(cut);

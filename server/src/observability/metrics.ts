@@ -61,8 +61,14 @@ export class ServerMetrics {
   });
   readonly pinnedEmits = new Counter({
     name: 'casefile_server_pinned_event_emits_total',
-    help: 'snapshot.pinned events sent to Loki over OTLP, by result (ok, error).',
+    help: 'snapshot.pinned and snapshot.custody events sent to Loki over OTLP, by result (ok, error).',
     labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly evidenceMismatches = new Counter({
+    name: 'casefile_server_evidence_mismatches_total',
+    help: 'Stored evidence that no longer matches what was pinned, by reason (content_hash: events changed behind the server; pin_record: snapshot row changed; custody_chain: custody log broken). Exports refuse with 409.',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly snapshots = new Gauge({

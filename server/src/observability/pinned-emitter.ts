@@ -1,5 +1,6 @@
 /**
- * Sends a `snapshot.pinned` event to Loki over OTLP (schema's toLogRecord +
+ * Sends a `snapshot.pinned` event per pin and a `snapshot.custody` event per
+ * custody-log entry to Loki over OTLP (schema's toLogRecord +
  * resourceAttributes, service casefile-server), so pins show on the timeline
  * and can be audited in Loki itself. Failures are counted, never thrown:
  * the pin is already committed.
@@ -9,6 +10,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { makeEvent, resourceAttributes, toLogRecord } from '@casefile/schema';
+import type { CustodyEntry } from '../custody/custody-entry';
 import type { SnapshotMeta } from '../store/store';
 import type { ServerMetrics } from './metrics';
 
@@ -53,6 +55,27 @@ export class PinnedEmitter {
       eventCount: s.eventCount,
       loginUser: s.createdBy,
       ...s.scope,
+    });
+    this.provider.getLogger('casefile-server').emit(toLogRecord(e));
+  }
+
+  /** One custody entry as a `snapshot.custody` event (the entry itself stays in the store: this is for search). */
+  emitCustody(c: CustodyEntry): void {
+    if (!this.provider) return;
+    const who = c.actor.grafanaUser ?? c.actor.token;
+    const e = makeEvent({
+      type: 'snapshot.custody',
+      timeNs: c.timeNs,
+      message: `custody ${c.action} of snapshot ${c.snapshotId} by ${who} (token ${c.actor.token}): ${c.title} (${c.eventCount} events)`,
+      snapshotId: c.snapshotId,
+      snapshotTitle: c.title,
+      eventCount: c.eventCount,
+      contentSha256: c.contentSha256,
+      custodyAction: c.action,
+      custodySeq: c.seq,
+      custodyHash: c.hash,
+      tokenName: c.actor.token,
+      loginUser: c.actor.grafanaUser ?? undefined,
     });
     this.provider.getLogger('casefile-server').emit(toLogRecord(e));
   }

@@ -5,7 +5,10 @@
  * leaves nothing behind.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { eventsQuery, type EventType, type Scope } from '@casefile/schema';
+import { eventsQuery, nsToIso, type EventType, type Scope } from '@casefile/schema';
+import type { CustodyActor, CustodyEntry } from '../custody/custody-entry';
+import { nowNs, type CustodyRecorder } from '../custody/custody-recorder';
+import { canonicalJson } from '../evidence/canonical';
 import { inOrder, type LokiClient } from '../loki/loki-client';
 import type { PinnedEmitter } from '../observability/pinned-emitter';
 import type { ServerMetrics } from '../observability/metrics';
@@ -29,8 +32,8 @@ export interface PinRequest {
 }
 
 export interface PinOrigin {
-  /** Who pinned: the Grafana user, else the token's name. */
-  by: string;
+  /** Who pinned: the token, and the Grafana user Grafana's token named. */
+  actor: CustodyActor;
   /** Default 'api'. */
   source?: string;
   /** Alert dedupe key (webhook pins). */
@@ -61,6 +64,32 @@ export interface SnapshotServiceOptions {
   /** Alert pins' own share of the cap: they evict only each other. */
   maxAlertSnapshots: number;
   maxSnapshotEvents: number;
+  /** Where the events were read from, for the pin record. */
+  lokiUrl: string;
+  lokiTenant?: string;
+}
+
+/** Loki's URL as a record names it: without credentials, query or fragment. */
+export function publicUrl(u: string): string {
+  try {
+    const x = new URL(u);
+    x.username = '';
+    x.password = '';
+    x.search = '';
+    x.hash = '';
+    return x.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** A collector whose events a snapshot holds: its host, host id and the stream labels naming it. */
+export interface CollectorRecord {
+  host: string | null;
+  hostId: string | null;
+  serviceName: string | null;
+  serviceInstanceId: string | null;
+  events: number;
 }
 
 export class SnapshotService {
@@ -70,8 +99,43 @@ export class SnapshotService {
     private readonly opts: SnapshotServiceOptions,
     private readonly emitter: PinnedEmitter,
     private readonly metrics: ServerMetrics,
+    private readonly custody: CustodyRecorder,
     private readonly log?: Logger
   ) {}
+
+  /** Lock or unlock, with its custody entry in the same transaction. */
+  async setLocked(id: string, locked: boolean, actor: CustodyActor): Promise<SnapshotMeta | undefined> {
+    const t = this.custody.session();
+    const s = await this.store.setLocked(id, locked, {
+      seal: t.seal,
+      draft: (m) => this.custody.draft(locked ? 'lock' : 'unlock', m, actor),
+    });
+    t.committed();
+    return s;
+  }
+
+  /**
+   * Delete, leaving a tombstone in the custody log (title, content hash,
+   * counts, who, whether it was locked) and freeing its alert key, so a
+   * replayed alert pins again. Returns the tombstone, or undefined when there
+   * is no such snapshot.
+   */
+  async delete(id: string, actor: CustodyActor): Promise<CustodyEntry | undefined> {
+    const t = this.custody.session();
+    const gone = await this.store.deleteSnapshot(id, {
+      seal: t.seal,
+      draft: (m) =>
+        this.custody.draft('delete', m, actor, {
+          locked: m.locked,
+          source: m.source,
+          unreadableCount: m.unreadableCount,
+          alertKey: m.alertKey ?? null,
+        }),
+    });
+    const [tombstone] = t.committed();
+    this.metrics.snapshots.set((await this.store.counts()).snapshots);
+    return gone ? tombstone : undefined;
+  }
 
   /** Pin a snapshot; returns it with the ids evicted to make room. */
   async pin(req: PinRequest, origin: PinOrigin): Promise<{ snapshot: SnapshotMeta; evicted: string[] }> {
@@ -112,6 +176,8 @@ export class SnapshotService {
     const lokiVersion = await this.loki.version();
     const rows: EventRow[] = [];
     const hash = createHash('sha256');
+    const collectors = new Map<string, CollectorRecord>();
+    const byType: Record<string, number> = {};
     let unreadable = 0;
     for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
       this.metrics.lokiPages.inc();
@@ -120,16 +186,31 @@ export class SnapshotService {
       unreadable += page.unreadable.length;
       // Entries that are not events are kept whole, in order, and covered by the hash like events.
       for (const e of inOrder(page)) {
-        const json = JSON.stringify(e);
+        // Canonical form (RFC 8785): the hash does not depend on Loki's label order.
+        const json = canonicalJson(e);
         hash.update(json + '\n');
         const u = 'unreadable' in e;
+        const stream = u ? e.stream : page.streams.get(e);
+        const type = u ? UNREADABLE_TYPE : e.type;
+        byType[type] = (byType[type] ?? 0) + 1;
+        const c = {
+          host: (u ? stream?.host_name : e.host) ?? null,
+          hostId: (u ? stream?.host_id : e.hostId) ?? null,
+          serviceName: stream?.service_name ?? null,
+          serviceInstanceId: stream?.service_instance_id ?? null,
+          events: 0,
+        };
+        const ck = canonicalJson({ ...c, events: 0 });
+        const known = collectors.get(ck) ?? collectors.set(ck, c).get(ck)!;
+        known.events++;
         rows.push({
           id: e.id,
-          type: u ? UNREADABLE_TYPE : e.type,
+          type,
           timeNs: e.timeNs,
           message: e.message,
           json,
           unreadable: u,
+          stream: stream ? canonicalJson(stream) : undefined,
         });
       }
     }
@@ -140,6 +221,7 @@ export class SnapshotService {
         'entries that are not Casefile events kept in the snapshot'
       );
     }
+    const pinnedNs = nowNs();
     const snapshot: SnapshotMeta = {
       id: randomUUID(),
       title: req.title,
@@ -150,8 +232,8 @@ export class SnapshotService {
       types: req.types,
       search: req.search || undefined,
       query: eventsQuery(filter),
-      createdBy: origin.by,
-      createdAt: new Date().toISOString(),
+      createdBy: origin.actor.grafanaUser ?? origin.actor.token,
+      createdAt: nsToIso(pinnedNs),
       eventCount: rows.length - unreadable,
       unreadableCount: unreadable,
       contentSha256: hash.digest('hex'),
@@ -160,12 +242,53 @@ export class SnapshotService {
       alertKey: origin.alertKey,
       locked: false,
     };
+    const record = {
+      format: 'casefile-pin-record/1',
+      snapshot: {
+        id: snapshot.id,
+        title: snapshot.title,
+        note: snapshot.note,
+        source: snapshot.source,
+        alertKey: snapshot.alertKey ?? null,
+      },
+      pinnedBy: origin.actor,
+      pinnedAt: snapshot.createdAt,
+      pinnedAtNs: pinnedNs,
+      server: this.custody.server,
+      loki: { url: publicUrl(this.opts.lokiUrl), tenant: this.opts.lokiTenant ?? null, version: lokiVersion },
+      query: snapshot.query,
+      scope: snapshot.scope,
+      filter: { types: snapshot.types ?? null, search: snapshot.search ?? null },
+      window: {
+        from: nsToIso(snapshot.fromNs),
+        to: nsToIso(snapshot.toNs),
+        fromNs: snapshot.fromNs,
+        toNs: snapshot.toNs,
+        fromInclusive: true,
+        toInclusive: false,
+      },
+      counts: { events: snapshot.eventCount, unreadable, byType },
+      collectors: [...collectors.values()].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1)),
+      contentSha256: snapshot.contentSha256,
+      contentHash:
+        'SHA-256 over each entry (event or unreadable entry) as RFC 8785 canonical JSON followed by "\\n", in (timeNs numerically, id) order: events.jsonl byte for byte',
+    };
+    const t = this.custody.session();
     const read = performance.now();
-    const { evicted } = await this.store.createSnapshot(snapshot, rows, room);
+    const { evicted } = await this.store.createSnapshot(snapshot, rows, room, {
+      seal: t.seal,
+      pin: {
+        ...this.custody.draft(alert ? 'auto-pin' : 'pin', snapshot, origin.actor, { record }),
+        timeNs: pinnedNs,
+      },
+      evict: (m) =>
+        this.custody.draft('evict', m, origin.actor, { evictedFor: snapshot.id, locked: m.locked }),
+    });
+    t.committed();
     this.log?.info(
       {
         snapshot: snapshot.id,
-        by: origin.by,
+        by: snapshot.createdBy,
         events: rows.length,
         evicted,
         readMs: Math.round(read - started),

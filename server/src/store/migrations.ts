@@ -55,6 +55,33 @@ const unreadableColumns = `
 ALTER TABLE snapshots ADD COLUMN unreadable_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN unreadable INTEGER NOT NULL DEFAULT 0;`;
 
+const custodyTable = (big: string) => `
+CREATE TABLE custody_log (
+  seq ${big} PRIMARY KEY,
+  snapshot_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  entry_json TEXT NOT NULL
+);
+CREATE INDEX custody_snapshot ON custody_log (snapshot_id, seq);
+ALTER TABLE events ADD COLUMN stream_json TEXT;`;
+
+/**
+ * The custody log refuses UPDATE and DELETE (and, in PostgreSQL, TRUNCATE):
+ * no code path of the server rewrites it. Someone with the database's
+ * owner rights can still drop the trigger; the hash chain and signatures make
+ * that visible (custody-entry.ts).
+ */
+const custodySqlite = `${custodyTable('INTEGER')}
+CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody_log BEGIN SELECT RAISE(ABORT, 'custody_log is append-only'); END;
+CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody_log BEGIN SELECT RAISE(ABORT, 'custody_log is append-only'); END;`;
+
+const custodyPostgres = `${custodyTable('BIGINT')}
+CREATE FUNCTION custody_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'custody_log is append-only'; END $$;
+CREATE TRIGGER custody_no_change BEFORE UPDATE OR DELETE ON custody_log FOR EACH ROW EXECUTE FUNCTION custody_append_only();
+CREATE TRIGGER custody_no_truncate BEFORE TRUNCATE ON custody_log FOR EACH STATEMENT EXECUTE FUNCTION custody_append_only();`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -67,5 +94,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'entries that are not Casefile events, kept with the snapshot',
     sqlite: unreadableColumns,
     postgres: unreadableColumns,
+  },
+  {
+    version: 3,
+    name: 'append-only custody log; stream labels kept with each event',
+    sqlite: custodySqlite,
+    postgres: custodyPostgres,
   },
 ];

@@ -6,15 +6,19 @@
  */
 import pg from 'pg';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
+import type { CustodyDraft, CustodyEntry, CustodySealer } from '../custody/custody-entry';
 import { MIGRATIONS } from './migrations';
 import { SNAPSHOT_COLUMNS, metaValues, toMeta, type SnapshotRow } from './rows';
 import {
   CapReachedError,
   DuplicateAlertError,
   likePattern,
+  type CustodyWrite,
   type EventQuery,
   type EventRow,
+  type EvidenceRow,
   type Page,
+  type PinCustody,
   type Room,
   type SnapshotMeta,
   type SnapshotStore,
@@ -22,6 +26,8 @@ import {
 
 /** Advisory lock id of pins (any constant; "casefile" in ASCII-ish). */
 const PIN_LOCK = 0x43415345;
+/** Advisory lock of custody appends (after PIN_LOCK when a pin takes both, so never a deadlock). */
+const CUSTODY_LOCK = PIN_LOCK + 2;
 const INSERT_BATCH = 5000;
 
 export class PostgresStore implements SnapshotStore {
@@ -68,10 +74,55 @@ export class PostgresStore implements SnapshotStore {
     });
   }
 
+  /** Append a custody entry inside a transaction, under the custody lock (appends are serialised). */
+  private async appendIn(c: pg.PoolClient, draft: CustodyDraft, seal: CustodySealer): Promise<CustodyEntry> {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [CUSTODY_LOCK]);
+    const last = (await c.query('SELECT seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1')).rows[0];
+    const mine = (
+      await c.query('SELECT hash FROM custody_log WHERE snapshot_id = $1 ORDER BY seq DESC LIMIT 1', [
+        draft.snapshotId,
+      ])
+    ).rows[0];
+    const e = seal(draft, {
+      seq: last ? Number(last.seq) + 1 : 1,
+      prevHash: last?.hash ?? null,
+      snapshotPrevHash: mine?.hash ?? null,
+    });
+    await c.query(
+      'INSERT INTO custody_log (seq, snapshot_id, action, hash, entry_json) VALUES ($1, $2, $3, $4, $5)',
+      [e.seq, e.snapshotId, e.action, e.hash, JSON.stringify(e)]
+    );
+    return e;
+  }
+
+  async appendCustody(draft: CustodyDraft, seal: CustodySealer): Promise<CustodyEntry> {
+    return this.tx((c) => this.appendIn(c, draft, seal));
+  }
+
+  async custody(q: { snapshotId?: string; limit: number; offset: number }): Promise<Page<CustodyEntry>> {
+    const by = q.snapshotId !== undefined;
+    const where = by ? 'WHERE snapshot_id = $1' : '';
+    const args: unknown[] = by ? [q.snapshotId] : [];
+    const rows = await this.pool.query(
+      `SELECT entry_json FROM custody_log ${where} ORDER BY seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      [...args, q.limit, q.offset]
+    );
+    const total = Number(
+      (await this.pool.query(`SELECT COUNT(*) AS n FROM custody_log ${where}`, args)).rows[0].n
+    );
+    return { items: rows.rows.map((r) => JSON.parse(r.entry_json)), total };
+  }
+
+  private async metaIn(c: pg.PoolClient, id: string): Promise<SnapshotMeta | undefined> {
+    const r = await c.query(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = $1`, [id]);
+    return r.rowCount ? toMeta(r.rows[0] as SnapshotRow) : undefined;
+  }
+
   async createSnapshot(
     meta: SnapshotMeta,
     events: readonly EventRow[],
-    room: Room
+    room: Room,
+    custody?: PinCustody
   ): Promise<{ evicted: string[] }> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK]);
@@ -100,6 +151,8 @@ export class PostgresStore implements SnapshotStore {
             own && mine >= room.ownCap! ? room.ownCap! : room.cap,
             own ? meta.source : undefined
           );
+        if (custody)
+          await this.appendIn(c, custody.evict((await this.metaIn(c, oldest.rows[0].id))!), custody.seal);
         await c.query('DELETE FROM snapshots WHERE id = $1', [oldest.rows[0].id]);
         evicted.push(oldest.rows[0].id);
         count--;
@@ -114,8 +167,8 @@ export class PostgresStore implements SnapshotStore {
       for (let i = 0; i < events.length; i += INSERT_BATCH) {
         const b = events.slice(i, i + INSERT_BATCH);
         await c.query(
-          `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable)
-           SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])`,
+          `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json)
+           SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])`,
           [
             meta.id,
             b.map((_, j) => i + j),
@@ -125,11 +178,13 @@ export class PostgresStore implements SnapshotStore {
             b.map((e) => e.message.toLowerCase()),
             b.map((e) => e.json),
             b.map((e) => (e.unreadable ? 1 : 0)),
+            b.map((e) => e.stream ?? null),
           ]
         );
       }
       if (meta.alertKey)
         await c.query('INSERT INTO alert_pins VALUES ($1, $2, $3)', [meta.alertKey, meta.id, meta.createdAt]);
+      if (custody) await this.appendIn(c, custody.pin, custody.seal);
       return { evicted };
     });
   }
@@ -198,6 +253,20 @@ export class PostgresStore implements SnapshotStore {
     }
   }
 
+  async *evidenceRows(id: string, batchSize = 5000): AsyncGenerator<EvidenceRow[]> {
+    let after = -1;
+    for (;;) {
+      const r = await this.pool.query(
+        'SELECT pos, json, stream_json FROM events WHERE snapshot_id = $1 AND pos > $2 ORDER BY pos LIMIT $3',
+        [id, after, batchSize]
+      );
+      if (!r.rowCount) return;
+      after = r.rows[r.rows.length - 1].pos;
+      yield r.rows.map((x) => ({ json: x.json as string, stream: x.stream_json as string | null }));
+      if (r.rows.length < batchSize) return;
+    }
+  }
+
   async countByType(id: string): Promise<Record<string, number>> {
     const r = await this.pool.query(
       'SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = $1 GROUP BY type ORDER BY type',
@@ -206,13 +275,25 @@ export class PostgresStore implements SnapshotStore {
     return Object.fromEntries(r.rows.map((x) => [x.type, Number(x.n)]));
   }
 
-  async deleteSnapshot(id: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM snapshots WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  async deleteSnapshot(id: string, custody?: CustodyWrite): Promise<boolean> {
+    return this.tx(async (c) => {
+      const m = await this.metaIn(c, id);
+      if (!m) return false;
+      if (custody) {
+        await this.appendIn(c, custody.draft(m), custody.seal);
+        await c.query('DELETE FROM alert_pins WHERE snapshot_id = $1', [id]);
+      }
+      return ((await c.query('DELETE FROM snapshots WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    });
   }
 
-  async setLocked(id: string, locked: boolean): Promise<SnapshotMeta | undefined> {
-    await this.pool.query('UPDATE snapshots SET locked = $1 WHERE id = $2', [locked ? 1 : 0, id]);
-    return this.getSnapshot(id);
+  async setLocked(id: string, locked: boolean, custody?: CustodyWrite): Promise<SnapshotMeta | undefined> {
+    return this.tx(async (c) => {
+      await c.query('UPDATE snapshots SET locked = $1 WHERE id = $2', [locked ? 1 : 0, id]);
+      const m = await this.metaIn(c, id);
+      if (m && custody) await this.appendIn(c, custody.draft(m), custody.seal);
+      return m;
+    });
   }
 
   async close(): Promise<void> {

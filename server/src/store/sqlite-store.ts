@@ -7,15 +7,19 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
+import type { CustodyDraft, CustodyEntry, CustodySealer } from '../custody/custody-entry';
 import { MIGRATIONS } from './migrations';
 import { SNAPSHOT_COLUMNS, metaValues, toMeta, type SnapshotRow } from './rows';
 import {
   CapReachedError,
   DuplicateAlertError,
   likePattern,
+  type CustodyWrite,
   type EventQuery,
   type EventRow,
+  type EvidenceRow,
   type Page,
+  type PinCustody,
   type Room,
   type SnapshotMeta,
   type SnapshotStore,
@@ -52,14 +56,53 @@ export class SqliteStore implements SnapshotStore {
     }
   }
 
+  /** Append a custody entry; call inside a transaction (better-sqlite3's are synchronous, so appends never interleave). */
+  private appendIn(draft: CustodyDraft, seal: CustodySealer): CustodyEntry {
+    const db = this.db;
+    const last = db.prepare('SELECT seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; hash: string } | undefined;
+    const mine = db
+      .prepare('SELECT hash FROM custody_log WHERE snapshot_id = ? ORDER BY seq DESC LIMIT 1')
+      .pluck()
+      .get(draft.snapshotId) as string | undefined;
+    const e = seal(draft, {
+      seq: (last?.seq ?? 0) + 1,
+      prevHash: last?.hash ?? null,
+      snapshotPrevHash: mine ?? null,
+    });
+    db.prepare(
+      'INSERT INTO custody_log (seq, snapshot_id, action, hash, entry_json) VALUES (?, ?, ?, ?, ?)'
+    ).run(e.seq, e.snapshotId, e.action, e.hash, JSON.stringify(e));
+    return e;
+  }
+
+  async appendCustody(draft: CustodyDraft, seal: CustodySealer): Promise<CustodyEntry> {
+    return this.db.transaction(() => this.appendIn(draft, seal)).immediate();
+  }
+
+  async custody(q: { snapshotId?: string; limit: number; offset: number }): Promise<Page<CustodyEntry>> {
+    const where = q.snapshotId === undefined ? '' : 'WHERE snapshot_id = ?';
+    const args = q.snapshotId === undefined ? [] : [q.snapshotId];
+    const rows = this.db
+      .prepare(`SELECT entry_json FROM custody_log ${where} ORDER BY seq LIMIT ? OFFSET ?`)
+      .pluck()
+      .all(...args, q.limit, q.offset) as string[];
+    const total = this.db
+      .prepare(`SELECT COUNT(*) FROM custody_log ${where}`)
+      .pluck()
+      .get(...args) as number;
+    return { items: rows.map((r) => JSON.parse(r)), total };
+  }
+
   async createSnapshot(
     meta: SnapshotMeta,
     events: readonly EventRow[],
-    room: Room
+    room: Room,
+    custody?: PinCustody
   ): Promise<{ evicted: string[] }> {
     const db = this.db;
     const insertEvent = db.prepare(
-      'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+      'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
     );
     const tx = db.transaction(() => {
       if (meta.alertKey) {
@@ -90,6 +133,7 @@ export class SqliteStore implements SnapshotStore {
             own && mine >= room.ownCap! ? room.ownCap! : room.cap,
             own ? meta.source : undefined
           );
+        if (custody) this.appendIn(custody.evict(this.metaIn(oldest)!), custody.seal);
         db.prepare('DELETE FROM snapshots WHERE id = ?').run(oldest);
         evicted.push(oldest);
         count--;
@@ -111,11 +155,13 @@ export class SqliteStore implements SnapshotStore {
           e.id,
           e.message.toLowerCase(),
           e.json,
-          e.unreadable ? 1 : 0
+          e.unreadable ? 1 : 0,
+          e.stream ?? null
         )
       );
       if (meta.alertKey)
         db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(meta.alertKey, meta.id, meta.createdAt);
+      if (custody) this.appendIn(custody.pin, custody.seal);
       return { evicted };
     });
     return tx.immediate();
@@ -129,10 +175,14 @@ export class SqliteStore implements SnapshotStore {
     return { items: rows.map(toMeta), total };
   }
 
-  async getSnapshot(id: string): Promise<SnapshotMeta | undefined> {
+  private metaIn(id: string): SnapshotMeta | undefined {
     const r = this.db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`).get(id) as
       SnapshotRow | undefined;
     return r && toMeta(r);
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotMeta | undefined> {
+    return this.metaIn(id);
   }
 
   async findByAlertKey(key: string): Promise<string | undefined> {
@@ -188,6 +238,24 @@ export class SqliteStore implements SnapshotStore {
     }
   }
 
+  async *evidenceRows(id: string, batchSize = 5000): AsyncGenerator<EvidenceRow[]> {
+    const stmt = this.db.prepare(
+      'SELECT pos, json, stream_json FROM events WHERE snapshot_id = ? AND pos > ? ORDER BY pos LIMIT ?'
+    );
+    let after = -1;
+    for (;;) {
+      const rows = stmt.all(id, after, batchSize) as {
+        pos: number;
+        json: string;
+        stream_json: string | null;
+      }[];
+      if (!rows.length) return;
+      after = rows[rows.length - 1].pos;
+      yield rows.map((r) => ({ json: r.json, stream: r.stream_json }));
+      if (rows.length < batchSize) return;
+    }
+  }
+
   async countByType(id: string): Promise<Record<string, number>> {
     const rows = this.db
       .prepare('SELECT type, COUNT(*) AS n FROM events WHERE snapshot_id = ? GROUP BY type ORDER BY type')
@@ -198,13 +266,29 @@ export class SqliteStore implements SnapshotStore {
     return Object.fromEntries(rows.map((r) => [r.type, r.n]));
   }
 
-  async deleteSnapshot(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id).changes > 0;
+  async deleteSnapshot(id: string, custody?: CustodyWrite): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const m = this.metaIn(id);
+        if (!m) return false;
+        if (custody) {
+          this.appendIn(custody.draft(m), custody.seal);
+          this.db.prepare('DELETE FROM alert_pins WHERE snapshot_id = ?').run(id);
+        }
+        return this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id).changes > 0;
+      })
+      .immediate();
   }
 
-  async setLocked(id: string, locked: boolean): Promise<SnapshotMeta | undefined> {
-    this.db.prepare('UPDATE snapshots SET locked = ? WHERE id = ?').run(locked ? 1 : 0, id);
-    return this.getSnapshot(id);
+  async setLocked(id: string, locked: boolean, custody?: CustodyWrite): Promise<SnapshotMeta | undefined> {
+    return this.db
+      .transaction(() => {
+        this.db.prepare('UPDATE snapshots SET locked = ? WHERE id = ?').run(locked ? 1 : 0, id);
+        const m = this.metaIn(id);
+        if (m && custody) this.appendIn(custody.draft(m), custody.seal);
+        return m;
+      })
+      .immediate();
   }
 
   async close(): Promise<void> {

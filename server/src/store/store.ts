@@ -8,6 +8,7 @@
  * time, type, event id.
  */
 import type { CasefileEvent, EventType, Scope, UnreadableEntry } from '@casefile/schema';
+import type { CustodyDraft, CustodyEntry, CustodySealer } from '../custody/custody-entry';
 
 export interface SnapshotMeta {
   id: string;
@@ -46,6 +47,30 @@ export interface EventRow {
   json: string;
   /** An entry that is not a Casefile event (its JSON is schema's UnreadableEntry). */
   unreadable?: boolean;
+  /** The Loki stream labels the entry came in (canonical JSON), kept beside it. */
+  stream?: string;
+}
+
+/** A row as evidence: its stored JSON and the stream labels it came in (canonical JSON, or null for rows pinned before they were kept). */
+export interface EvidenceRow {
+  json: string;
+  stream: string | null;
+}
+
+/**
+ * Custody entries a store call writes in its own transaction: the sealer and
+ * the draft for the snapshot acted on (from its stored meta).
+ */
+export interface CustodyWrite {
+  seal: CustodySealer;
+  draft: (s: SnapshotMeta) => CustodyDraft;
+}
+
+/** A pin's custody entries: its own, and one for each snapshot it evicts. */
+export interface PinCustody {
+  seal: CustodySealer;
+  pin: CustodyDraft;
+  evict: (s: SnapshotMeta) => CustodyDraft;
 }
 
 /** The type column of unreadable entries (their own type label is in their JSON): counted apart by countByType. */
@@ -109,7 +134,12 @@ export interface SnapshotStore {
    * pins are serialised so concurrent pins never exceed the cap.
    * @throws CapReachedError, DuplicateAlertError
    */
-  createSnapshot(meta: SnapshotMeta, events: readonly EventRow[], room: Room): Promise<{ evicted: string[] }>;
+  createSnapshot(
+    meta: SnapshotMeta,
+    events: readonly EventRow[],
+    room: Room,
+    custody?: PinCustody
+  ): Promise<{ evicted: string[] }>;
   /** Newest first. */
   listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>>;
   getSnapshot(id: string): Promise<SnapshotMeta | undefined>;
@@ -123,8 +153,19 @@ export interface SnapshotStore {
   eventJson(id: string, batchSize?: number): AsyncGenerator<string[]>;
   /** Count of rows per type (unreadable entries under UNREADABLE_TYPE). */
   countByType(id: string): Promise<Record<string, number>>;
-  deleteSnapshot(id: string): Promise<boolean>;
-  setLocked(id: string, locked: boolean): Promise<SnapshotMeta | undefined>;
+  /** Every row with its stream labels, in stored order, in batches (forensic packages). */
+  evidenceRows(id: string, batchSize?: number): AsyncGenerator<EvidenceRow[]>;
+  /**
+   * Delete a snapshot; with `custody`, in the same transaction: its tombstone
+   * (a custody entry) and its alert key, so a replayed alert pins again.
+   */
+  deleteSnapshot(id: string, custody?: CustodyWrite): Promise<boolean>;
+  /** Lock or unlock; with `custody`, its entry in the same transaction. */
+  setLocked(id: string, locked: boolean, custody?: CustodyWrite): Promise<SnapshotMeta | undefined>;
+  /** Append one custody entry (serialised with every other append). */
+  appendCustody(draft: CustodyDraft, seal: CustodySealer): Promise<CustodyEntry>;
+  /** The custody log in order: one snapshot's entries (deleted snapshots too), or the whole log. */
+  custody(q: { snapshotId?: string; limit: number; offset: number }): Promise<Page<CustodyEntry>>;
   close(): Promise<void>;
 }
 
