@@ -43,6 +43,8 @@ export function AppConfig({ plugin }: AppConfigProps) {
     snapshotCap: String(jsonData?.snapshotCap ?? DEFAULT_SNAPSHOT_CAP),
   });
   const [status, setStatus] = useState<{ ok: boolean; text: string }>();
+  // The server's package-signing key, shown so an auditor can compare it with a package's (casefile verify --key).
+  const [signingKey, setSigningKey] = useState<{ keyId: string; publicKeyPem: string }>();
   const urlError = form.serverUrl ? checkServerUrl(form.serverUrl) : undefined;
   const cap = Number(form.snapshotCap);
   const capError = Number.isInteger(cap) && cap >= 1 ? undefined : 'A whole number of snapshots, at least 1';
@@ -88,6 +90,9 @@ export function AppConfig({ plugin }: AppConfigProps) {
         ok: true,
         text: `The server answered through the plugin route: ${r.total} snapshot(s) stored.`,
       });
+      setSigningKey(
+        await request<{ keyId: string; publicKeyPem: string }>('GET', `${SERVER_BASE}/signing-key`)
+      );
     } catch (e) {
       setStatus({ ok: false, text: (e as Error).message });
     }
@@ -164,6 +169,16 @@ export function AppConfig({ plugin }: AppConfigProps) {
           Test server connection
         </Button>
       </Stack>
+      {signingKey && (
+        <FieldSet label="Package signing key">
+          <Field
+            label={signingKey.keyId}
+            description="The Ed25519 key that signs forensic packages and custody entries: verify a package offline with `casefile verify package.zip --key key.pem`."
+          >
+            <pre className={styles.key}>{signingKey.publicKeyPem}</pre>
+          </Field>
+        </FieldSet>
+      )}
       {status && (
         <div data-testid={testIds.appConfig.status} className={styles.status}>
           <Alert severity={status.ok ? 'success' : 'error'} title={status.ok ? 'OK' : 'Failed'}>
@@ -178,4 +193,5 @@ export function AppConfig({ plugin }: AppConfigProps) {
 const getStyles = (theme: GrafanaTheme2) => ({
   wrap: css({ maxWidth: 900 }),
   status: css({ marginTop: theme.spacing(2) }),
+  key: css({ marginTop: theme.spacing(1), userSelect: 'all' }),
 });
