@@ -35,6 +35,13 @@ export async function run(learningMs = 60_000): Promise<Record<string, unknown>>
         ? Number(lat[Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)].toFixed(1))
         : null,
       audit_latency_samples: lat.length,
+      container_exec_events: r.lineage.containerExecs.length,
+      container_exec_with_full_runtime_command: r.lineage.containerExecs.filter((x) =>
+        /\brunc\b.*\bexec\b/.test(x.parentCommandLine ?? '')
+      ).length,
+      container_exec_with_operator: r.lineage.containerExecs.filter((x) =>
+        /\bpodman\b.*\bexec\b/.test(x.operatorCommandLine ?? '')
+      ).length,
       loki_backend: h.loki.backend,
     };
   } finally {
