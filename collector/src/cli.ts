@@ -1,6 +1,6 @@
 /**
  * `casefile-collector`: resolve the config, start the collector, stop it
- * gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ * gracefully on SIGTERM/SIGINT (a second signal, a second or more later, exits at once).
  * Exit codes: 0 after a clean stop, 1 on a start-up failure or a stop that
  * overran shutdownTimeoutMs, 2 on a bad command line. `--check-config` resolves
  * the config and exits (what deploy manifests are tested with).
@@ -11,6 +11,8 @@ import { Collector } from './pipeline/collector';
 
 /** Time a stop may take beyond the queue's drain (sources, HTTP) before the process exits anyway. */
 const STOP_MARGIN_MS = 5000;
+/** Signals this close together are one request to stop; a later one exits without draining. */
+const SAME_STOP_MS = 1000;
 
 /** The resolved config for --check-config, with OTLP header values (credentials) hidden. */
 function checkedConfig(c: CollectorConfig): CollectorConfig {
@@ -51,12 +53,16 @@ async function main(): Promise<void> {
   } catch (err) {
     failed(err);
   }
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) {
+    // Ctrl-C under `npm start` reaches the collector twice (the terminal's SIGINT, then the
+    // parent's SIGTERM): a second signal within a second is the same request to stop.
+    if (firstSignalAt && Date.now() - firstSignalAt < SAME_STOP_MS) return;
+    if (firstSignalAt) {
       log.warn({ signal: sig }, 'second signal: exiting without draining (the queue keeps what is left)');
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     log.info({ signal: sig }, 'stopping');
     // The queue drain is bounded by shutdownTimeoutMs; this bounds everything else (a source that hangs).
     setTimeout(() => {

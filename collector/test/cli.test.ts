@@ -157,3 +157,21 @@ test('start-up names inactive sources with the reason; stop is idempotent', asyn
   equal(collector.stop(), a);
   await a;
 });
+
+test('Ctrl-C under npm start (SIGINT, then the parent’s SIGTERM at once) still drains and stops cleanly', async () => {
+  const p = spawnCollector([
+    '--stdout',
+    '--sources',
+    'none',
+    '--listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    testConfig().stateDir,
+  ]);
+  await p.address;
+  p.child.kill('SIGINT');
+  p.child.kill('SIGTERM');
+  equal((await p.exited).code, 0);
+  match(p.stderr(), /"msg":"stopped"/);
+  ok(!p.stderr().includes('second signal'), 'not taken as a second request');
+});
