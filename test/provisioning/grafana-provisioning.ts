@@ -189,12 +189,15 @@ function yamlFiles(dir: string | undefined): string[] {
 
 const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v : []);
 
-/** Read everything Grafana would provision at start. `hostEnv` is the shell compose runs in. */
+/**
+ * Read everything Grafana would provision at start. `hostEnv` is the shell compose runs in;
+ * by default one that sets only what compose requires (CASEFILE_TOKEN, which has no default).
+ */
 export function loadProvisioning(
   opts: { root?: string; hostEnv?: Record<string, string | undefined>; grafana?: ComposeGrafana } = {}
 ): Provisioning {
   const root = opts.root ?? REPO_ROOT;
-  const grafana = opts.grafana ?? composeGrafana(opts.hostEnv ?? {}, root);
+  const grafana = opts.grafana ?? composeGrafana(opts.hostEnv ?? { CASEFILE_TOKEN: 'set-by-the-user' }, root);
   const problems: Problem[] = [];
   const rel = (f: string) => relative(root, f);
   const dir = (name: string) => hostPathOf(grafana, `/etc/grafana/provisioning/${name}`);

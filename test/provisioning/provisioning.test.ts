@@ -4,7 +4,7 @@
  * (v0.1.0's `${VAR:-default}` files among them), on copies of the real files.
  */
 import { describe, it } from 'node:test';
-import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,12 +209,13 @@ describe("Grafana's value expansion (values.go, expanders.go, os.ExpandEnv)", ()
 
 describe("docker-compose.yml's Grafana", () => {
   it('sets the variables provisioning uses, allows both unsigned ids and mounts every folder', () => {
-    const g = composeGrafana({});
+    const g = composeGrafana({ CASEFILE_TOKEN: 't0k' });
     equal(g.env.CASEFILE_LOKI_URL, 'http://loki:3100');
     equal(g.env.CASEFILE_SERVER_URL, 'http://server:8600');
-    equal(g.env.CASEFILE_TOKEN, 'change-me-please');
+    equal(g.env.CASEFILE_TOKEN, 't0k');
     deepEqual(g.allowUnsigned.sort(), ['casefile-forensics-app', 'casefile-forensictimeline-panel']);
-    equal(composeGrafana({ CASEFILE_TOKEN: 't0k' }).env.CASEFILE_TOKEN, 't0k');
+    // No default token: without CASEFILE_TOKEN compose refuses, as it does for the server.
+    throws(() => composeGrafana({}), /CASEFILE_TOKEN is required/);
   });
 
   it("compose's own interpolation supports defaults (Grafana's does not)", () => {
