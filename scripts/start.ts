@@ -2,7 +2,7 @@
  * `npm start`: Casefile on this machine, without Docker: the forensics server
  * (port 8600) and a collector watching this host, both sending to the Loki at
  * LOKI_URL (default http://127.0.0.1:3100), with state under ./.state/.
- * Builds and fetches nothing. When no Loki answers, it says so and keeps going:
+ * Fetches nothing (`npm start` compiles first: the `prestart` script). When no Loki answers, it says so and keeps going:
  * the collector holds events in its durable queue until Loki is there.
  * Ctrl-C stops both. Grafana comes from docker-compose.yml or your own Grafana.
  */
