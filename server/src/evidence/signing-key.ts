@@ -44,9 +44,12 @@ export class SigningKey {
   }
 }
 
+/** Parsed public keys by PEM (a verifier checks many signatures by one key). */
+const parsedKeys = new Map<string, KeyObject>();
+
 /** Key info of a public key (KeyObject or SPKI PEM). */
 export function publicKeyInfo(key: KeyObject | string): PublicKeyInfo {
-  const k = typeof key === 'string' ? createPublicKey(key) : key;
+  const k = typeof key === 'string' ? parsedKey(key) : key;
   if (k.asymmetricKeyType !== 'ed25519') throw new Error(`not an Ed25519 key: ${k.asymmetricKeyType}`);
   const der = k.export({ type: 'spki', format: 'der' });
   return {
@@ -56,10 +59,20 @@ export function publicKeyInfo(key: KeyObject | string): PublicKeyInfo {
   };
 }
 
+function parsedKey(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (parsedKeys.size > 100) parsedKeys.clear();
+    parsedKeys.set(pem, key);
+  }
+  return key;
+}
+
 /** True when `signature` (base64) is the Ed25519 signature of `data` by `publicKeyPem`. */
 export function verifySignature(publicKeyPem: string, data: Buffer | string, signature: string): boolean {
   try {
-    return verify(null, Buffer.from(data), createPublicKey(publicKeyPem), Buffer.from(signature, 'base64'));
+    return verify(null, Buffer.from(data), parsedKey(publicKeyPem), Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }
