@@ -17,7 +17,10 @@ type Answer = { status?: number; data: unknown };
  * part these tests replace): records every request and answers from `route`.
  * An answer with status >= 400 fails the way Grafana's FetchError does.
  */
-export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
+export function standInBackendSrv(
+  route: (req: Seen) => Answer,
+  opts: { until?: Promise<unknown> } = {}
+): Seen[] {
   const seen: Seen[] = [];
   const fetch = (o: BackendSrvRequest) => {
     const req: Seen = {
@@ -42,19 +45,29 @@ export function standInBackendSrv(route: (req: Seen) => Answer): Seen[] {
       config: o,
     };
     return new Observable((sub) => {
+      let t: ReturnType<typeof setTimeout> | undefined;
+      let live = true;
       const answer = () => (status >= 400 ? sub.error(failure) : (sub.next(response), sub.complete()));
       // Answer on a later task, as a network does. Inside React's act environment the answer and
       // the state updates it causes run in act(), so they are not "updates outside act" (outside
       // it, e.g. during waitFor, React does not ask for act).
-      const t = setTimeout(() => {
-        if (!(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT) return answer();
-        // Awaited through then(): React warns about an act() whose result nobody waits for.
-        act(async () => {
-          answer();
-          await new Promise((r) => setTimeout(r, 0));
-        }).then(() => undefined);
-      }, 0);
-      return () => clearTimeout(t);
+      const later = () =>
+        (t = setTimeout(() => {
+          if (!(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT)
+            return answer();
+          // Awaited through then(): React warns about an act() whose result nobody waits for.
+          act(async () => {
+            answer();
+            await new Promise((r) => setTimeout(r, 0));
+          }).then(() => undefined);
+        }, 0));
+      // Held answers (a slow network) come once `until` settles.
+      if (opts.until) void opts.until.then(() => live && later());
+      else later();
+      return () => {
+        live = false;
+        clearTimeout(t);
+      };
     });
   };
   setBackendSrv({ fetch } as unknown as BackendSrv);

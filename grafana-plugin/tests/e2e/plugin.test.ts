@@ -27,6 +27,7 @@ import { testIds } from '../../timeline-ui/src/testIds';
 import { launchChromium } from '../helpers/browser';
 import { parseCsv } from '../helpers/csv';
 import { screenshot, until, watchErrors } from '../helpers/page';
+import { ATTACK_CONTAINER, ATTACK_HOST, KEYS, attackEvents } from '../helpers/attack';
 import { buildEvent, sendEvents, waitForCount, HOSTILE } from '../helpers/seed';
 import { ARTIFACTS, startStack, type Stack } from '../helpers/stack';
 
@@ -352,5 +353,317 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     } finally {
       stack.host.settings().jsonData.serverUrl = saved;
     }
+  });
+
+  /** The numbers a page shows: toggle counts, "of N events in range", chart bars, grid rows. */
+  async function pageNumbers(page: Page) {
+    const toggles = await page.locator(idStarts('data-testid cf-toggle-count-')).allTextContents();
+    const bars = await page
+      .locator(id(testIds.view.chartBucket))
+      .evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-count'))));
+    const status = (await page.locator(id(testIds.view.gridStatus)).textContent()) ?? '';
+    return {
+      toggles: toggles.reduce((a, t) => a + Number(t.replace(/,/g, '')), 0),
+      bars: bars.reduce((a, c) => a + c, 0),
+      inRange: Number(/of ([\d,]+) events in range/.exec(status)?.[1].replace(/,/g, '') ?? NaN),
+      rows: await gridCount(page),
+    };
+  }
+
+  describe('the attack, as a responder reads it', () => {
+    let attack: CasefileEvent[] = [];
+    before(async () => {
+      const now = Date.now();
+      attack = attackEvents(now - 20 * 60_000);
+      await sendEvents(stack.loki.url, attack);
+      await waitForCount(stack.loki.url, ATTACK_HOST, attack.length, now - 3_600_000, now + 60_000);
+    });
+
+    it('every count on the page matches the rows it stands for, with the range cut anywhere', async () => {
+      stack.host.setRole('Viewer');
+      // An unaligned range that cuts through step buckets at both ends, ending inside the attack.
+      const first = Number(BigInt(attack[0].timeNs) / 1_000_000n);
+      const from = first - 7_777;
+      const to = Number(BigInt(attack[6].timeNs) / 1_000_000n) + 1; // up to the second audit
+      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=${from}&to=${to}`);
+      const want = attack.filter((e) => {
+        const ms = Number(BigInt(e.timeNs) / 1_000_000n);
+        return ms >= from && ms < to;
+      });
+      await waitGridCount(page, want.length, 'unaligned range');
+      const n = await until('counts loaded', async () => {
+        const x = await pageNumbers(page);
+        return Number.isFinite(x.inRange) ? x : undefined;
+      });
+      deepEqual(n, { toggles: want.length, bars: want.length, inRange: want.length, rows: want.length });
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
+    it('scoping by container name or by container id gives the same events', async () => {
+      const ids = async (q: string) => {
+        const page = await open(`/a/${stack.host.pluginId}/timeline?${q}&from=now-1h&to=now`);
+        await waitGridCount(page, attack.length, q);
+        const got = await page
+          .locator(id(testIds.view.gridRow))
+          .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-event-id')));
+        const n = await until('counts', async () => {
+          const x = await pageNumbers(page);
+          return Number.isFinite(x.inRange) ? x : undefined;
+        });
+        await page.close();
+        return { got: got.sort(), n };
+      };
+      const byName = await ids(`containerName=${ATTACK_CONTAINER.containerName}`);
+      const byId = await ids(`containerId=${ATTACK_CONTAINER.containerId}`);
+      deepEqual(byName, byId);
+      deepEqual(byName.got, attack.map((e) => e.id).sort());
+    });
+
+    it("the process tree of the reverse shell reaches the container's init; details beside the grid", async () => {
+      const shellAudit = attack.find((e) => e.attackType === 'reverse_shell')!;
+      const page = await open(
+        `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${shellAudit.id}`
+      );
+      const details = page.locator(id(testIds.view.details));
+      await details.waitFor({ timeout: 30_000 });
+      const tree = details.locator(id(testIds.view.processTree));
+      await until(
+        'the tree resolves every process',
+        async () =>
+          (await tree.locator(id(testIds.view.processNode)).count()) === 4 &&
+          (await tree.locator('button:disabled').count()) === 0
+      );
+      const nodes = await tree
+        .locator(id(testIds.view.processNode))
+        .evaluateAll((ns) =>
+          ns.map((n) => [
+            n.getAttribute('data-process-key'),
+            n.getAttribute('data-entry'),
+            n.hasAttribute('data-self'),
+          ])
+        );
+      deepEqual(nodes, [
+        [KEYS.init, 'container_init', false],
+        [KEYS.sh, null, false],
+        [KEYS.shell, null, true],
+        [KEYS.cat, null, false],
+      ]);
+      // MITRE near the top, the two audits of the one action together.
+      match((await details.textContent()) ?? '', /MITRE T1059\.004/);
+      equal(await details.locator(`${id(testIds.view.relatedAudits)} li`).count(), 2);
+      // Beside, not over: the chart stays uncovered and the details sit right of the grid.
+      const [chart, grid, side] = await Promise.all(
+        [id(testIds.view.chart), id(testIds.view.grid), id(testIds.view.details)].map((s) =>
+          page.locator(s).boundingBox()
+        )
+      );
+      ok(chart && grid && side && side.y >= chart.y + chart.height - 1 && side.x >= grid.x + grid.width - 1);
+      const marker = page.locator(id(testIds.view.chartMarker));
+      equal(await marker.count(), 1, 'the selected event is marked on the chart');
+      await screenshot(page, '14-attack-process-tree');
+      // A click on the init opens it, and the URL follows.
+      await tree.locator(`${id(testIds.view.processNode)}[data-entry="container_init"] button`).click();
+      await until('url names the init', async () =>
+        page.url().includes(`event=${attack.find((e) => e.processEntry === 'container_init')!.id}`)
+      );
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
+    it('the grid is usable by keyboard alone, and the selected event is in the URL', async () => {
+      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`);
+      await waitGridCount(page, attack.length, 'attack timeline');
+      const focused = () => page.evaluate(() => document.activeElement?.getAttribute('role'));
+      await page
+        .locator(`${id(testIds.timeline.search)} input, input${id(testIds.timeline.search)}`)
+        .first()
+        .focus();
+      for (let i = 0; i < 40 && (await focused()) !== 'grid'; i++) await page.keyboard.press('Tab');
+      equal(await focused(), 'grid', 'Tab reaches the grid');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      // Focus lands on the first row; two steps down is the third event.
+      const second = attack.slice().sort((a, b) => (BigInt(a.timeNs) < BigInt(b.timeNs) ? -1 : 1))[2];
+      await page.locator(id(testIds.view.details)).waitFor({ timeout: 10_000 });
+      await until('url names the event', async () => page.url().includes(`event=${second.id}`));
+      match((await page.locator(id(testIds.view.details)).textContent()) ?? '', /docker-entrypoint/);
+      await page.keyboard.press('End');
+      await page.keyboard.press('Enter');
+      await until('the last event opens', async () =>
+        page.url().includes(`event=${attack[attack.length - 1].id}`)
+      );
+      await page.keyboard.press('Escape');
+      await page.locator(id(testIds.view.details)).waitFor({ state: 'detached', timeout: 10_000 });
+      ok(!page.url().includes('event='), 'closing the details takes the event out of the URL');
+      // A shared link opens the same event.
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${second.id}`
+      );
+      await page.locator(id(testIds.view.details)).waitFor({ timeout: 30_000 });
+      equal(
+        await page.locator(`${id(testIds.view.gridRow)}[aria-selected="true"]`).getAttribute('data-event-id'),
+        second.id
+      );
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
+    it('says "loading" while loading, never "no events"; an error in words with a retry that works', async () => {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      pageErrors = watchErrors(page);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      await page.route('**/api/datasources/proxy/**', async (r) => {
+        await gate;
+        await r.continue();
+      });
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`
+      );
+      await page.locator(id(testIds.view.chart)).waitFor({ timeout: 30_000 });
+      match((await page.locator(id(testIds.view.chartMax)).textContent()) ?? '', /counting events/);
+      match((await page.locator(id(testIds.view.gridStatus)).textContent()) ?? '', /Loading events/);
+      match((await page.locator(id(testIds.view.gridEmpty)).textContent()) ?? '', /Loading events/);
+      ok(!/no events/i.test((await page.locator(id(testIds.view.container)).textContent()) ?? ''));
+      await screenshot(page, '15-loading');
+      release();
+      await waitGridCount(page, attack.length, 'after loading');
+      await page.unroute('**/api/datasources/proxy/**');
+
+      // Loki fails: the page says what failed, in words, and offers a retry.
+      let failing = true;
+      await page.route('**/api/datasources/proxy/**', (r) =>
+        failing ? r.fulfill({ status: 502, body: '' }) : r.continue()
+      );
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-2h&to=now`
+      );
+      const err = page.locator(id(testIds.view.error));
+      await err.waitFor({ timeout: 30_000 });
+      const text = (await err.textContent()) ?? '';
+      match(text, /Reading the events failed\. Loki \(through Grafana's data source proxy\): 502/);
+      match(text, /could not reach it/);
+      ok(!text.includes('api/datasources'), `no raw proxy path: ${text}`);
+      await screenshot(page, '16-loki-error');
+      failing = false;
+      await page.locator(id(testIds.view.retry)).click();
+      await waitGridCount(page, attack.length, 'after retry');
+      equal(await err.count(), 0, 'the error is gone after the retry');
+
+      // Nothing found: the page says how to widen.
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&q=no-such-thing-42`
+      );
+      const empty = page.locator(id(testIds.view.gridEmpty));
+      await empty.waitFor({ timeout: 30_000 });
+      await until('the empty hint says how to widen', async () =>
+        /Widen the time range, clear the search/.test((await empty.textContent()) ?? '')
+      );
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
+    it("honours Grafana's time zone, switchable to UTC", async () => {
+      stack.host.setPreferences({ timezone: 'Asia/Kolkata' });
+      try {
+        const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`);
+        await waitGridCount(page, attack.length, 'kolkata');
+        const header = page.locator(`${id(testIds.view.grid)} [role=row]`).first();
+        match((await header.textContent()) ?? '', /Time \(UTC\+05:30\)/);
+        const first = attack[0];
+        const local = new Date(Number(BigInt(first.timeNs) / 1_000_000n) + 5.5 * 3_600_000).toISOString();
+        match(
+          (await page.locator(id(testIds.view.gridRow)).first().textContent()) ?? '',
+          new RegExp(local.slice(11, 19))
+        );
+        await page.goto(
+          `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&tz=utc`
+        );
+        await waitGridCount(page, attack.length, 'utc');
+        match((await header.textContent()) ?? '', /Time \(UTC\)/);
+        await page.close();
+      } finally {
+        stack.host.setPreferences({ timezone: 'utc' });
+      }
+    });
+
+    it('models page: the image model with its state, and the host audits, reachable by image, container and host', async () => {
+      const page = await open(
+        `/a/${stack.host.pluginId}/models?container=${ATTACK_CONTAINER.containerName}&from=now-1h&to=now`
+      );
+      await until(
+        'container audits listed',
+        async () => (await page.locator(id(testIds.models.audit)).count()) === 2
+      );
+      // The seeded web model's state carries no container: reachable by its image, with its state.
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/models?image=${encodeURIComponent('registry.example/web:1.0')}&from=now-1h&to=now`
+      );
+      const model = page.locator(id(testIds.models.model)).first();
+      await model.waitFor({ timeout: 30_000 });
+      match((await model.locator(id(testIds.models.state)).textContent()) ?? '', /active/i);
+      // The attack's audits name no model: reachable by their host too.
+      await page.goto(
+        `${stack.host.url}/a/${stack.host.pluginId}/models?host=${ATTACK_HOST}&from=now-1h&to=now`
+      );
+      await until(
+        'host audits listed',
+        async () => (await page.locator(id(testIds.models.audit)).count()) === 2
+      );
+      await screenshot(page, '17-models-host');
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
+    it('every page in the light theme', async () => {
+      stack.host.setPreferences({ theme: 'light' });
+      try {
+        const shellAudit = attack.find((e) => e.attackType === 'reverse_shell')!;
+        const pages: Array<[string, string, string]> = [
+          [
+            'light-01-timeline',
+            `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`,
+            testIds.view.gridRow,
+          ],
+          [
+            'light-04-event-details',
+            `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${shellAudit.id}`,
+            testIds.view.processTree,
+          ],
+          ['light-07-snapshots', `/a/${stack.host.pluginId}/snapshots`, testIds.snapshots.row],
+          ['light-09-models', `/a/${stack.host.pluginId}/models?from=now-1h&to=now`, testIds.models.model],
+          ['light-11-config', `/plugins/${stack.host.pluginId}`, testIds.appConfig.container],
+          [
+            'light-12-panel',
+            `/host/panel?expr=${encodeURIComponent(eventsQuery({ scope: { host: ATTACK_HOST } }))}&from=now-1h&to=now&title=Forensic%20timeline`,
+            testIds.view.gridRow,
+          ],
+        ];
+        stack.host.setRole('Admin');
+        for (const [name, path, ready] of pages) {
+          const page = await open(path);
+          await page.locator(id(ready)).first().waitFor({ timeout: 30_000 });
+          const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+          match(
+            bg,
+            /rgb\((2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d)\)/,
+            `${name}: a light background (${bg})`
+          );
+          await screenshot(page, name);
+          deepEqual(pageErrors, [], name);
+          await page.close();
+        }
+        const page = await open(`/a/${stack.host.pluginId}/snapshots`);
+        await page.locator(id(testIds.snapshots.open)).first().click();
+        await page.locator(id(testIds.snapshots.detail)).waitFor({ timeout: 30_000 });
+        await page.locator(id(testIds.view.gridRow)).first().waitFor({ timeout: 30_000 });
+        await screenshot(page, 'light-08-snapshot-detail');
+        await page.close();
+      } finally {
+        stack.host.setPreferences({ theme: 'dark' });
+      }
+    });
   });
 });

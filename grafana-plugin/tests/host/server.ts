@@ -63,6 +63,8 @@ export interface Host {
   url: string;
   pluginId: string;
   setRole(role: OrgRole, login?: string): void;
+  /** The signed-in user's preferences, read by the next page load (Grafana's boot data). */
+  setPreferences(p: { theme?: 'dark' | 'light'; timezone?: string }): void;
   settings(): PluginSettings;
   /** The request headers the Casefile server received for the last plugin-proxy call. */
   lastProxiedHeaders(): Record<string, string>;
@@ -240,6 +242,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     permissions: basicRolePermissions(role),
   });
   let user = newUser(opts.role ?? 'Admin', opts.login ?? 'admin');
+  const prefs = { theme: 'dark' as 'dark' | 'light', timezone: 'utc' };
   let lastProxiedHeaders: Record<string, string> = {};
   const bundle = await bundleHostApp();
   const systemjs = ['system.js', 'extras/amd.js', 'extras/named-register.js']
@@ -315,9 +318,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       orgName: 'Main Org.',
       orgRole: user.role,
       isGrafanaAdmin: user.role === 'Admin',
-      timezone: 'utc',
+      timezone: prefs.timezone,
       weekStart: 'monday',
-      theme: 'dark',
+      theme: prefs.theme,
+      lightTheme: prefs.theme === 'light',
       language: 'en-US',
       permissions: Object.fromEntries(Object.keys(user.permissions).map((a) => [a, true])),
     },
@@ -333,7 +337,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const indexHtml = () =>
     `<!doctype html><html><head><meta charset="utf-8"><base href="/">
 <title>Casefile host (Grafana stand-in)</title>
-<style>html,body,#root{margin:0;height:100%;background:#111217;color:#ccccdc;font-family:Inter,Helvetica,Arial,sans-serif}</style>
+<style>html,body,#root{margin:0;height:100%;font-family:Inter,Helvetica,Arial,sans-serif}</style>
 <script>window.grafanaBootData = ${JSON.stringify(bootData()).replace(/</g, '\\u003c')};</script>
 <link rel="stylesheet" href="/host/bundle.css"></head>
 <body><div id="root"></div>
@@ -470,6 +474,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     lastProxiedHeaders: () => lastProxiedHeaders,
     setRole(role, login) {
       user = newUser(role, login ?? role.toLowerCase());
+    },
+    setPreferences(p) {
+      Object.assign(prefs, p);
     },
     close: () =>
       new Promise<void>((r) => {

@@ -24,6 +24,7 @@ export const testIds = {
     pinConfirm: 'data-testid cf-pin-confirm',
     exportCsv: 'data-testid cf-export-csv',
     notice: 'data-testid cf-notice',
+    fit: 'data-testid cf-fit',
   },
   view: {
     container: 'data-testid cf-view',
@@ -70,6 +71,7 @@ export const testIds = {
     lock: 'data-testid cf-snapshot-lock',
     delete: 'data-testid cf-snapshot-delete',
     detail: 'data-testid cf-snapshot-detail',
+    scope: 'data-testid cf-snapshot-scope',
   },
   panel: {
     container: 'data-testid cf-panel',

@@ -1,12 +1,22 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { PluginPage, locationService } from '@grafana/runtime';
-import { Alert, Button, LinkButton, Stack } from '@grafana/ui';
+import { css } from '@emotion/css';
+import { GrafanaTheme2, getTimeZone } from '@grafana/data';
+import { Alert, Button, LinkButton, Stack, useStyles2 } from '@grafana/ui';
 import { nsToMs, stepFor, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, bucketEvents, testIds, toggleHidden } from '@casefile/timeline-ui';
+import {
+  ForensicView,
+  bucketEvents,
+  formatMs,
+  testIds,
+  toggleHidden,
+  zoneLabel,
+} from '@casefile/timeline-ui';
 import { MAX_GRID_EVENTS, ROUTES, prefixRoute } from '../../constants';
 import { absoluteUrl } from '../../queries/http';
 import { durationMs } from '../../queries/loki';
+import { scopeText, windowText } from '../Snapshots/Snapshots';
 import {
   getSnapshot,
   snapshotCsvUrl,
@@ -24,6 +34,8 @@ export function SnapshotDetail() {
   const [loading, setLoading] = useState(true);
   const [hidden, setHidden] = useState<ReadonlySet<EventType>>(new Set());
   const [selected, setSelected] = useState<CasefileEvent>();
+  const styles = useStyles2(getStyles);
+  const tz = getTimeZone();
 
   useEffect(() => {
     let live = true;
@@ -66,11 +78,7 @@ export function SnapshotDetail() {
           </Button>
           {snap && (
             <>
-              <h3>{snap.title}</h3>
-              <span>
-                {snap.from} → {snap.to} · {snap.eventCount.toLocaleString('en-US')} events · pinned by{' '}
-                {snap.createdBy ?? 'unknown'} at {snap.createdAt}
-              </span>
+              <h3 className={styles.title}>{snap.title}</h3>
               <LinkButton
                 size="sm"
                 variant="secondary"
@@ -94,7 +102,14 @@ export function SnapshotDetail() {
             </>
           )}
         </Stack>
-        {snap?.query && <pre>{snap.query}</pre>}
+        {snap && (
+          <div className={styles.meta}>
+            {scopeText(snap.scope ?? {})} · {windowText(snap.fromNs, snap.toNs, tz)} {zoneLabel(tz)} ·{' '}
+            {snap.eventCount.toLocaleString('en-US')} events · pinned by {snap.createdBy ?? 'unknown'} at{' '}
+            {formatMs(Date.parse(snap.createdAt), tz, 'YYYY-MM-DD HH:mm:ss')}
+          </div>
+        )}
+        {snap?.query && <pre className={styles.query}>{snap.query}</pre>}
         {error && !snap ? (
           <Alert severity="error" title="Could not open the snapshot">
             {error}
@@ -109,9 +124,17 @@ export function SnapshotDetail() {
             onSelect={setSelected}
             loading={loading}
             error={error}
+            timeZone={tz}
+            emptyHint="This snapshot holds no events."
           />
         )}
       </div>
     </PluginPage>
   );
 }
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  title: css({ margin: 0, flex: '1 1 auto', minWidth: 0, overflowWrap: 'anywhere' }),
+  meta: css({ color: theme.colors.text.secondary, margin: theme.spacing(0.5, 0) }),
+  query: css({ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }),
+});

@@ -1,5 +1,6 @@
 import React from 'react';
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { setTimeZoneResolver } from '@grafana/data';
 import { config, locationService } from '@grafana/runtime';
 import { testIds } from '@casefile/timeline-ui';
 import { HostRouter } from '../../test/HostRouter';
@@ -7,14 +8,15 @@ import { standInBackendSrv, type Seen } from '../../test/backendSrvStandIn';
 import { Snapshots } from './Snapshots';
 
 const BASE = 'api/plugin-proxy/casefile-forensics-app/api/v1';
+setTimeZoneResolver(() => 'utc');
 const snap = (id: string, locked: boolean) => ({
   id,
   title: `incident ${id}`,
   scope: { containerName: 'payments-api' },
   from: '2026-11-27T12:00:00.000000000Z',
   to: '2026-11-27T12:10:00.000000000Z',
-  fromNs: '1',
-  toNs: '2',
+  fromNs: '1795089600000000000',
+  toNs: '1795090200000000000',
   createdBy: 'alice',
   createdAt: '2026-11-27T12:11:00Z',
   eventCount: 42,
@@ -55,6 +57,9 @@ describe('Snapshots page', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveTextContent('incident a1');
     expect(rows[0]).toHaveTextContent('42');
+    // The scope and a window a reader reads at a glance (Grafana's time zone: browser = UTC here).
+    expect(within(rows[0]).getByTestId(testIds.snapshots.scope)).toHaveTextContent('container payments-api');
+    expect(rows[0]).toHaveTextContent('2026-11-19 12:00:00 → 12:10:00 (10 min)');
     expect(within(rows[0]).getByTestId(testIds.snapshots.exportCsv)).toHaveAttribute(
       'href',
       `/${BASE}/snapshots/a1/export.csv`

@@ -1,7 +1,9 @@
 import React, { useCallback, useEffect, useState } from 'react';
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Badge, Button, ConfirmButton, LinkButton, LoadingPlaceholder, Stack } from '@grafana/ui';
-import { testIds } from '@casefile/timeline-ui';
+import { getTimeZone } from '@grafana/data';
+import { nsToMs, type Scope } from '@casefile/schema';
+import { formatMs, testIds, zoneLabel, type TimeZone } from '@casefile/timeline-ui';
 import { ROUTES, prefixRoute } from '../../constants';
 import { absoluteUrl } from '../../queries/http';
 import { canEdit } from '../../queries/roles';
@@ -14,11 +16,36 @@ import {
   type Snapshot,
 } from '../../queries/server';
 
+/** A snapshot's scope in a few words: `container web · host node-1`, or `everything`. */
+export function scopeText(scope: Scope): string {
+  const parts: string[] = [];
+  if (scope.containerName) parts.push(`container ${scope.containerName}`);
+  if (scope.containerId) parts.push(`container ${scope.containerId.slice(0, 12)}`);
+  if (scope.imageName) parts.push(`image ${scope.imageName}`);
+  if (scope.imageDigest) parts.push(`image ${scope.imageDigest.slice(0, 19)}`);
+  if (scope.pod) parts.push(`pod ${scope.pod}`);
+  if (scope.namespace) parts.push(`namespace ${scope.namespace}`);
+  if (scope.host) parts.push(`host ${scope.host}`);
+  return parts.join(' · ') || 'everything';
+}
+
+/** A window as a reader says it: `2026-12-01 09:01 → 10:01 (60 min)`, the day once when it does not change. */
+export function windowText(fromNs: string, toNs: string, tz: TimeZone): string {
+  const a = nsToMs(fromNs);
+  const b = nsToMs(toNs);
+  const sameDay = formatMs(a, tz, 'YYYY-MM-DD') === formatMs(b, tz, 'YYYY-MM-DD');
+  const min = Math.round((b - a) / 60_000);
+  const len =
+    min < 120 ? `${min} min` : min < 2880 ? `${Math.round(min / 60)} h` : `${Math.round(min / 1440)} d`;
+  return `${formatMs(a, tz, 'YYYY-MM-DD HH:mm:ss')} → ${formatMs(b, tz, sameDay ? 'HH:mm:ss' : 'YYYY-MM-DD HH:mm:ss')} (${len})`;
+}
+
 /** Pinned snapshots from the server: open, export CSV, download the forensic package, lock, delete. */
 export function Snapshots() {
   const [items, setItems] = useState<Snapshot[]>();
   const [error, setError] = useState<string>();
   const editor = canEdit();
+  const tz = getTimeZone();
   const reload = useCallback(() => {
     listSnapshots().then(
       (r) => {
@@ -35,8 +62,11 @@ export function Snapshots() {
     <PluginPage>
       <div data-testid={testIds.snapshots.page}>
         {error && (
-          <Alert severity="error" title="Snapshot server">
-            {error}
+          <Alert severity="error" title="Could not reach the snapshots" data-testid={testIds.view.error}>
+            <div>{error}</div>
+            <Button size="sm" variant="secondary" icon="sync" onClick={reload}>
+              Retry
+            </Button>
           </Alert>
         )}
         {!items && !error && <LoadingPlaceholder text="Loading snapshots…" />}
@@ -50,7 +80,8 @@ export function Snapshots() {
             <thead>
               <tr>
                 <th>Title</th>
-                <th>Window (UTC)</th>
+                <th>Scope</th>
+                <th>Window ({zoneLabel(tz)})</th>
                 <th>Events</th>
                 <th>Pinned by</th>
                 <th>Pinned at</th>
@@ -63,12 +94,15 @@ export function Snapshots() {
                   <td>
                     {s.title} {s.locked && <Badge text="locked" icon="lock" color="blue" />}
                   </td>
-                  <td>
-                    {s.from} → {s.to}
+                  <td data-testid={testIds.snapshots.scope}>
+                    {scopeText(s.scope ?? {})}
+                    {s.search ? ` · “${s.search}”` : ''}
+                    {s.types?.length ? ` · ${s.types.length} types` : ''}
                   </td>
+                  <td title={`${s.from} → ${s.to}`}>{windowText(s.fromNs, s.toNs, tz)}</td>
                   <td>{s.eventCount.toLocaleString('en-US')}</td>
                   <td>{s.createdBy ?? ''}</td>
-                  <td>{s.createdAt}</td>
+                  <td title={s.createdAt}>{formatMs(Date.parse(s.createdAt), tz, 'YYYY-MM-DD HH:mm:ss')}</td>
                   <td>
                     <Stack direction="row" gap={1}>
                       <Button

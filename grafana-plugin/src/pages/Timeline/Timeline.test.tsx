@@ -193,4 +193,54 @@ describe('Timeline page', () => {
       '502 dial tcp 127.0.0.1:3100: connection refused'
     );
   });
+
+  it('puts the selected event in the URL and takes it out on close', async () => {
+    standInBackendSrv(loki);
+    renderApp();
+    await waitFor(() => expect(rowTypes()).toHaveLength(3));
+    fireEvent.click(screen.getAllByTestId(testIds.view.gridRow)[1]);
+    expect(locationService.getSearchObject().event).toBe('e2');
+    fireEvent.click(await screen.findByTestId(testIds.view.closeDetails));
+    expect(locationService.getSearchObject().event).toBeUndefined();
+    await waitFor(() => expect(screen.queryByTestId(testIds.view.details)).toBeNull());
+  });
+
+  it('says loading while loading, never "no events", then the counts', async () => {
+    let answer!: () => void;
+    // Every answer waits for the gate: what the page says meanwhile is what a slow Loki shows.
+    standInBackendSrv(loki, { until: new Promise<void>((r) => (answer = r)) });
+    renderApp();
+    expect(await screen.findByTestId(testIds.view.chartMax)).toHaveTextContent('counting events');
+    expect(screen.getByTestId(testIds.view.gridStatus)).toHaveTextContent('Loading events');
+    expect(screen.getByTestId(testIds.view.container)).not.toHaveTextContent(/no events/i);
+    act(() => answer());
+    await waitFor(() =>
+      expect(screen.getByTestId(testIds.view.gridStatus)).toHaveTextContent('3 loaded of 3 events in range')
+    );
+  });
+
+  it('offers a retry after an error, and the retry reads again', async () => {
+    let fail = true;
+    standInBackendSrv((r) => (fail ? { status: 502, data: { message: 'bad gateway' } } : loki(r)));
+    renderApp();
+    const err = await screen.findByTestId(testIds.view.error);
+    expect(err).toHaveTextContent("Loki (through Grafana's data source proxy): 502 bad gateway");
+    expect(err).not.toHaveTextContent('api/datasources');
+    fail = false;
+    fireEvent.click(screen.getByTestId(testIds.view.retry));
+    await waitFor(() => expect(rowTypes()).toHaveLength(3));
+    expect(screen.queryByTestId(testIds.view.error)).toBeNull();
+  });
+});
+
+describe('fitRange', () => {
+  it('fits a short burst at the end of the range, and leaves a spread range alone', async () => {
+    const { fitRange } = await import('./Timeline');
+    const b = { fromMs: 0, toMs: 120_000, stepMs: 1000, counts: { 'runtime.audit': new Array(120).fill(0) } };
+    b.counts['runtime.audit'][110] = 3;
+    b.counts['runtime.audit'][114] = 1;
+    expect(fitRange(b)).toEqual({ fromMs: 109_000, toMs: 116_000 });
+    b.counts['runtime.audit'][5] = 1;
+    expect(fitRange(b)).toBeUndefined();
+  });
 });

@@ -128,6 +128,14 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     update({ event: e?.id }, true);
   }, []);
   const countsKnown = !data.countsLoading && !data.error;
+  const fit = useMemo(
+    () => (data.countsLoading ? undefined : fitRange(data.buckets)),
+    [data.countsLoading, data.buckets]
+  );
+  const incident = useMemo(
+    () => (selected?.type === 'runtime.audit' ? selected : worstAudit(data.events)),
+    [selected, data.events]
+  );
   const what = (n: number) => n.toLocaleString('en-US');
 
   return (
@@ -163,6 +171,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
           toMs={toMs}
           types={shownTypes}
           search={state.search || undefined}
+          incident={incident}
         />
       </Stack>
       <ForensicView
@@ -243,9 +252,35 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
       />
       <div className={styles.hint}>
         Drag across the timeline to zoom into a range; click a bar to zoom into it.
+        {fit && (
+          <Button
+            size="sm"
+            variant="secondary"
+            fill="text"
+            icon="crosshair"
+            onClick={() => update({ from: String(fit.fromMs), to: String(fit.toMs) })}
+            data-testid={testIds.timeline.fit}
+          >
+            Zoom to where the events are
+          </Button>
+        )}
       </div>
     </div>
   );
+}
+
+const SEVERITY_RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1 };
+
+/** The most severe audit (the earliest of equals): what an investigation of this view is most likely about. */
+function worstAudit(events: readonly CasefileEvent[]): CasefileEvent | undefined {
+  let worst: CasefileEvent | undefined;
+  for (const e of events)
+    if (
+      e.type === 'runtime.audit' &&
+      (!worst || (SEVERITY_RANK[e.severity ?? ''] ?? 0) > (SEVERITY_RANK[worst.severity ?? ''] ?? 0))
+    )
+      worst = e;
+  return worst;
 }
 
 /** Grafana's time range picker on the URL's from/to; memoised so type toggles do not re-render it. */

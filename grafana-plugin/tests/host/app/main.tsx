@@ -20,6 +20,7 @@ import {
   PluginContextProvider,
   ThemeContext,
   dateMath,
+  setTimeZoneResolver,
   type AppPlugin,
   type AppPluginMeta,
   type DataSourceInstanceSettings,
@@ -285,6 +286,8 @@ async function main() {
   // In-app navigation, as a click in Grafana's nav would do (used by the benchmark).
   (window as any).__hostNavigate = (url: string) => locationService.push(url);
   await initializeI18n({ language: 'en-US', ns: ['grafana'] });
+  // As Grafana's app.ts does: @grafana/data's getTimeZone() answers the user's preference.
+  setTimeZoneResolver(() => config.bootData.user.timezone);
   registerSharedModules();
   createRoot(document.getElementById('root')!).render(<Host />);
 }

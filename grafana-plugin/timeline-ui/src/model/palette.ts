@@ -17,14 +17,14 @@ const PALETTE: Partial<Record<EventType, string>> = {
   'port.close': '#999933',
   'network.connect': '#88CCEE',
   'process.syscall': '#117733',
-  'host.login': '#FFAABB',
-  'host.activity': '#CC6677',
+  'host.login': '#CC6677',
+  'host.activity': '#882255',
   'model.learned': '#BBBBBB',
   'model.state': '#DDDDDD',
   'runtime.audit': '#B2182B',
-  'runtime.action': '#EE3377',
+  'runtime.action': '#AAAA00',
   'snapshot.pinned': '#4477AA',
-  'snapshot.custody': '#BBBBBB',
+  'snapshot.custody': '#EE8866',
 };
 
 /** Every type's colour. */
@@ -32,12 +32,12 @@ export const TYPE_COLORS = Object.fromEntries(
   (Object.keys(EVENT_TYPES) as EventType[]).map((t) => [t, PALETTE[t] ?? EVENT_TYPES[t].color])
 ) as Record<EventType, string>;
 
-/** Audits by severity: one hue, darker as it gets worse. */
+/** Audits by severity: warm, from light orange to a strong magenta, each legible on dark and light backgrounds. */
 export const SEVERITY_COLORS: Record<string, string> = {
   low: '#FDB863',
   medium: '#E66100',
   high: '#B2182B',
-  critical: '#67001F',
+  critical: '#E7298A',
 };
 
 /** Severities from worst to least. */

@@ -25,6 +25,8 @@ interface Props {
   timeZone?: TimeZone;
   /** Audits of one action (by event id): a row shows its place in the group. */
   groups?: ReadonlyMap<string, readonly CasefileEvent[]>;
+  /** Narrow (details open beside it): times without their date, which the header then names. */
+  compact?: boolean;
 }
 
 /** Fixed row height lets the grid render only the rows in view: 100k events cost ~40 DOM rows. */
@@ -51,6 +53,7 @@ export const EventGrid = React.memo(function EventGrid({
   onColumns,
   timeZone = 'utc',
   groups,
+  compact,
 }: Props) {
   const styles = useStyles2(getStyles);
   const viewport = useRef<HTMLDivElement>(null);
@@ -101,6 +104,10 @@ export const EventGrid = React.memo(function EventGrid({
     act();
   };
 
+  // The date the compact times leave out, when all rows share it.
+  const day = (e?: CasefileEvent) => (e ? formatMs(nsToMs(e.timeNs), timeZone, 'YYYY-MM-DD') : '');
+  const oneDay = compact && day(events[0]) === day(events[events.length - 1]) ? day(events[0]) : '';
+
   const rows: React.ReactNode[] = [];
   for (let i = first; i < last; i++) {
     const e = events[i];
@@ -133,13 +140,19 @@ export const EventGrid = React.memo(function EventGrid({
           onSelect(e);
         }}
       >
-        <span role="gridcell" className={styles.time} title={`${e.timeNs} ns`}>
-          {formatMs(ms, timeZone)}
+        <span
+          role="gridcell"
+          className={cx(styles.time, oneDay && styles.timeCompact)}
+          title={`${formatMs(ms, timeZone)} (${e.timeNs} ns)`}
+        >
+          {formatMs(ms, timeZone, oneDay ? 'HH:mm:ss.SSS' : undefined)}
           {collides && <span className={styles.ns}>{subMs(e.timeNs)}</span>}
         </span>
         <span role="gridcell" className={styles.type}>
           <span className={styles.dot} style={{ background: eventColor(e) }} />
-          <span className={styles.typeName}>{EVENT_TYPES[e.type].title}</span>
+          <span className={styles.typeName} title={EVENT_TYPES[e.type].title}>
+            {EVENT_TYPES[e.type].title}
+          </span>
         </span>
         {columns.map((c) => (
           <span
@@ -167,7 +180,10 @@ export const EventGrid = React.memo(function EventGrid({
   return (
     <div data-testid={testIds.view.grid} className={styles.wrap}>
       <div className={cx(styles.row, styles.header)} role="row">
-        <span className={styles.time}>Time ({zoneLabel(timeZone)})</span>
+        <span className={cx(styles.time, oneDay && styles.timeCompact)}>
+          Time ({zoneLabel(timeZone)}
+          {compact && oneDay ? `, ${oneDay}` : ''})
+        </span>
         <span className={styles.type}>Type</span>
         {columns.map((c) => (
           <span key={c} className={styles.cell} style={{ flexBasis: COLUMN_SPECS[c].width }}>
@@ -268,10 +284,11 @@ const getStyles = (theme: GrafanaTheme2) => ({
   selected: css({ background: theme.colors.action.selected }),
   active: css({ boxShadow: `inset 3px 0 0 ${theme.colors.primary.main}` }),
   grouped: css({ borderLeft: `3px solid ${theme.colors.error.main}` }),
-  time: css({ flex: '0 0 215px', fontVariantNumeric: 'tabular-nums' }),
+  time: css({ flex: '0 0 200px', fontVariantNumeric: 'tabular-nums' }),
+  timeCompact: css({ flexBasis: 150 }),
   ns: css({ marginLeft: 2, color: theme.colors.text.secondary, fontSize: '0.9em' }),
   type: css({
-    flex: '0 0 180px',
+    flex: '0 1 170px',
     display: 'flex',
     alignItems: 'center',
     gap: theme.spacing(0.5),
@@ -280,15 +297,17 @@ const getStyles = (theme: GrafanaTheme2) => ({
   // A long type title ends in an ellipsis instead of pushing the next column.
   typeName: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
   dot: css({ width: 10, height: 10, borderRadius: '50%', flex: '0 0 10px' }),
+  // Optional columns give way first when the grid is narrow (details open beside it).
   cell: css({
     flexGrow: 0,
-    flexShrink: 0,
+    flexShrink: 1,
+    minWidth: 36,
     overflow: 'hidden',
     textOverflow: 'ellipsis',
     whiteSpace: 'nowrap',
   }),
   severity: css({ fontWeight: theme.typography.fontWeightMedium, textTransform: 'uppercase' }),
-  message: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }),
+  message: css({ flex: '1 0 180px', overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }),
   groupTag: css({
     marginRight: theme.spacing(0.5),
     padding: '0 4px',

@@ -115,6 +115,9 @@ export function ForensicView(p: ForensicViewProps) {
       ref={fill.ref}
       data-testid={testIds.view.container}
       style={p.height === undefined ? undefined : { maxHeight: p.height, overflow: 'hidden' }}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && sel) p.onSelect(undefined);
+      }}
     >
       {p.notice}
       {p.error && (
@@ -163,6 +166,7 @@ export function ForensicView(p: ForensicViewProps) {
           onColumns={setColumns}
           timeZone={p.timeZone}
           groups={groups}
+          compact={Boolean(sel)}
         />
         {sel && (
           <div className={styles.side} style={{ maxHeight: fill.gridHeight + 60 }}>
@@ -186,7 +190,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
   // Details beside the grid, never over the timeline.
   split: css({
     display: 'grid',
-    gridTemplateColumns: 'minmax(0, 1fr) minmax(320px, 38%)',
+    gridTemplateColumns: 'minmax(0, 1fr) minmax(320px, 34%)',
     gap: theme.spacing(1),
     alignItems: 'start',
   }),
