@@ -76,11 +76,12 @@ test(
     // The redact stage masks a long command line whole when its per-event budget runs out (a loaded machine).
     const masked = (s: string | undefined) => s === '[REDACTED: redaction budget exceeded]';
     for (const x of containerExecs) {
-      // runc's argv names `exec` after ~600 bytes of options: when runc is gone before /proc could complete its cut argv, only the start is known.
+      // runc's argv names `exec` after ~600 bytes of options: when runc is gone before /proc could complete its
+      // cut argv, the runtime command is conmon's (`--exec-attach`).
       if (!masked(x.parentCommandLine))
         assert.match(
           x.parentCommandLine ?? '',
-          /^\S*\brunc\b/,
+          /^\S*\b(runc|conmon)\b/,
           `the runtime command: ${x.parentCommandLine}`
         );
       if (!masked(x.operatorCommandLine))
