@@ -400,6 +400,27 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       await page.close();
     });
 
+    it("opens where the events are: the attack's audits in one look at the first screen", async () => {
+      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}`);
+      await until('the range fits the events', async () => new URL(page.url()).searchParams.has('from'));
+      await waitGridCount(page, attack.length, 'fitted');
+      const q = new URL(page.url()).searchParams;
+      const span = Number(q.get('to')) - Number(q.get('from'));
+      ok(span < 10 * 60_000, `fitted to ${span} ms around a one-minute attack`);
+      // The audits: drawn in their severity colours on the chart, and their rows in view.
+      const sev = await page
+        .locator(`${id(testIds.view.chart)} rect[data-severity]`)
+        .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-severity')));
+      deepEqual(sev.sort(), ['critical', 'high']);
+      for (const r of await page
+        .locator(`${id(testIds.view.gridRow)}[data-event-type="runtime.audit"]`)
+        .all())
+        ok(await r.isVisible(), 'audit rows are on the first screen');
+      await screenshot(page, '18-first-screen');
+      deepEqual(pageErrors, []);
+      await page.close();
+    });
+
     it('scoping by container name or by container id gives the same events', async () => {
       const ids = async (q: string) => {
         const page = await open(`/a/${stack.host.pluginId}/timeline?${q}&from=now-1h&to=now`);

@@ -4,7 +4,7 @@ import { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, LoadingBar, useStyles2 } from '@grafana/ui';
 import { nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
 import { auditGroups } from '../../model/auditGroups';
-import { totalsByType, type Buckets } from '../../model/buckets';
+import { bucketsRange, totalsByType, type Buckets } from '../../model/buckets';
 import { parseColumns, type OptionalColumn } from '../../model/columns';
 import { filterByType } from '../../model/filter';
 import { processTree, startsByKey } from '../../model/processTree';
@@ -73,6 +73,22 @@ function useFillHeight(total: number | undefined, fallback: number) {
   return { ref, gridHeight: total === undefined ? fallback : grid };
 }
 
+/** The loaded audits by severity in each of the buckets' buckets (audits are few: one pass over the events). */
+function auditSeverities(b: Buckets, events: readonly CasefileEvent[]) {
+  if (!b.counts['runtime.audit']) return undefined;
+  const out: Array<Record<string, number> | undefined> = [];
+  const r = bucketsRange(b);
+  for (const e of events) {
+    if (e.type !== 'runtime.audit' || !e.severity) continue;
+    const t = nsToMs(e.timeNs);
+    if (t < r.fromMs || t >= r.toMs) continue;
+    const i = Math.floor((t - b.fromMs) / b.stepMs);
+    const row = (out[i] ??= {});
+    row[e.severity] = (row[e.severity] ?? 0) + 1;
+  }
+  return out;
+}
+
 const COLUMNS_KEY = 'casefile.grid.columns';
 
 /** The grid's columns, remembered in this browser. */
@@ -104,6 +120,7 @@ export function ForensicView(p: ForensicViewProps) {
   const totals = useMemo(() => totalsByType(p.buckets), [p.buckets]);
   const shown = useMemo(() => filterByType(p.events, p.hidden), [p.events, p.hidden]);
   const groups = useMemo(() => auditGroups(p.events), [p.events]);
+  const severities = useMemo(() => auditSeverities(p.buckets, p.events), [p.buckets, p.events]);
   const starts = useMemo(() => startsByKey(p.events), [p.events]);
   const [columns, setColumns] = useColumns();
   const fill = useFillHeight(p.height, p.gridHeight ?? 420);
@@ -145,6 +162,7 @@ export function ForensicView(p: ForensicViewProps) {
         markerMs={sel ? nsToMs(sel.timeNs) : undefined}
         loading={p.countsLoading}
         timeZone={p.timeZone}
+        severities={severities}
       />
       <div className={styles.loadingLine}>
         {p.loading && (

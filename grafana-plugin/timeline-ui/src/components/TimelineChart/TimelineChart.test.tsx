@@ -1,7 +1,7 @@
 import React from 'react';
 import { fireEvent, render, screen } from '@testing-library/react';
 import { bucketEvents } from '../../model/buckets';
-import { TYPE_COLORS } from '../../model/palette';
+import { SEVERITY_COLORS, TYPE_COLORS } from '../../model/palette';
 import { ev } from '../../model/testEvents';
 import { testIds } from '../../testIds';
 import { TimelineChart } from './TimelineChart';
@@ -84,5 +84,47 @@ describe('TimelineChart', () => {
     fireEvent.mouseDown(svg, { clientX: 150 });
     fireEvent.mouseUp(svg, { clientX: 150 });
     expect(onZoom).toHaveBeenCalledWith(60_000, 120_000);
+  });
+
+  it('splits the audit segment by severity, worst on top, and marks the selected event', () => {
+    const b = { fromMs: 0, toMs: 120_000, stepMs: 60_000, counts: { 'runtime.audit': [0, 3] } };
+    const { container } = render(
+      <TimelineChart
+        buckets={b}
+        hidden={new Set()}
+        severities={[undefined, { high: 1, critical: 2 }]}
+        markerMs={90_000}
+      />
+    );
+    const parts = [...container.querySelectorAll('rect[data-severity]')];
+    expect(parts.map((r) => r.getAttribute('data-severity'))).toEqual(['critical', 'high']);
+    expect(parts[0].getAttribute('fill')).toBe(SEVERITY_COLORS.critical);
+    const [c, h] = parts.map((r) => Number(r.getAttribute('height')));
+    expect(c).toBeCloseTo(2 * h);
+    expect(Number(screen.getByTestId(testIds.view.chartMarker).getAttribute('x1'))).toBeCloseTo(750);
+  });
+
+  it('cuts the edge buckets to the range the counts stand for', () => {
+    const b = {
+      fromMs: 0,
+      toMs: 180_000,
+      stepMs: 60_000,
+      range: { fromMs: 30_000, toMs: 150_000 },
+      counts: { 'process.start': [1, 1, 1] },
+    };
+    render(<TimelineChart buckets={b} hidden={new Set()} />);
+    const spans = screen
+      .getAllByTestId(testIds.view.chartBucket)
+      .map((g) => [Number(g.getAttribute('data-from')), Number(g.getAttribute('data-to'))]);
+    expect(spans).toEqual([
+      [30_000, 60_000],
+      [60_000, 120_000],
+      [120_000, 150_000],
+    ]);
+  });
+
+  it('says it is counting while the counts load', () => {
+    render(<TimelineChart buckets={bucketEvents([], 0, HOUR, 60_000)} hidden={new Set()} loading />);
+    expect(screen.getByTestId(testIds.view.chartMax)).toHaveTextContent('counting events');
   });
 });

@@ -4,7 +4,7 @@ import { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2 } from '@grafana/ui';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '@casefile/schema';
 import { bucketCount, bucketSpan, bucketsRange, stackTotals, type Buckets } from '../../model/buckets';
-import { TYPE_COLORS } from '../../model/palette';
+import { SEVERITIES, SEVERITY_COLORS, TYPE_COLORS } from '../../model/palette';
 import { formatMs, zoneLabel, type TimeZone } from '../../model/time';
 import { testIds } from '../../testIds';
 
@@ -19,6 +19,8 @@ interface Props {
   /** While the counts load the chart says so instead of "no events". */
   loading?: boolean;
   timeZone?: TimeZone;
+  /** Per bucket, the loaded audits by severity: the audit segment is split in those shares. */
+  severities?: ReadonlyArray<Record<string, number> | undefined>;
 }
 
 // The SVG is drawn in a fixed coordinate space and stretched to the container's width.
@@ -40,6 +42,7 @@ export const TimelineChart = React.memo(function TimelineChart({
   markerMs,
   loading,
   timeZone = 'utc',
+  severities,
 }: Props) {
   const styles = useStyles2(getStyles);
   const svgRef = useRef<SVGSVGElement>(null);
@@ -86,19 +89,46 @@ export const TimelineChart = React.memo(function TimelineChart({
       if (c === 0 || hidden.has(t)) continue;
       const h = Math.max(MIN_SEGMENT, (c / max) * (H - MIN_SEGMENT * 4));
       y -= h;
-      segs.push(
+      const when = `from ${formatMs(at.fromMs, timeZone, 'YYYY-MM-DD HH:mm:ss')} to ${formatMs(at.toMs, timeZone, 'HH:mm:ss')}`;
+      const rect = (key: string, top: number, height: number, fill: string, title: string) => (
         <rect
-          key={t}
+          key={key}
           x={bx + bw * 0.1}
-          y={y}
+          y={top}
           width={Math.max(bw * 0.8, 0.8)}
-          height={h}
-          fill={TYPE_COLORS[t]}
+          height={height}
+          fill={fill}
           className={t === 'runtime.audit' || t === 'runtime.action' ? styles.alarm : undefined}
+          data-severity={key.startsWith('sev-') ? key.slice(4) : undefined}
         >
-          <title>{`${EVENT_TYPES[t].title}: ${c.toLocaleString('en-US')} from ${formatMs(at.fromMs, timeZone, 'YYYY-MM-DD HH:mm:ss')} to ${formatMs(at.toMs, timeZone, 'HH:mm:ss')}`}</title>
+          <title>{title}</title>
         </rect>
       );
+      const sev = t === 'runtime.audit' ? severities?.[i] : undefined;
+      const known = sev ? SEVERITIES.reduce((a, k) => a + (sev[k] ?? 0), 0) : 0;
+      if (!sev || known === 0) {
+        segs.push(
+          rect(t, y, h, TYPE_COLORS[t], `${EVENT_TYPES[t].title}: ${c.toLocaleString('en-US')} ${when}`)
+        );
+        continue;
+      }
+      // Worst on top: the share of each severity among the loaded audits of this bucket.
+      let top = y;
+      for (const k of SEVERITIES) {
+        const n = sev[k] ?? 0;
+        if (!n) continue;
+        const part = (n / known) * h;
+        segs.push(
+          rect(
+            `sev-${k}`,
+            top,
+            part,
+            SEVERITY_COLORS[k],
+            `${EVENT_TYPES[t].title} (${k}): ${n} of ${c.toLocaleString('en-US')} ${when}`
+          )
+        );
+        top += part;
+      }
     }
     bars.push(
       <g
