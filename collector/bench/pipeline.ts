@@ -122,7 +122,13 @@ async function waitFor(
   }
 }
 
-async function throughput(n: number, cpuProfDir?: string) {
+/**
+ * One throughput run: `n` synthetic events through the whole pipeline into
+ * the sink. `redact: false` runs the collector with --no-redact (the redaction
+ * benchmark compares the two in one run).
+ */
+export async function throughput(n: number, opts: { cpuProfDir?: string; redact?: boolean } = {}) {
+  const { cpuProfDir, redact = true } = opts;
   const sink = await startSink();
   const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
   try {
@@ -141,6 +147,7 @@ async function throughput(n: number, cpuProfDir?: string) {
         String(n),
         '--synthetic-run',
         'tp',
+        ...(redact ? [] : ['--no-redact']),
       ],
       {
         env: { CASEFILE_QUEUE_MAX_BYTES: '4GiB' },
@@ -317,7 +324,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_EVENTS ?? 200_000);
   const runs = [];
   for (let i = 0; i < 3; i++) {
-    runs.push(await throughput(n, i === 0 ? process.env.BENCH_CPU_PROF : undefined));
+    runs.push(await throughput(n, { cpuProfDir: i === 0 ? process.env.BENCH_CPU_PROF : undefined }));
     process.stderr.write(`bench pipeline: run ${i + 1}: ${JSON.stringify(runs[i])}\n`);
   }
   const idle = await idleRss();

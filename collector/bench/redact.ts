@@ -7,25 +7,22 @@
  *    (collector/test/fixtures/redact/hostile.ts, every value at the 16 KiB cap),
  *    median of 5 runs per event, wall and CPU time, with the default per-event
  *    budget (and, for reference, without any budget);
- *  - events_per_sec_redact_on / _off: the real CLI (one core when taskset is
- *    there) pushing BENCH_REDACT_EVENTS (default 100000) synthetic events through
- *    validation, enrichment, models, redaction and the --stdout sink, with and
- *    without --no-redact, alternated in one run, median of 3 each. The stdout
- *    sink stands in for the queue and exporter (no Loki needed), which makes
- *    redaction's share of the cost larger, not smaller.
+ *  - events_per_sec_redact_on / _off, redact_throughput_cost_pct: the pipeline
+ *    benchmark's throughput run (real CLI, one core when taskset is there,
+ *    BENCH_REDACT_EVENTS synthetic events, default 100000, through validation,
+ *    enrichment, models, redaction, the durable queue and the OTLP exporter
+ *    into an HTTP sink) with and without --no-redact, alternated in one run,
+ *    median of 3 each.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import { syntheticEvent } from '../src/pipeline/synthetic-source';
 import { Redactor } from '../src/redact';
 import { hostileCases } from '../test/fixtures/redact/hostile';
+import { throughput } from './pipeline';
 
-const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
-const HAS_TASKSET = spawnSync('taskset', ['-V']).status === 0;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Mean CPU ns per event of `redactor.event` over `events`, after a warm-up pass (CPU time: other tenants do not inflate it). */
@@ -81,33 +78,6 @@ function worstCase(redactor: Redactor): { ms: number; name: string; cpuMs: numbe
   return worst;
 }
 
-/** Events per second through the real CLI with --stdout, redaction on or off. */
-async function cliThroughput(n: number, redact: boolean): Promise<number> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-redact-'));
-  const args = [BIN, '--stdout', '--sources', 'none', '--listen', '127.0.0.1:0', '--state-dir', stateDir];
-  args.push('--synthetic-rate', '0', '--synthetic-count', String(n), '--synthetic-run', 'rb');
-  if (!redact) args.push('--no-redact');
-  const [cmd, argv] = HAS_TASKSET
-    ? ['taskset', ['-c', '1', process.execPath, ...args]]
-    : [process.execPath, args];
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
-  try {
-    let lines = 0;
-    let t0 = 0;
-    return await new Promise<number>((done, fail) => {
-      child.once('exit', (code) => fail(new Error(`collector exited (${code}) after ${lines} events`)));
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (!t0) t0 = performance.now();
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-        if (lines >= n) done((n / (performance.now() - t0)) * 1000);
-      });
-    });
-  } finally {
-    child.kill('SIGKILL');
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-}
-
 export async function run(): Promise<Record<string, unknown>> {
   const redactor = new Redactor();
   const synthetic = Array.from({ length: 2000 }, (_, i) => makeEvent(syntheticEvent('bench', i)));
@@ -119,10 +89,10 @@ export async function run(): Promise<Record<string, unknown>> {
   const on: number[] = [];
   const off: number[] = [];
   for (let i = 0; i < 3; i++) {
-    off.push(await cliThroughput(n, false));
-    on.push(await cliThroughput(n, true));
+    off.push((await throughput(n, { redact: false })).eps);
+    on.push((await throughput(n)).eps);
     process.stderr.write(
-      `bench redact: run ${i + 1}: off ${Math.round(off[i])}/s, on ${Math.round(on[i])}/s\n`
+      `bench redact: run ${i + 1}: off ${Math.round(off[i])}/s, on ${Math.round(on[i])}/s (load ${loadavg()[0].toFixed(1)})\n`
     );
   }
   const eOn = median(on);
@@ -139,7 +109,10 @@ export async function run(): Promise<Record<string, unknown>> {
     events_per_sec_redact_on: Math.round(eOn),
     events_per_sec_redact_off: Math.round(eOff),
     redact_throughput_cost_pct: Number((((eOff - eOn) / eOff) * 100).toFixed(1)),
-    redact_throughput_sink: 'stdout (real CLI, synthetic source, no queue/exporter)',
-    redact_one_core: HAS_TASKSET,
+    events_per_sec_redact_on_runs: on.map(Math.round),
+    events_per_sec_redact_off_runs: off.map(Math.round),
+    redact_throughput_sink:
+      'full pipeline (real CLI, synthetic source, durable queue, OTLP exporter, HTTP sink)',
+    load_average_1m: Number(loadavg()[0].toFixed(1)),
   };
 }

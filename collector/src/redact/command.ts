@@ -12,30 +12,40 @@ import { scanValue, type ScanOptions } from './scan-value';
 import { renderWord, shellCommands, type ShellWord } from './shell-words';
 import { MASK, Spans, budgetMask } from './spans';
 import { TOKEN_PREFIXES, findPrivateKeys } from './tokens';
-import { toolRules, type ToolRule } from './tools';
+import { toolNames, toolRules, type ToolRule } from './tools';
+import { Trigger } from './trigger';
 
 /**
- * A per-event time budget; once over, everything not yet redacted is masked
- * whole. The clock is read only once an event has done real work (4 KiB of
- * text looked at), and then every 1 KiB: ordinary events never read it, so a
- * GC pause can not get a small event masked.
+ * How much work one millisecond of `redact.budgetMs` allows: a unit is one
+ * character looked at by one pass, and every call into a scanner costs
+ * {@link CALL_WORK} on top. Measured as the slowest case's rate (hostile set, CPU time, this
+ * repository's bench), so the cut is a count of work done, not a clock: a
+ * loaded machine neither masks more (clock running while descheduled) nor
+ * lets more through.
+ */
+export const WORK_PER_MS = 50_000;
+/** What one call into a scanner costs on top of the characters it looks at (a name check, a span, a slice). */
+const CALL_WORK = 64;
+/** Work every event may do whatever the budget (`budgetMs: 0` too): small events are never cut. */
+const FREE_WORK = 4096;
+
+/**
+ * A per-event work budget; once spent, everything not yet redacted is masked
+ * whole. Scanners charge before (or, in long loops, while) they look at
+ * text, in bounded steps, so no pass runs far past the allowance.
  */
 export class Budget {
-  /** Set at the first clock read; the time before it (under 4 KiB of work) is counted as none. */
-  private deadline = 0;
-  private work = 0;
-  private nextCheck = 4096;
+  private left: number;
   over = false;
-  constructor(private readonly ms: number) {}
+  /** `work` units ({@link WORK_PER_MS}) beyond the free allowance. */
+  constructor(work: number) {
+    this.left = FREE_WORK + work;
+  }
   /** Account for `work` (characters looked at, plus a little per call); true once the budget is spent. */
   spend(work: number): boolean {
     if (this.over) return true;
-    this.work += work + 16;
-    if (this.work < this.nextCheck) return false;
-    this.nextCheck = this.work + 1024;
-    const now = performance.now();
-    if (this.deadline === 0) this.deadline = now + this.ms;
-    this.over = now > this.deadline;
+    this.left -= work + CALL_WORK;
+    this.over = this.left < 0;
     return this.over;
   }
 }
@@ -48,7 +58,7 @@ export interface CommandContext extends ScanOptions {
   /** User patterns: record their matches in `spans`. */
   patterns?: { test(s: string): boolean; find(s: string, spans: Spans): void };
   /** Quick superset test: can `s` contain anything the value scanner finds? */
-  trigger: RegExp;
+  trigger: Trigger;
   /**
    * The caller found no trigger (and no user pattern) in the whole input, so
    * none is in any substring of it: arguments need no scan. Not for shell
@@ -197,9 +207,6 @@ const STDIN_SECRET_PROGRAMS = new Set(['chpasswd', 'passwd']);
 const ECHOES = new Set(['echo', 'printf', 'cat']);
 const MAX_DEPTH = 4;
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-const anyCase = (s: string) =>
-  [...s].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escapeRe(c))).join('');
 /** Stems every secret name contains, and the marks of URL credentials, PEM blocks and JWTs. */
 const STEMS = [
   'pass',
@@ -219,12 +226,10 @@ const STEMS = [
 /**
  * The quick test for "the value scanner may find something here": secret-name
  * stems (any case), `@` (URL userinfo), PEM and JWT marks and every token
- * prefix. A literal alternation, so it runs in linear time.
+ * prefix, in one pass ({@link Trigger}).
  */
-export function buildTrigger(extraNames: Iterable<string> = []): RegExp {
-  const parts = [...STEMS, ...extraNames].map(anyCase);
-  parts.push('@', 'BEGIN ', ...TOKEN_PREFIXES.map(escapeRe));
-  return new RegExp(parts.join('|'));
+export function buildTrigger(extraNames: Iterable<string> = []): Trigger {
+  return new Trigger([...STEMS, ...extraNames], ['@', 'BEGIN ', ...TOKEN_PREFIXES]);
 }
 
 /** The base name of a program path, as the rules know it. */
@@ -248,33 +253,65 @@ const hasShortFlag = (a: string, letter: string) => LETTERS_ONLY.test(a) && a.in
 const positionalRule = (r: ToolRule) =>
   !!(r.prefixed || r.positional || r.pairs || r.allAssignments || r.lastPositionalWith || r.credentialTarget);
 
+const HEADS = new WeakMap<ToolRule, Set<string>>();
+/** Every flag a rule names, and the heads (`-p`, `-hp`) of those that take an attached value: a quick no for other flags. */
+function flagHeads(r: ToolRule): Set<string> {
+  let h = HEADS.get(r);
+  if (!h) {
+    const flags = [
+      ...(r.value ?? []),
+      ...(r.attached ?? []),
+      ...Object.keys(r.userPass ?? {}),
+      ...(r.passArg ?? []),
+      ...(r.literal ?? []),
+      ...(r.plain ?? []),
+    ];
+    const short = flags.filter((f) => f[1] !== '-'); // only single-dash flags take an attached value
+    h = new Set([...flags, ...short.map((f) => f.slice(0, 2)), ...short.map((f) => f.slice(0, 3))]);
+    HEADS.set(r, h);
+  }
+  return h;
+}
+
+/**
+ * What the quick path needs to know per program name, computed once: `null`
+ * when a rule can change words that are not its flags (a wrapper, a shell, a
+ * positional rule), else every flag head its rules name.
+ */
+const QUIET_INFO = (() => {
+  const m = new Map<string, ReadonlySet<string> | null>();
+  for (const name of toolNames()) {
+    const rules = toolRules(name)!;
+    m.set(name, rules.some(positionalRule) ? null : new Set(rules.flatMap((r) => [...flagHeads(r)])));
+  }
+  for (const name of RUNNERS) m.set(name, null);
+  return m;
+})();
+
+/** Whether flag word `a` starts with one of `heads` (`--password`, `--password=x`, `-pX`, `-hpX`). */
+function flagHit(a: string, heads: ReadonlySet<string>): boolean {
+  const eq = a.indexOf('=');
+  return heads.has(eq > 0 ? a.slice(0, eq) : a) || heads.has(a.slice(0, 2)) || heads.has(a.slice(0, 3));
+}
+
 /**
  * For words with no trigger anywhere (the caller tested): true when no rule
  * can change them, i.e. no wrapper or shell among them, and no flag or
  * positional rule of a program among them applies. The common event takes
- * this path: a few Set lookups per word instead of the full walk.
+ * this path: one Map lookup per word, and Set lookups per flag after a
+ * program with rules.
  */
 export function quietUnchanged(words: readonly string[]): boolean {
-  let rules: ToolRule[] | undefined;
+  let heads: Array<ReadonlySet<string>> | undefined;
   for (const a of words) {
-    if (a[0] === '-') {
-      if (!rules) continue;
-      const eq = a.indexOf('=');
-      const flag = eq > 0 ? a.slice(0, eq) : a;
-      const two = a.slice(0, 2);
-      const three = a.slice(0, 3);
-      for (const r of rules) {
-        const h = flagHeads(r);
-        if (h.has(flag) || h.has(two) || h.has(three)) return false;
-      }
+    if (a.charCodeAt(0) === 45 /* - */) {
+      if (heads && heads.some((h) => flagHit(a, h))) return false;
       continue;
     }
-    const name = programName(a);
-    if (RUNNERS.has(name)) return false;
-    const own = toolRules(name);
-    if (!own) continue;
-    if (own.some(positionalRule)) return false;
-    rules = rules ? [...rules, ...own] : [...own];
+    const info = QUIET_INFO.get(programName(a));
+    if (info === undefined) continue;
+    if (info === null) return false;
+    (heads ??= []).push(info);
   }
   return true;
 }
@@ -299,7 +336,9 @@ function secretFlag(name: string, ctx: CommandContext, rules: readonly ToolRule[
   if (ctx.flags?.has(name)) return true;
   if (name.length < 3 || (name[1] !== '-' && name.length < 4)) return false; // short flags: only per tool
   if (rules.some((r) => r.plain?.includes(name))) return false;
-  return !ctx.quiet && ctx.trigger.test(name) && isSecretName(name, ctx.names);
+  return (
+    !ctx.quiet && !ctx.budget.spend(name.length) && ctx.trigger.test(name) && isSecretName(name, ctx.names)
+  );
 }
 
 type Transform = (v: string) => string;
@@ -330,26 +369,6 @@ const maskColonCredential: Transform = (v) => {
   const colon = v.indexOf(':');
   return colon >= 0 && at > colon + 1 ? v.slice(0, colon + 1) + MASK + v.slice(at) : v;
 };
-
-const HEADS = new WeakMap<ToolRule, Set<string>>();
-/** Every flag a rule names, and the heads (`-p`, `-hp`) of those that take an attached value: a quick no for other flags. */
-function flagHeads(r: ToolRule): Set<string> {
-  let h = HEADS.get(r);
-  if (!h) {
-    const flags = [
-      ...(r.value ?? []),
-      ...(r.attached ?? []),
-      ...Object.keys(r.userPass ?? {}),
-      ...(r.passArg ?? []),
-      ...(r.literal ?? []),
-      ...(r.plain ?? []),
-    ];
-    const short = flags.filter((f) => f[1] !== '-'); // only single-dash flags take an attached value
-    h = new Set([...flags, ...short.map((f) => f.slice(0, 2)), ...short.map((f) => f.slice(0, 3))]);
-    HEADS.set(r, h);
-  }
-  return h;
-}
 
 /** A flag's value per the tool rules: how to mask the next argument, this argument's new text, or nothing. */
 function toolFlag(

@@ -15,6 +15,7 @@ import type { Stage } from '../pipeline/types';
 import {
   Budget,
   CONSUMED,
+  WORK_PER_MS,
   buildTrigger,
   quietUnchanged,
   redactCommand,
@@ -35,6 +36,20 @@ export const DEFAULT_BUDGET_MS = 0.4;
 
 /** Free-text fields that may quote a command line (redacted as text). */
 const TEXT_FIELDS = ['parentCommandLine', 'operatorCommandLine', 'reason', 'labels'] as const;
+
+/** Events whose message is longer than this skip the fast path (its checks are not budgeted). */
+const FAST_PATH_MAX = 4096;
+
+/** Whether `line` is `args` joined with single spaces (compared in place, nothing allocated). */
+function isJoined(args: readonly string[], line: string): boolean {
+  let at = 0;
+  for (let k = 0; k < args.length; k++) {
+    if (k > 0 && line.charCodeAt(at++) !== 32) return false;
+    if (!line.startsWith(args[k], at)) return false;
+    at += args[k].length;
+  }
+  return at === line.length;
+}
 
 /** The words of a text (split at whitespace and control chars, as sudo joins argv), with their offsets. */
 function splitWords(s: string): { words: string[]; starts: number[] };
@@ -69,7 +84,10 @@ function maskAcrossWords(s: string, ctx: CommandContext): string {
 /** A redactor with its (user) rules compiled once. */
 export class Redactor {
   private readonly base: Omit<CommandContext, 'budget'>;
-  private readonly budgetMs: number;
+  /** The per-event budget in work units ({@link WORK_PER_MS}). */
+  private readonly budgetWork: number;
+  /** The last message prefix (`process started: `) found quiet: the next event's is usually the same string. */
+  private quietPrefix = '';
 
   constructor(config: Omit<RedactConfig, 'enabled'> = {}) {
     const names = (config.names ?? []).map((n) => n.toLowerCase());
@@ -80,35 +98,47 @@ export class Redactor {
       allowed: allowList(config.allow ?? []),
       trigger: buildTrigger(names),
     };
-    this.budgetMs = config.budgetMs ?? DEFAULT_BUDGET_MS;
+    this.budgetWork = Math.round((config.budgetMs ?? DEFAULT_BUDGET_MS) * WORK_PER_MS);
   }
 
   private context(): CommandContext {
-    return { ...this.base, budget: new Budget(this.budgetMs), quiet: false };
+    return { ...this.base, budget: new Budget(this.budgetWork), quiet: false };
   }
 
   /**
    * The common case, decided cheaply: nothing in the message, command line
    * or other text fields can trigger a scanner, and no tool rule applies to
-   * their words (for argv: the command line is argv joined and the message
-   * quotes it at its end).
+   * their words. For argv the command line is argv joined and the message
+   * quotes it at its end, so one trigger pass over the message covers all
+   * three. Only for small events: a large one goes through the budgeted path.
    */
   private untouched(e: CasefileEvent): boolean {
     const { args, commandLine, message } = e;
+    if (message.length > FAST_PATH_MAX) return false;
     if (args) {
-      // argv with the command line joined from it, quoted at the end of the message.
-      if (commandLine === undefined || !message.endsWith(commandLine) || args.join(' ') !== commandLine)
+      if (commandLine === undefined || !message.endsWith(commandLine) || !isJoined(args, commandLine))
         return false;
       if (!this.quiet(message) || !quietUnchanged(args)) return false;
-      if (!quietUnchanged(splitWords(message.slice(0, message.length - commandLine.length)).words))
-        return false;
-    } else if (!this.quietText(message) || (commandLine !== undefined && !this.quietText(commandLine)))
+      const prefixLength = message.length - commandLine.length;
+      if (prefixLength > 0 && !this.quietMessagePrefix(message.slice(0, prefixLength))) return false;
+    } else if (
+      !this.quietText(message) ||
+      (commandLine !== undefined && (commandLine.length > FAST_PATH_MAX || !this.quietText(commandLine)))
+    )
       return false;
     const rec = e as unknown as Record<string, unknown>;
     for (const f of TEXT_FIELDS) {
       const v = rec[f];
-      if (typeof v === 'string' && !this.quietText(v)) return false;
+      if (typeof v === 'string' && (v.length > FAST_PATH_MAX || !this.quietText(v))) return false;
     }
+    return true;
+  }
+
+  /** {@link quietText} for a message's prefix, remembering the last quiet one. */
+  private quietMessagePrefix(prefix: string): boolean {
+    if (prefix === this.quietPrefix) return true;
+    if (!quietUnchanged(splitWords(prefix).words)) return false;
+    this.quietPrefix = prefix;
     return true;
   }
 

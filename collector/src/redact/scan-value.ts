@@ -179,11 +179,12 @@ function findUrlUserinfo(s: string, spans: Spans, o: ScanOptions): void {
  * @example const sp = new Spans(); scanValue('DB_PASSWORD=x', sp); sp.apply('DB_PASSWORD=x') // => 'DB_PASSWORD=[REDACTED]'
  */
 export function scanValue(s: string, spans: Spans, o: ScanOptions = {}): void {
-  // Each pass needs its mark in the string; looking for it is cheaper than the pass.
-  if (s.includes('BEGIN ')) findPrivateKeys(s, spans);
-  if (s.includes('://')) findUrlUserinfo(s, spans, o);
-  if (s.includes('=')) findAssignments(s, spans, o);
-  if (s.includes(':')) findColonPairs(s, spans, o);
-  if (s.includes("'") || s.includes('"')) findSqlPasswords(s, spans, o);
-  findTokens(s, spans, o.budget);
+  // Each pass needs its mark in the string; looking for it is cheaper than the pass. Each pass is charged its length first.
+  const pass = () => o.budget?.spend(s.length) ?? false;
+  if (s.includes('BEGIN ') && !pass()) findPrivateKeys(s, spans);
+  if (s.includes('://') && !pass()) findUrlUserinfo(s, spans, o);
+  if (s.includes('=') && !pass()) findAssignments(s, spans, o);
+  if (s.includes(':') && !pass()) findColonPairs(s, spans, o);
+  if ((s.includes("'") || s.includes('"')) && !pass()) findSqlPasswords(s, spans, o);
+  if (!pass()) findTokens(s, spans, o.budget);
 }

@@ -30,6 +30,14 @@ export interface ShellCommand {
 
 const SEPARATORS = ';&|()\n`';
 const BLANKS = ' \t\r';
+const [BLANK, SEPARATOR] = [1, 2];
+/** Blank or separator, by char code. */
+const KIND = (() => {
+  const t = new Uint8Array(128);
+  for (const ch of BLANKS) t[ch.charCodeAt(0)] = BLANK;
+  for (const ch of SEPARATORS) t[ch.charCodeAt(0)] = SEPARATOR;
+  return t;
+})();
 /** Characters with no meaning to the tokenizer inside a word (everything but blanks, separators, `$`, `\\`, quotes). */
 const ORDINARY = (() => {
   const t = new Uint8Array(128).fill(1);
@@ -61,18 +69,23 @@ export function shellCommands(script: string, spent?: (work: number) => boolean)
     words = [];
   };
   for (let i = 0; i < script.length && !stop; i++) {
-    const c = script[i];
-    if (BLANKS.includes(c)) {
+    const code = script.charCodeAt(i);
+    const kind = code < 128 ? KIND[code] : 0;
+    if (kind === BLANK) {
       endWord(i);
       continue;
     }
-    if (SEPARATORS.includes(c) || (c === '$' && script[i + 1] === '(')) {
+    // A run of separators costs its length too (`;;;;` makes no words to charge).
+    if (kind === SEPARATOR || (code === 36 /* $ */ && script[i + 1] === '(')) {
       endWord(i);
+      const c = script[i];
       const pipe = c === '|' && script[i + 1] !== '|' && script[i - 1] !== '|';
       endCommand(pipe);
       if (c === '$') i++;
+      if ((i & 255) === 0) stop = spent?.(256) ?? false;
       continue;
     }
+    const c = script[i];
     if (c === '#' && start < 0) {
       const nl = script.indexOf('\n', i);
       i = nl < 0 ? script.length : nl - 1;

@@ -283,3 +283,8 @@ tool(
 export function toolRules(program: string): readonly ToolRule[] | undefined {
   return TOOLS.get(program);
 }
+
+/** Every program name that has rules. */
+export function toolNames(): Iterable<string> {
+  return TOOLS.keys();
+}
