@@ -133,15 +133,15 @@ function check(
   else return;
   const manifestBytes = files.get('manifest.json')!;
   const sig = files.get('manifest.sig')!;
-  if (sig.length !== 64 || !verifySignature(key.publicKeyPem, manifestBytes, sig.toString('base64'))) {
+  // A bad signature fails the package; the checks go on, to say what else changed.
+  if (sig.length !== 64 || !verifySignature(key.publicKeyPem, manifestBytes, sig.toString('base64')))
     problems.push(`manifest.sig is not a signature of manifest.json by ${key.keyId}`);
-    return;
-  }
-  verified.push(
-    opts.trustedKeyPem
-      ? `manifest.json is signed (Ed25519) by the trusted key ${key.keyId}.`
-      : `manifest.json is signed (Ed25519) by the package's own key ${key.keyId}; NOT checked against a trusted key (pass --key with the server's published key).`
-  );
+  else
+    verified.push(
+      opts.trustedKeyPem
+        ? `manifest.json is signed (Ed25519) by the trusted key ${key.keyId}.`
+        : `manifest.json is signed (Ed25519) by the package's own key ${key.keyId}; NOT checked against a trusted key (pass --key with the server's published key).`
+    );
 
   // 3. Every file's hash and size.
   let manifest: any;
@@ -224,12 +224,10 @@ function check(
     problems.push(`the pin record counts ${counted} entries, events.jsonl holds ${events.length}`);
   if (!bad && content === record.contentSha256 && counted === events.length)
     verified.push(
-      `The evidence: ${events.length - unreadable} events and ${unreadable} entries that are not Casefile events, each in canonical JSON, in (time, id) order, each with its stream labels; their content hash ${content} is the one pinned.`
+      `The evidence: ${events.length - unreadable} events and ${unreadable} entries that are not Casefile events, each in canonical JSON, in (time, id) order, each with its stream labels; their content hash ${content} is the one snapshot.json and the manifest name.`
     );
   const w = record.window ?? {};
-  verified.push(
-    `Pinned by ${who(record.pinnedBy)} at ${record.pinnedAt}${record.server ? ` on server ${record.server.instance} (casefile-server ${record.server.version})` : ''}, from Loki ${record.loki?.url ?? '(not recorded)'}${record.loki?.tenant ? ` tenant ${record.loki.tenant}` : ''} (version ${record.loki?.version}); LogQL ${record.query}; window ${w.fromInclusive ? '[' : '('}${w.from}, ${w.to}${w.toInclusive ? ']' : ')'}; collectors: ${(record.collectors ?? []).map((c: any) => `${c.host ?? '?'} (host id ${c.hostId ?? 'none'}, ${c.events} entries)`).join(', ') || 'none recorded'}.`
-  );
+  const pinnedBy = `Pinned by ${who(record.pinnedBy)} at ${record.pinnedAt}${record.server ? ` on server ${record.server.instance} (casefile-server ${record.server.version})` : ''}, from Loki ${record.loki?.url ?? '(not recorded)'}${record.loki?.tenant ? ` tenant ${record.loki.tenant}` : ''} (version ${record.loki?.version}); LogQL ${record.query}; window ${w.fromInclusive ? '[' : '('}${w.from}, ${w.to}${w.toInclusive ? ']' : ')'}; collectors: ${(record.collectors ?? []).map((c: any) => `${c.host ?? '?'} (host id ${c.hostId ?? 'none'}, ${c.events} entries)`).join(', ') || 'none recorded'}.`;
 
   // 5. The custody chain.
   const custody: CustodyEntry[] = lines(files.get('custody.jsonl')!)
@@ -244,6 +242,7 @@ function check(
     verified.push(
       'The pin record was rebuilt at export (snapshot pinned before the custody log): who and when were not signed at pin time.'
     );
+    verified.push(pinnedBy);
   } else if (
     !first ||
     (first.action !== 'pin' && first.action !== 'auto-pin') ||
@@ -252,6 +251,10 @@ function check(
     problems.push('custody.jsonl does not start with the pin');
   else if (canonicalJson(first.details.record) !== canonicalJson(record) || first.contentSha256 !== content)
     problems.push('snapshot.json is not the pin record signed into the custody log at pin time');
+  else if (!chain.length)
+    verified.push(
+      `snapshot.json is the pin record signed into the custody log when the snapshot was pinned. ${pinnedBy}`
+    );
   const last = custody[custody.length - 1];
   let exp: any;
   try {
@@ -259,8 +262,8 @@ function check(
   } catch {
     problems.push('export.json is not JSON');
   }
-  if (!last || last.action !== 'export' || last.details.evidenceSha256 !== manifest.evidenceSha256)
-    problems.push('custody.jsonl does not end with this export');
+  const endsWithExport = last?.action === 'export' && last.details.evidenceSha256 === manifest.evidenceSha256;
+  if (!endsWithExport) problems.push('custody.jsonl does not end with this export');
   else if (
     exp &&
     (exp.custody?.head !== last.hash || canonicalJson(exp.exportedBy) !== canonicalJson(last.actor))
@@ -275,7 +278,7 @@ function check(
         )
         .join('; ')}.`
     );
-  if (exp && last?.action === 'export')
+  if (exp && endsWithExport && !problems.some((p) => p.startsWith('export.json')))
     verified.push(
       `Exported by ${who(exp.exportedBy)} at ${exp.exportedAt} on server ${exp.server?.instance} (casefile-server ${exp.server?.version}); Loki version then ${exp.loki?.version}.`
     );
