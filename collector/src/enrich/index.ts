@@ -8,7 +8,11 @@ import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
 import type { Stage } from '../pipeline/types';
-import { containerDirectory, type ContainerDirectory } from '../sources/container-directory';
+import {
+  containerDirectory,
+  type ContainerDirectory,
+  type ContainerInfo,
+} from '../sources/container-directory';
 import { hostActivityFor } from './classify';
 import { PidScope } from './scope';
 import { UserResolver } from './users';
@@ -20,6 +24,16 @@ export interface EnricherOptions {
   /** Emit host.activity events for classified host execs. Default true. */
   classify?: boolean;
   procRoot?: string;
+}
+
+/** The runtime's names for a container, on an event that lacks them (fields already set are kept). */
+function applyInfo(out: CasefileEvent, info: ContainerInfo): void {
+  if (info.containerName) out.containerName ??= info.containerName;
+  if (info.imageName) out.imageName ??= info.imageName;
+  if (info.imageDigest) out.imageDigest ??= info.imageDigest;
+  if (info.pod) out.pod ??= info.pod;
+  if (info.namespace) out.namespace ??= info.namespace;
+  if (info.podUid) out.podUid ??= info.podUid;
 }
 
 function statOr(path: string): { dev: number; ino: number } | undefined {
@@ -43,6 +57,13 @@ export function createEnricher(config: CollectorConfig, logger: Logger): Stage {
   return new Enricher({ host: config.host, runtimeSocket: config.sources.runtimeSocket }, logger);
 }
 
+/**
+ * How long events of a container the runtime is being asked about wait for its answer: the
+ * entrypoint's first events come before the runtime's own, and without the wait they would carry
+ * the container id but no name, image or pod (scoping by name would miss them).
+ */
+export const HOLD_MS = 2000;
+
 export class Enricher implements Stage {
   readonly name = 'enrich';
   private readonly scope: PidScope;
@@ -51,6 +72,8 @@ export class Enricher implements Stage {
   private readonly procRoot: string;
   private counters = { enriched: 0, container_lookups: 0, host_activity: 0 };
   private hostMntNs?: string;
+  /** Events of containers being looked up, in arrival order, released when the runtime answers. */
+  private readonly held = new Map<string, Array<{ e: CasefileEvent; emit: (e: CasefileEvent) => void }>>();
 
   constructor(
     private readonly opts: EnricherOptions,
@@ -63,6 +86,15 @@ export class Enricher implements Stage {
 
   process(e: CasefileEvent, emit: (e: CasefileEvent) => void): void {
     const out = this.enrich(e);
+    const waiting = out.containerId ? this.held.get(out.containerId) : undefined;
+    if (waiting) {
+      waiting.push({ e: out, emit });
+      return;
+    }
+    this.finish(out, emit);
+  }
+
+  private finish(out: CasefileEvent, emit: (e: CasefileEvent) => void): void {
     emit(out);
     if (this.opts.classify !== false) {
       const act = hostActivityFor(out);
@@ -91,16 +123,11 @@ export class Enricher implements Stage {
       const info = this.dir.get(out.containerId);
       if (info) {
         initPid = info.pid;
-        if (info.containerName) out.containerName ??= info.containerName;
-        if (info.imageName) out.imageName ??= info.imageName;
-        if (info.imageDigest) out.imageDigest ??= info.imageDigest;
-        if (info.pod) out.pod ??= info.pod;
-        if (info.namespace) out.namespace ??= info.namespace;
-        if (info.podUid) out.podUid ??= info.podUid;
-      } else if (this.dir.canLookup()) {
-        // Known from the next event on; this one carries the id (and runtime) only.
+        applyInfo(out, info);
+      } else if (this.dir.canLookup() && !this.held.has(out.containerId)) {
+        // Held (process) until the runtime answers, so this event too gets the name, image and pod.
         this.counters.container_lookups++;
-        void this.dir.lookup(out.containerId);
+        this.hold(out.containerId);
       }
     }
     if (out.uid !== undefined && !out.user) {
@@ -116,6 +143,41 @@ export class Enricher implements Stage {
     }
     this.counters.enriched++;
     return out;
+  }
+
+  private hold(id: string): void {
+    this.held.set(id, []);
+    const timer = setTimeout(() => this.release(id), HOLD_MS);
+    timer.unref?.();
+    void this.dir
+      .lookup(id)
+      .catch(() => undefined)
+      .then(() => {
+        clearTimeout(timer);
+        this.release(id);
+      });
+  }
+
+  /** Emit a container's held events, with what the runtime said (or as they were, if it said nothing). */
+  private release(id: string): void {
+    const list = this.held.get(id);
+    if (!list) return;
+    this.held.delete(id);
+    const info = this.dir.get(id);
+    for (const { e, emit } of list) {
+      if (info) applyInfo(e, info);
+      // Released from a timer or a promise: a throw here would have no stage wrapper to catch it.
+      try {
+        this.finish(e, emit);
+      } catch (err) {
+        this.logger.error({ err, id: e.id, type: e.type }, 'a held event failed downstream; dropped');
+      }
+    }
+  }
+
+  /** Nothing held is lost on shutdown. */
+  async stop(): Promise<void> {
+    for (const id of [...this.held.keys()]) this.release(id);
   }
 
   private mntNs(pid: number | string): string | undefined {
