@@ -16,6 +16,8 @@ export interface MetricSources {
   queue: () => QueueStats | undefined;
   sources: () => Array<{ name: string; active: boolean; stats: Record<string, number> }>;
   redacted: () => number;
+  /** Events whose redaction ran out of budget (the rest of them masked whole). */
+  redactOverBudget?: () => number;
 }
 
 export class CollectorMetrics {
@@ -68,6 +70,15 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         this.inc(src.redacted());
+      },
+    });
+    new Counter({
+      name: 'casefile_events_redact_over_budget_total',
+      help: 'Events whose redaction ran out of its per-event budget (what was left was masked whole)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.redactOverBudget?.() ?? 0);
       },
     });
     new Gauge({

@@ -87,6 +87,7 @@ export class Collector {
       sources: () =>
         this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
       redacted: () => this.redact?.redacted ?? 0,
+      redactOverBudget: () => this.redact?.overBudget ?? 0,
     });
     if (this.queue && config.otlp.endpoint) {
       const resource = {

@@ -72,6 +72,30 @@ function splitWords(s: string, budget?: Budget): { words: string[]; starts: numb
   return { words, starts };
 }
 
+/** Fields a message may quote whole, inside other text (`exec into …: <cmd> (by <operator command line>)`). */
+const QUOTED_FIELDS = ['commandLine', 'operatorCommandLine', 'parentCommandLine'] as const;
+
+/**
+ * `m` with every field it quotes replaced by that field's redacted form:
+ * its words then keep the boundaries the field had, which the message's own
+ * word split (one command line running into the next) would lose.
+ */
+function quoteRedacted(
+  m: string,
+  e: CasefileEvent,
+  changes: Partial<Record<string, unknown>>,
+  ctx: CommandContext
+): string {
+  const rec = e as unknown as Record<string, unknown>;
+  for (const f of QUOTED_FIELDS) {
+    const v = rec[f];
+    const r = changes[f];
+    if (typeof v !== 'string' || typeof r !== 'string' || ctx.budget.spend(m.length)) continue;
+    if (m.includes(v)) m = m.split(v).join(r);
+  }
+  return m;
+}
+
 /** Secrets that span words of a text: PEM blocks, SQL passwords (`IDENTIFIED BY 'a b'`). */
 function maskAcrossWords(s: string, ctx: CommandContext): string {
   if (!ctx.trigger.test(s)) return s;
@@ -221,6 +245,13 @@ export class Redactor {
       else commandLine = this.text(commandLine, ctx);
       if (commandLine !== e.commandLine) changes.commandLine = commandLine;
     }
+    const rec = e as unknown as Record<string, unknown>;
+    for (const f of TEXT_FIELDS) {
+      const v = rec[f];
+      if (typeof v !== 'string') continue;
+      const r = this.text(v, ctx);
+      if (r !== v) changes[f] = r;
+    }
     // Messages quote the command line at their end ("process started: <command line>").
     const m = e.message;
     let message: string;
@@ -229,15 +260,8 @@ export class Redactor {
       ctx.quiet = this.quiet(prefix);
       message = this.text(prefix, ctx) + commandLine;
       ctx.quiet = false;
-    } else message = this.text(m, ctx);
+    } else message = this.text(quoteRedacted(m, e, changes, ctx), ctx);
     if (message !== m) changes.message = message;
-    const rec = e as unknown as Record<string, unknown>;
-    for (const f of TEXT_FIELDS) {
-      const v = rec[f];
-      if (typeof v !== 'string') continue;
-      const r = this.text(v, ctx);
-      if (r !== v) changes[f] = r;
-    }
     const changed = Object.keys(changes);
     if (!changed.length) return { event: e, overBudget: ctx.budget.over };
     const out = { ...e, ...changes } as CasefileEvent;

@@ -5,7 +5,6 @@
  * fork (lineage only: it feeds the process table and emits nothing).
  */
 import { decodeBytes, truncationMarker, type NewEvent } from '@casefile/schema';
-import { redactText } from '../../redact';
 import { nsToTicks, processKey } from '../process-identity';
 import { argvAmbiguous, type ProbeRecord } from './record';
 import type { ProcessIdentity, ProcessTable } from './process-table';
@@ -188,8 +187,8 @@ function ancestryOf(key: string | undefined, ctx: ProbeContext): { processAncest
 function containerExec(start: NewEvent, self: ProcessIdentity, ctx: ProbeContext): NewEvent {
   const runtime = ctx.processes!.runtimeCommandOf(self.parentKey);
   const operator = ctx.processes!.operatorOf(runtime?.key);
-  // The redact stage does not know this field yet: the operator's command line carries the exec'd command's secrets too.
-  const operatorCommandLine = operator?.commandLine ? redactText(operator.commandLine) : undefined;
+  // Secrets in it (and in the message quoting it) are masked by the redact stage.
+  const operatorCommandLine = operator?.commandLine || undefined;
   const cid = start.containerId!.slice(0, 12);
   return {
     type: 'container.exec',
