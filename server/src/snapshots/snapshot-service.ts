@@ -233,7 +233,8 @@ export class SnapshotService {
       search: req.search || undefined,
       query: eventsQuery(filter),
       createdBy: origin.actor.grafanaUser ?? origin.actor.token,
-      createdAt: nsToIso(pinnedNs),
+      // Milliseconds, as before (the API's and the app's format); the pin record has the ns.
+      createdAt: new Date(Number(BigInt(pinnedNs) / 1_000_000n)).toISOString(),
       eventCount: rows.length - unreadable,
       unreadableCount: unreadable,
       contentSha256: hash.digest('hex'),
