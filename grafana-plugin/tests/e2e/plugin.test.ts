@@ -567,6 +567,7 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       match(text, /Reading the events failed\. Loki \(through Grafana's data source proxy\): 502/);
       match(text, /could not reach it/);
       ok(!text.includes('api/datasources'), `no raw proxy path: ${text}`);
+      match((await page.locator(id(testIds.view.chartMax)).textContent()) ?? '', /could not be read/);
       await screenshot(page, '16-loki-error');
       failing = false;
       await page.locator(id(testIds.view.retry)).click();

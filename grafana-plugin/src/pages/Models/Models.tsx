@@ -174,7 +174,7 @@ export function Models() {
                     <tr key={b.event.id} data-testid={testIds.models.behaviour}>
                       <td>{formatMs(b.timeMs, timeZone, 'YYYY-MM-DD HH:mm:ss')}</td>
                       <td>{b.kind}</td>
-                      <td className={styles.mono}>{b.value}</td>
+                      <td className={`${styles.mono} ${styles.grow}`}>{b.value}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -192,7 +192,9 @@ export function Models() {
                         />
                       </td>
                       <td>{a.attackType}</td>
-                      <td className={styles.mono}>{a.message.split(m.id).join(shortId(m.id))}</td>
+                      <td className={`${styles.mono} ${styles.grow}`}>
+                        {a.message.split(m.id).join(shortId(m.id))}
+                      </td>
                       <td>
                         <Button
                           size="sm"
@@ -221,7 +223,9 @@ const getStyles = (theme: GrafanaTheme2) => ({
   table: css({
     width: '100%',
     fontSize: theme.typography.bodySmall.fontSize,
-    td: { padding: theme.spacing(0.25, 1, 0.25, 0), verticalAlign: 'top' },
+    td: { padding: theme.spacing(0.25, 2, 0.25, 0), verticalAlign: 'top', whiteSpace: 'nowrap' },
   }),
+  // The value column takes the room left, so the short columns stay side by side.
+  grow: css({ width: '100%', '&&': { whiteSpace: 'normal' } }),
   mono: css({ fontFamily: theme.typography.fontFamilyMonospace, wordBreak: 'break-all' }),
 });

@@ -185,6 +185,7 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
         onEndReached={data.loadMore}
         loading={data.loading}
         countsLoading={data.countsLoading}
+        countsFailed={data.countsFailed}
         error={data.error}
         onRetry={data.retry}
         timeZone={timeZone}

@@ -22,6 +22,8 @@ export interface TimelineData {
   loading: boolean;
   /** The counts per type are being read (until then the totals are unknown, not zero). */
   countsLoading: boolean;
+  /** The counts could not be read (the chart says so rather than "no events"). */
+  countsFailed: boolean;
   error?: string;
   loadMore: () => void;
   /** Read everything again (after an error). */
@@ -165,6 +167,7 @@ export function useTimelineData(q: Query): TimelineData {
     unreadable,
     loading,
     countsLoading,
+    countsFailed: Boolean(countError),
     error: errors || undefined,
     loadMore,
     retry,

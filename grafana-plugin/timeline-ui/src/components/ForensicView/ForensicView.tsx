@@ -30,6 +30,8 @@ export interface ForensicViewProps {
   loading?: boolean;
   /** The counts are being read: the chart says so instead of "no events in range". */
   countsLoading?: boolean;
+  /** The counts could not be read. */
+  countsFailed?: boolean;
   /** Shown in words above the view (never a blank page). */
   error?: string;
   /** Offered beside an error. */
@@ -161,6 +163,7 @@ export function ForensicView(p: ForensicViewProps) {
         height={p.chartHeight}
         markerMs={sel ? nsToMs(sel.timeNs) : undefined}
         loading={p.countsLoading}
+        failed={p.countsFailed}
         timeZone={p.timeZone}
         severities={severities}
       />

@@ -18,6 +18,8 @@ interface Props {
   markerMs?: number;
   /** While the counts load the chart says so instead of "no events". */
   loading?: boolean;
+  /** The counts could not be read: said instead of "no events". */
+  failed?: boolean;
   timeZone?: TimeZone;
   /** Per bucket, the loaded audits by severity: the audit segment is split in those shares. */
   severities?: ReadonlyArray<Record<string, number> | undefined>;
@@ -41,6 +43,7 @@ export const TimelineChart = React.memo(function TimelineChart({
   height = 140,
   markerMs,
   loading,
+  failed,
   timeZone = 'utc',
   severities,
 }: Props) {
@@ -98,7 +101,7 @@ export const TimelineChart = React.memo(function TimelineChart({
           width={Math.max(bw * 0.8, 0.8)}
           height={height}
           fill={fill}
-          className={t === 'runtime.audit' || t === 'runtime.action' ? styles.alarm : undefined}
+          className={t === 'runtime.audit' || t === 'runtime.action' ? styles.alarm : styles.segment}
           data-severity={key.startsWith('sev-') ? key.slice(4) : undefined}
         >
           <title>{title}</title>
@@ -148,9 +151,11 @@ export const TimelineChart = React.memo(function TimelineChart({
       <div className={styles.axisY} data-testid={testIds.view.chartMax}>
         {loading
           ? 'counting events…'
-          : max > 0
-            ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}`
-            : 'no events in range'}
+          : failed
+            ? 'the counts could not be read (see above)'
+            : max > 0
+              ? `max ${max.toLocaleString('en-US')} / ${formatStep(buckets.stepMs)}`
+              : 'no events in range'}
       </div>
       <svg
         ref={svgRef}
@@ -228,6 +233,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
     strokeDasharray: '4 2',
     vectorEffect: 'non-scaling-stroke',
   }),
+  // A hairline edge, so a pale type (model state) stays visible on the light theme's background.
+  segment: css({ stroke: theme.colors.border.medium, strokeWidth: 0.5, vectorEffect: 'non-scaling-stroke' }),
   // Audits and actions carry an outline in the theme's text colour: they stand out in either theme.
   alarm: css({ stroke: theme.colors.text.primary, strokeWidth: 1, vectorEffect: 'non-scaling-stroke' }),
   axisY: css({ fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary }),

@@ -1,7 +1,7 @@
 import React from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { useStyles2 } from '@grafana/ui';
+import { useStyles2, useTheme2 } from '@grafana/ui';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '@casefile/schema';
 import { TYPE_COLORS } from '../../model/palette';
 import { testIds } from '../../testIds';
@@ -16,6 +16,7 @@ interface Props {
 /** One toggle per event type, in its timeline colour, with its count. Types with no events are left out. */
 export const TypeToggles = React.memo(function TypeToggles({ totals, hidden, onToggle }: Props) {
   const styles = useStyles2(getStyles);
+  const theme = useTheme2();
   const shown = EVENT_TYPE_NAMES.filter((t) => totals[t] > 0 || hidden.has(t));
   if (shown.length === 0) return null;
   return (
@@ -36,7 +37,7 @@ export const TypeToggles = React.memo(function TypeToggles({ totals, hidden, onT
               className={styles.swatch}
               style={{
                 background: on ? TYPE_COLORS[t] : 'transparent',
-                borderColor: TYPE_COLORS[t],
+                borderColor: on ? theme.colors.border.strong : TYPE_COLORS[t],
               }}
             />
             <span className={on ? undefined : styles.off}>{EVENT_TYPES[t].title}</span>
@@ -64,7 +65,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
     cursor: 'pointer',
     fontSize: theme.typography.bodySmall.fontSize,
   }),
-  swatch: css({ width: 12, height: 12, borderRadius: 2, border: '2px solid' }),
+  swatch: css({ width: 12, height: 12, borderRadius: 2, border: '1px solid' }),
   off: css({ color: theme.colors.text.disabled, textDecoration: 'line-through' }),
   count: css({ fontVariantNumeric: 'tabular-nums', color: theme.colors.text.secondary }),
 });
