@@ -273,36 +273,58 @@ function flagHeads(r: ToolRule): Set<string> {
   return h;
 }
 
+/** The flags a program's rules name, as the quick path looks them up: whole, and by 2- and 3-char head. */
+interface FlagHeads {
+  whole: ReadonlySet<string>;
+  /** Char codes of a head packed into a number (`-p` -> `c0 << 7 | c1`): looked up without slicing. */
+  heads: ReadonlySet<number>;
+}
+const packHead = (s: string, n: number) => {
+  let k = 0;
+  for (let i = 0; i < n; i++) k = (k << 7) | (s.charCodeAt(i) & 127);
+  return k | (n << 21);
+};
+
 /**
  * What the quick path needs to know per program name, computed once: `null`
  * when a rule can change words that are not its flags (a wrapper, a shell, a
- * positional rule), else every flag head its rules name.
+ * positional rule), else every flag its rules name.
  */
 const QUIET_INFO = (() => {
-  const m = new Map<string, ReadonlySet<string> | null>();
+  const m = new Map<string, FlagHeads | null>();
   for (const name of toolNames()) {
     const rules = toolRules(name)!;
-    m.set(name, rules.some(positionalRule) ? null : new Set(rules.flatMap((r) => [...flagHeads(r)])));
+    if (rules.some(positionalRule)) {
+      m.set(name, null);
+      continue;
+    }
+    const all = rules.flatMap((r) => [...flagHeads(r)]);
+    const ascii = (f: string) => !/[^\x00-\x7f]/.test(f);
+    m.set(name, {
+      whole: new Set(all),
+      heads: new Set(all.filter((f) => f.length <= 3 && ascii(f)).map((f) => packHead(f, f.length))),
+    });
   }
   for (const name of RUNNERS) m.set(name, null);
   return m;
 })();
 
-/** Whether flag word `a` starts with one of `heads` (`--password`, `--password=x`, `-pX`, `-hpX`). */
-function flagHit(a: string, heads: ReadonlySet<string>): boolean {
+/** Whether flag word `a` starts with one a program's rules name (`--password`, `--password=x`, `-pX`, `-hpX`). */
+function flagHit(a: string, f: FlagHeads): boolean {
   const eq = a.indexOf('=');
-  return heads.has(eq > 0 ? a.slice(0, eq) : a) || heads.has(a.slice(0, 2)) || heads.has(a.slice(0, 3));
+  if (f.whole.has(eq > 0 ? a.slice(0, eq) : a)) return true;
+  return (a.length >= 2 && f.heads.has(packHead(a, 2))) || (a.length >= 3 && f.heads.has(packHead(a, 3)));
 }
 
 /**
  * For words with no trigger anywhere (the caller tested): true when no rule
  * can change them, i.e. no wrapper or shell among them, and no flag or
  * positional rule of a program among them applies. The common event takes
- * this path: one Map lookup per word, and Set lookups per flag after a
- * program with rules.
+ * this path: one Map lookup per word, and after a program with rules one
+ * Set lookup per flag and two of numbers.
  */
 export function quietUnchanged(words: readonly string[]): boolean {
-  let heads: Array<ReadonlySet<string>> | undefined;
+  let heads: FlagHeads[] | undefined;
   for (const a of words) {
     if (a.charCodeAt(0) === 45 /* - */) {
       if (heads && heads.some((h) => flagHit(a, h))) return false;
@@ -315,6 +337,7 @@ export function quietUnchanged(words: readonly string[]): boolean {
   }
   return true;
 }
+
 /** In text mode, a word folded into the script before it (see redactShell); dropped when the text is rebuilt. */
 export const CONSUMED = '\u0000';
 

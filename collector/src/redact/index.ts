@@ -98,6 +98,8 @@ function quoteRedacted(
 
 /** Secrets that span words of a text: PEM blocks, SQL passwords (`IDENTIFIED BY 'a b'`). */
 function maskAcrossWords(s: string, ctx: CommandContext): string {
+  // Three passes over `s` (trigger, PEM, SQL), charged first.
+  if (ctx.budget.spend(3 * s.length)) return budgetMask(s);
   if (!ctx.trigger.test(s)) return s;
   const spans = new Spans();
   findPrivateKeys(s, spans);
@@ -227,7 +229,7 @@ export class Redactor {
     let args: string[] | undefined;
     const joined = e.args?.join(' ');
     if (e.args) {
-      ctx.quiet = this.quiet(joined!);
+      ctx.quiet = !ctx.budget.spend(joined!.length) && this.quiet(joined!);
       args = this.args(e.args, ctx);
       ctx.quiet = false;
       if (args.some((a, i) => a !== e.args![i])) changes.args = args;
@@ -257,7 +259,7 @@ export class Redactor {
     let message: string;
     if (e.commandLine && m.endsWith(e.commandLine)) {
       const prefix = m.slice(0, m.length - e.commandLine.length);
-      ctx.quiet = this.quiet(prefix);
+      ctx.quiet = !ctx.budget.spend(prefix.length) && this.quiet(prefix);
       message = this.text(prefix, ctx) + commandLine;
       ctx.quiet = false;
     } else message = this.text(quoteRedacted(m, e, changes, ctx), ctx);
