@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(podman runc busybox-static containerd bpftrace chromium postgresql libreoffice-calc-nogui
-  openssh-server openssh-client rsyslog sudo docker-compose iproute2 procps psmisc jq unzip build-essential python3)
+  openssh-server openssh-client rsyslog sudo docker-compose iproute2 procps psmisc jq unzip openssl build-essential python3)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
