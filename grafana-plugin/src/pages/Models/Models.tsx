@@ -1,7 +1,7 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { useLocation } from 'react-router-dom';
 import { css } from '@emotion/css';
-import { GrafanaTheme2, rangeUtil } from '@grafana/data';
+import { GrafanaTheme2 } from '@grafana/data';
 import { PluginPage, locationService } from '@grafana/runtime';
 import {
   Alert,
@@ -21,7 +21,7 @@ import { formatMs, testIds } from '@casefile/timeline-ui';
 import { ROUTES, prefixRoute } from '../../constants';
 import { readAllEvents } from '../../queries/loki';
 import { useSettings } from '../../settings';
-import { stateQuery } from '../Timeline/urlState';
+import { stateQuery, urlRange } from '../Timeline/urlState';
 import { buildModels, selectModels, shortId, type ModelScope, type ModelView } from './models';
 
 const MODEL_TYPES = ['model.state', 'model.learned', 'runtime.audit'] as const;
@@ -47,7 +47,7 @@ export function Models() {
   const from = params.get('from') || 'now-24h';
   const to = params.get('to') || 'now';
   const timeZone = params.get('tz') || getTimeZone();
-  const range = useMemo(() => rangeUtil.convertRawToRange({ from, to }), [from, to]);
+  const range = useMemo(() => urlRange(from, to), [from, to]);
   const [all, setAll] = useState<ModelView[]>();
   const [error, setError] = useState<string>();
   const [attempt, setAttempt] = useState(0);

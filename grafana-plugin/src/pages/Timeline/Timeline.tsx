@@ -1,7 +1,7 @@
 import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useLocation } from 'react-router-dom';
 import { css } from '@emotion/css';
-import { GrafanaTheme2, getTimeZone, rangeUtil, type TimeRange, type TimeZone } from '@grafana/data';
+import { GrafanaTheme2, getTimeZone, type TimeRange, type TimeZone } from '@grafana/data';
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Button, Icon, Input, LinkButton, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
 import { EVENT_TYPE_NAMES, eventsQuery, nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
@@ -14,7 +14,7 @@ import { exploreUrl } from '../../queries/explore';
 import { absoluteUrl } from '../../queries/http';
 import { readEventById } from '../../queries/loki';
 import { liveCsvUrl } from '../../queries/server';
-import { parseState, stateParams, type TimelineState } from './urlState';
+import { parseState, stateParams, urlRange, type TimelineState } from './urlState';
 import { useTimelineData } from './useTimelineData';
 
 /** The forensic timeline over Loki: scope, time range, type toggles, search, grid, details, pin and export. */
@@ -48,10 +48,7 @@ function update(s: Partial<TimelineState>, replace = false) {
 
 function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineState }) {
   const styles = useStyles2(getStyles);
-  const range: TimeRange = useMemo(
-    () => rangeUtil.convertRawToRange({ from: state.from, to: state.to }),
-    [state.from, state.to]
-  );
+  const range: TimeRange = useMemo(() => urlRange(state.from, state.to), [state.from, state.to]);
   const fromMs = range.from.valueOf();
   const toMs = range.to.valueOf();
   const timeZone: TimeZone = state.tz || getTimeZone();

@@ -1,4 +1,4 @@
-import { parseState, stateParams, stateQuery } from './urlState';
+import { parseState, stateParams, stateQuery, urlRange } from './urlState';
 
 describe('timeline URL state', () => {
   it('reads scope, range, search, hidden types and the open event; ignores unknown types', () => {
@@ -48,5 +48,11 @@ describe('timeline URL state', () => {
       hidden: new Set(['port.listen']),
       event: 'x',
     });
+  });
+
+  it('reads digits as epoch ms, never as an ISO basic date', () => {
+    const r = urlRange('1796120100000', '1796120140001');
+    expect([r.from.valueOf(), r.to.valueOf()]).toEqual([1796120100000, 1796120140001]);
+    expect(urlRange('now-1h', 'now').raw).toEqual({ from: 'now-1h', to: 'now' });
   });
 });

@@ -1,3 +1,4 @@
+import { dateTime, rangeUtil, type TimeRange } from '@grafana/data';
 import { SCOPE_KEYS, isEventType, type EventType, type Scope } from '@casefile/schema';
 
 /** The timeline's state, kept in the URL so a link (an audit, a snapshot, Explore) reproduces the view. */
@@ -62,4 +63,14 @@ export function stateQuery(s: Partial<TimelineState>): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(stateParams(s))) if (v !== null) p.set(k, v);
   return p.toString();
+}
+
+/**
+ * The range of URL times, as Grafana reads them: digits are epoch ms, the rest date math (`now-1h`).
+ * A 13-digit string handed to date math as text can be read as an ISO basic date (seen in Chromium:
+ * `to=1796120140001` became 1796-12-01 04:00:01 and the range was empty).
+ */
+export function urlRange(from: string, to: string): TimeRange {
+  const raw = (s: string) => (/^\d+$/.test(s) ? dateTime(Number(s)) : s);
+  return rangeUtil.convertRawToRange({ from: raw(from), to: raw(to) });
 }
