@@ -18,12 +18,13 @@ import { Trigger } from './trigger';
 /**
  * How much work one millisecond of `redact.budgetMs` allows: a unit is one
  * character looked at by one pass, and every call into a scanner costs
- * {@link CALL_WORK} on top. Measured as the slowest case's rate (hostile set, CPU time, this
- * repository's bench), so the cut is a count of work done, not a clock: a
- * loaded machine neither masks more (clock running while descheduled) nor
- * lets more through.
+ * {@link CALL_WORK} on top. Set from the slowest hostile case's measured rate
+ * (about 14 ns of CPU per unit on the shared 2-core machine at load 6, up to
+ * twice that at load 12: 33 ns per unit leaves a margin). The cut is a count of work done, not a clock: a
+ * loaded machine neither masks more (a clock runs on while the process is
+ * descheduled) nor lets more through.
  */
-export const WORK_PER_MS = 50_000;
+export const WORK_PER_MS = 30_000;
 /** What one call into a scanner costs on top of the characters it looks at (a name check, a span, a slice). */
 const CALL_WORK = 64;
 /** Work every event may do whatever the budget (`budgetMs: 0` too): small events are never cut. */
