@@ -14,7 +14,8 @@
  *    export_rss_mb        peak server RSS during the live exports (VmHWM, reset before each; max of repeats)
  * Also reports where the time goes (CPU seconds of Loki and of the server) and
  * every row count: rows missing against what was seeded are printed, never hidden.
- * The last line is one JSON object.
+ * The last line is one JSON object, also when a part fails: the figures
+ * measured until then stay, and `error` says what failed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,8 +73,18 @@ async function streamCsv(url: string): Promise<{ rows: number; s: number }> {
   return { rows: lines - 1, s: (performance.now() - t) / 1000 };
 }
 
+/** Filled as each part completes, so a failure keeps what was measured before it. */
+const result: Record<string, unknown> = {
+  events_seeded: EVENTS,
+  repeats: REPEATS,
+  cpus: availableParallelism(),
+};
+
 async function main() {
   const loki = await startLoki();
+  result.loki_backend = loki.backend;
+  result.loki_version = loki.version;
+  if (loki.standin) result.loki_note = "measured on the Loki stand-in: not Loki's speed";
   let server: ChildProcess | undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
   try {
@@ -103,6 +114,7 @@ async function main() {
     );
     const seedS = (performance.now() - t) / 1000;
     log(`seeded in ${round(seedS)} s (${Math.round(EVENTS / seedS)} events/s)`);
+    result.seed_events_per_sec = Math.round(EVENTS / seedS);
     // Wait until Loki counts them all (a metric query, not a full read).
     // A metric query over the whole window: slow on the stand-in at 1M entries, so a long timeout.
     const client = new LokiClient({ url: loki.url, timeoutMs: 600_000, retries: 2 });
@@ -169,6 +181,12 @@ async function main() {
       pinRows.push(body.snapshot.eventCount);
       log(`pin ${i + 1}: ${body.snapshot.eventCount} events in ${round(pinTimes[i], 2)} s`);
     }
+    Object.assign(result, {
+      pin_100k_events_s: round(median(pinTimes), 2),
+      pin_events: PIN_EVENTS,
+      pin_rows: pinRows,
+      pin_rows_missing: pinRows.map((r) => PIN_EVENTS - r),
+    });
 
     // CSV from the snapshot.
     const csvRates: number[] = [];
@@ -177,6 +195,7 @@ async function main() {
       csvRates.push(rows / s);
       log(`snapshot csv ${i + 1}: ${rows} rows in ${round(s, 2)} s`);
     }
+    result.csv_rows_per_sec = Math.round(median(csvRates));
 
     // Live CSV from Loki, on a fresh server process (so the pins' heap is not counted), with its peak RSS and the CPU split.
     await stopServer();
@@ -188,6 +207,7 @@ async function main() {
     let serverCpu = 0;
     let liveS = 0;
     const rssBefore = statusKb(spid, 'VmRSS') / 1024;
+    result.server_rss_idle_mb = round(rssBefore);
     for (let i = 0; i < REPEATS; i++) {
       writeFileSync(`/proc/${spid}/clear_refs`, '5'); // reset VmHWM to the current RSS
       const l0 = lpid ? cpuSeconds(lpid) : 0;
@@ -203,27 +223,14 @@ async function main() {
       peaks.push(statusKb(spid, 'VmHWM') / 1024);
       log(`live csv ${i + 1}: ${rows} rows in ${round(s, 1)} s, server peak RSS ${round(peaks[i])} MB`);
     }
-    const result = {
-      events_seeded: EVENTS,
-      seed_events_per_sec: Math.round(EVENTS / seedS),
-      repeats: REPEATS,
-      pin_100k_events_s: round(median(pinTimes), 2),
-      pin_events: PIN_EVENTS,
-      csv_rows_per_sec: Math.round(median(csvRates)),
+    Object.assign(result, {
       live_csv_rows_per_sec: Math.round(median(liveRates)),
       export_rss_mb: round(Math.max(...peaks)),
       live_rows: liveRows,
       live_rows_missing: liveRows.map((r) => EVENTS - r),
-      pin_rows: pinRows,
-      pin_rows_missing: pinRows.map((r) => PIN_EVENTS - r),
-      server_rss_before_export_mb: round(rssBefore),
       live_loki_cpu_share: round(lokiCpu / liveS, 2),
       live_server_cpu_share: round(serverCpu / liveS, 2),
-      loki_version: loki.version,
-      loki_backend: loki.backend,
-      cpus: availableParallelism(),
-    };
-    console.log(JSON.stringify(result));
+    });
   } finally {
     if (server && server.exitCode === null) {
       const s = server as ChildProcess;
@@ -236,7 +243,10 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err: Error) => {
+    console.error(err);
+    result.error = err.message;
+    process.exitCode = 1;
+  })
+  .finally(() => console.log(JSON.stringify(result)));
