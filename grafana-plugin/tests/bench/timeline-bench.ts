@@ -104,8 +104,13 @@ async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout?: () => Prom
   }
 }
 
+/** Filled as parts complete: a failure keeps what was measured before it (printed with `error`). */
+const result: Record<string, unknown> = { events: N, runs: RUNS };
+
 async function main() {
   const stack = await startStack();
+  result.loki_backend = stack.loki.backend;
+  if (stack.loki.standin) result.loki_note = "measured on the Loki stand-in: not Loki's speed";
   const browser = await launchChromium();
   try {
     const now = Date.now();
@@ -199,9 +204,7 @@ async function main() {
       }
       await context.close();
     }
-    const result = {
-      events: N,
-      runs: RUNS,
+    Object.assign(result, {
       timeline_100k_ready_ms: Math.round(median(ready)),
       toggle_ms: Math.round(median(toggles) * 10) / 10,
       js_heap_mb: Math.round(median(heaps) * 10) / 10,
@@ -210,12 +213,19 @@ async function main() {
       counted_events_runs: countedSums,
       toggle_ms_max: Math.round(Math.max(...toggles) * 10) / 10,
       goals: { timeline_100k_ready_ms: 1500, toggle_ms: 100 },
-    };
-    console.log(JSON.stringify(result));
+    });
   } finally {
     await browser.close();
     await stack.stop();
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  console.error(err);
+  result.error = (err as Error).message;
+  process.exitCode = 1;
+} finally {
+  console.log(JSON.stringify(result));
+}
