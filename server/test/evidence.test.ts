@@ -26,7 +26,7 @@ import { verifyPackage } from '../src/verify/verify-package';
 import { startPostgres, type Postgres } from './helpers/postgres';
 import { waitForEvents } from './helpers/seed';
 import { api, GRAFANA_TOKEN, HOOK_TOKEN, READ_TOKEN, startTestServer, TOKEN_NAME } from './helpers/server';
-import { unzip } from './helpers/zip';
+import { readZip as unzip } from '../src/verify/verify-package';
 
 const run = promisify(execFile);
 const CLI = new URL('../bin/casefile.js', import.meta.url).pathname;

@@ -11,7 +11,7 @@ import { LokiClient } from '../src/loki/loki-client';
 import { processEvents, waitForEvents } from './helpers/seed';
 import { seedEvents } from '../../test/loki/seed';
 import { api, GRAFANA_TOKEN, HOOK_TOKEN, startTestServer, TOKEN_NAME } from './helpers/server';
-import { unzip } from './helpers/zip';
+import { readZip as unzip } from '../src/verify/verify-package';
 import { PACKAGE_FILES } from '../src/export/forensic-package';
 
 const HOST = 'node-big';

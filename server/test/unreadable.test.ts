@@ -16,7 +16,7 @@ import { seedEvents } from '../../test/loki/seed';
 import { postgresBinDir, startPostgres, type Postgres } from './helpers/postgres';
 import { processEvents, pushRaw, waitForEvents } from './helpers/seed';
 import { api, startTestServer, TOKEN } from './helpers/server';
-import { unzip } from './helpers/zip';
+import { readZip as unzip } from '../src/verify/verify-package';
 
 const HOST = 'node-next';
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

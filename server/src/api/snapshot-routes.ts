@@ -120,6 +120,17 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
     async (req) => snapshotJson(await mustGet(req.params.id))
   );
 
+  /** The answer of the paged snapshot routes. */
+  const pageOfItems = {
+    type: 'object',
+    properties: {
+      items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      total: { type: 'integer' },
+      limit: { type: 'integer' },
+      offset: { type: 'integer' },
+    },
+  };
+
   app.get<{
     Params: { id: string };
     Querystring: { limit: number; offset: number; types?: string; search?: string };
@@ -132,15 +143,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
         params: idParams,
         querystring: eventsQuery,
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: { type: 'object', additionalProperties: true } },
-              total: { type: 'integer' },
-              limit: { type: 'integer' },
-              offset: { type: 'integer' },
-            },
-          },
+          200: pageOfItems,
           ...errors,
         },
       },
@@ -167,15 +170,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
           properties: { limit: eventsQuery.properties.limit, offset: eventsQuery.properties.offset },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: { type: 'object', additionalProperties: true } },
-              total: { type: 'integer' },
-              limit: { type: 'integer' },
-              offset: { type: 'integer' },
-            },
-          },
+          200: pageOfItems,
           ...errors,
         },
       },
