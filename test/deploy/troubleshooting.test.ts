@@ -246,6 +246,11 @@ test('server: warnings and start-up failures', async () => {
     const tokens = { CASEFILE_SERVER_TOKENS: 'grafana:read+pin+admin+grafana:secret-1234' };
     explained('port taken', await run('server', ['--port', String(port), ...data], tokens));
     explained('data dir', await run('server', ['--port', '0', '--data-dir', join(notDir, 'x')], tokens));
+    // Under /proc the parent exists but refuses entries: Node 20's recursive mkdir would spin forever there.
+    explained(
+      'data dir under /proc',
+      await run('server', ['--port', '0', '--data-dir', '/proc/casefile-nope/x'], tokens)
+    );
     explained(
       'PostgreSQL down',
       await run('server', ['--port', '0', ...data], {

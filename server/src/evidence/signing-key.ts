@@ -14,9 +14,10 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from './canonical';
+import { ensureDir } from '../store/data-dir';
 
 /** A public key as packages and the API carry it. */
 export interface PublicKeyInfo {
@@ -83,7 +84,7 @@ export function loadSigningKey(opts: { dataDir: string; signingKeyPem?: string }
   if (opts.signingKeyPem) return new SigningKey(createPrivateKey(opts.signingKeyPem));
   const path = join(opts.dataDir, 'signing-key.pem');
   if (!existsSync(path)) {
-    mkdirSync(opts.dataDir, { recursive: true });
+    ensureDir(opts.dataDir);
     const { privateKey } = generateKeyPairSync('ed25519');
     // wx: never overwrite a key another process wrote meanwhile.
     try {

@@ -4,8 +4,8 @@
  * another pin: the cap check and the insert are atomic by construction.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDir } from './data-dir';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
 import type { CustodyDraft, CustodyEntry, CustodySealer } from '../custody/custody-entry';
 import { MIGRATIONS } from './migrations';
@@ -31,7 +31,7 @@ export class SqliteStore implements SnapshotStore {
 
   /** Opens (creating) `<dataDir>/casefile.db`. */
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    ensureDir(dataDir);
     this.path = join(dataDir, 'casefile.db');
     this.db = new Database(this.path);
     this.db.pragma('journal_mode = WAL');
