@@ -1,22 +1,15 @@
 /**
- * The provisioned "Casefile forensics" dashboard, built from schema's LogQL
- * builders so no query is hand-written. `gen-dashboards.ts` writes it to
- * provisioning/grafana/dashboards/; a Jest test fails when that copy is stale.
+ * The provisioned dashboards, built from schema's LogQL builders so no query
+ * is hand-written: "Casefile forensics" (here), the overview and the
+ * investigation dashboard. `gen-dashboards.ts` writes them to
+ * provisioning/grafana/dashboards/; a Jest test fails when a copy is stale.
  */
-import { EVENT_TYPES, EVENT_TYPE_LABEL, countByTypeQuery, eventsQuery } from '@casefile/schema';
-import pluginJson from '../src/panels/forensic-timeline/plugin.json';
+import { countByTypeQuery, eventsQuery } from '@casefile/schema';
+import { APP_TIMELINE, barsOverTime, logsPanel, timelinePanel } from './dashboards-panels';
+import { investigationDashboard } from './dashboards-investigation';
+import { overviewDashboard } from './dashboards-overview';
 
-const LOKI = { type: 'loki', uid: 'casefile-loki' };
-
-const logQuery = (expr: string) => ({
-  refId: 'A',
-  datasource: LOKI,
-  expr,
-  queryType: 'range',
-  maxLines: 5000,
-});
-
-/** The dashboard JSON (Grafana schemaVersion 41). */
+/** The "Casefile forensics" dashboard JSON (Grafana schemaVersion 41). */
 export function casefileDashboard() {
   return {
     uid: 'casefile-forensics',
@@ -27,62 +20,34 @@ export function casefileDashboard() {
     editable: true,
     time: { from: 'now-1h', to: 'now' },
     refresh: '',
-    links: [{ title: 'Casefile app', type: 'link', url: '/a/casefile-forensics-app/timeline', icon: 'apps' }],
+    links: [{ title: 'Casefile app', type: 'link', url: APP_TIMELINE, icon: 'apps' }],
     panels: [
-      {
-        id: 1,
-        type: pluginJson.id,
-        title: 'Forensic timeline',
-        gridPos: { x: 0, y: 0, w: 24, h: 16 },
-        datasource: LOKI,
-        targets: [logQuery(eventsQuery({}))],
-      },
-      {
-        id: 2,
-        type: 'timeseries',
-        title: 'Events per type',
-        gridPos: { x: 0, y: 16, w: 12, h: 8 },
-        datasource: LOKI,
-        targets: [
-          {
-            refId: 'A',
-            datasource: LOKI,
-            expr: countByTypeQuery({}, '1m'),
-            queryType: 'range',
-            legendFormat: `{{${EVENT_TYPE_LABEL}}}`,
-          },
-        ],
-        fieldConfig: {
-          defaults: { custom: { drawStyle: 'bars', stacking: { mode: 'normal' }, fillOpacity: 80 } },
-          overrides: Object.entries(EVENT_TYPES).map(([type, t]) => ({
-            matcher: { id: 'byName', options: type },
-            properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: t.color } }],
-          })),
-        },
-      },
-      {
-        id: 3,
-        type: 'logs',
-        title: 'Runtime audits',
-        gridPos: { x: 12, y: 16, w: 12, h: 8 },
-        datasource: LOKI,
-        targets: [logQuery(eventsQuery({ types: ['runtime.audit', 'runtime.action'] }))],
-        options: { showTime: true, wrapLogMessage: true, sortOrder: 'Descending' },
-      },
-      {
-        id: 4,
-        type: 'logs',
-        title: 'Host logins and activity',
-        gridPos: { x: 0, y: 24, w: 24, h: 8 },
-        datasource: LOKI,
-        targets: [logQuery(eventsQuery({ types: ['host.login', 'host.activity'] }))],
-        options: { showTime: true, wrapLogMessage: true, sortOrder: 'Descending' },
-      },
+      timelinePanel(1, 'Forensic timeline', { x: 0, y: 0, w: 24, h: 16 }, eventsQuery({})),
+      barsOverTime(2, 'Events per type', { x: 0, y: 16, w: 12, h: 8 }, countByTypeQuery({}, '1m'), ['type']),
+      logsPanel(
+        3,
+        'Runtime audits',
+        { x: 12, y: 16, w: 12, h: 8 },
+        eventsQuery({ types: ['runtime.audit', 'runtime.action'] })
+      ),
+      logsPanel(
+        4,
+        'Host logins and activity',
+        { x: 0, y: 24, w: 24, h: 8 },
+        eventsQuery({ types: ['host.login', 'host.activity'] })
+      ),
     ],
   };
 }
 
-/** The file's text as committed: two-space JSON and a final newline. */
-export function dashboardFile(): string {
-  return JSON.stringify(casefileDashboard(), null, 2) + '\n';
+/** Every provisioned dashboard by file name under provisioning/grafana/dashboards/. */
+export const DASHBOARDS = {
+  'casefile-forensics.json': casefileDashboard,
+  'casefile-overview.json': overviewDashboard,
+  'casefile-investigation.json': investigationDashboard,
+} as const;
+
+/** A dashboard file's text as committed: two-space JSON and a final newline. */
+export function dashboardText(d: object): string {
+  return JSON.stringify(d, null, 2) + '\n';
 }

@@ -1,10 +1,10 @@
 // Writes the provisioned dashboards (see dashboards.ts). Run: npm -w @casefile/grafana-plugin run gen:dashboards
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dashboardFile } from './dashboards';
+import { DASHBOARDS, dashboardText } from './dashboards';
 
-const out = fileURLToPath(
-  new URL('../../provisioning/grafana/dashboards/casefile-forensics.json', import.meta.url)
-);
-writeFileSync(out, dashboardFile());
-console.log(`wrote ${out}`);
+for (const [file, build] of Object.entries(DASHBOARDS)) {
+  const out = fileURLToPath(new URL(`../../provisioning/grafana/dashboards/${file}`, import.meta.url));
+  writeFileSync(out, dashboardText(build()));
+  console.log(`wrote ${out}`);
+}

@@ -179,3 +179,63 @@ export function countByFieldsQuery(
   const by = fields.map((k) => lokiName(FIELDS[k].attr)).join(', ');
   return `sum by (${by}) (count_over_time(${eventsQuery(f)} [${checkDuration(range)}]))`;
 }
+
+/** Grafana's range variables: a dashboard query may use them where a range goes; Grafana fills them in. */
+export const GRAFANA_RANGE_VARIABLES = ['$__auto', '$__interval', '$__range'] as const;
+
+/**
+ * Dashboard template variables standing for scope values, by scope key (`{ host: 'host' }` reads `$host`).
+ * A value reaches LogQL through Grafana's `regex` format inside a raw string, so it matches literally,
+ * whatever it holds (Kubernetes and container names cannot hold the backtick that would end the string).
+ */
+export type ScopeVariables = Partial<Record<ScopeKey, string>>;
+
+/** The filter of a provisioned dashboard panel or alert rule: template variables instead of scope values, and exact values of further fields. */
+export interface DashboardFilter extends Omit<EventFilter, 'scope'> {
+  /** The host variable is matched exactly (a stream label); the others as a substring, so an empty text box keeps every event. */
+  variables?: ScopeVariables;
+  /** Exact values, e.g. `{ severity: 'critical' }`. */
+  equals?: Partial<Record<keyof typeof FIELDS, string>>;
+}
+
+function variableName(v: string): string {
+  if (!/^[A-Za-z_]\w*$/.test(v)) throw new Error(`not a dashboard variable name: ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * The log query of a dashboard panel.
+ *
+ * @example dashboardEventsQuery({ variables: { host: 'host', containerName: 'container' }, types: ['port.listen'] })
+ *   // => '{service_namespace="casefile", host_name=~`${host:regex}`} | container_name=~`.*${container:regex}.*` | casefile_event_type="port.listen"'
+ */
+export function dashboardEventsQuery(f: DashboardFilter = {}): string {
+  const vars = f.variables ?? {};
+  const host = vars.host
+    ? `{service_namespace=${quote(SERVICE_NAMESPACE)}, ${lokiName(FIELDS.host.attr)}=~\`\${${variableName(vars.host)}:regex}\`}`
+    : streamSelector();
+  const metadata = SCOPE_KEYS.filter((k) => k !== 'host' && vars[k]).map(
+    (k) => `| ${lokiName(FIELDS[k].attr)}=~\`.*\${${variableName(vars[k]!)}:regex}.*\``
+  );
+  const equals = Object.entries(f.equals ?? {}).map(
+    ([k, v]) => `| ${lokiName(FIELDS[k as keyof typeof FIELDS].attr)}=${quote(v!)}`
+  );
+  return [host, ...searchFilter(f.search), ...metadata, ...typeFilter(f.types), ...equals].join(' ');
+}
+
+/**
+ * Counts of a dashboard's events grouped by fields (`'type'`: the event type), over a duration or a
+ * Grafana range variable.
+ *
+ * @example dashboardCountQuery(['imageName'], { types: ['runtime.audit'] }, '$__auto')
+ *   // => 'sum by (container_image_name) (count_over_time({service_namespace="casefile"} | casefile_event_type="runtime.audit" [$__auto]))'
+ */
+export function dashboardCountQuery(
+  fields: readonly (keyof typeof FIELDS | 'type')[],
+  f: DashboardFilter,
+  range: string
+): string {
+  const r = (GRAFANA_RANGE_VARIABLES as readonly string[]).includes(range) ? range : checkDuration(range);
+  const by = fields.map((k) => (k === 'type' ? EVENT_TYPE_LABEL : lokiName(FIELDS[k].attr))).join(', ');
+  return `sum by (${by}) (count_over_time(${dashboardEventsQuery(f)} [${r}]))`;
+}
