@@ -4,6 +4,7 @@
  * on the host are classified as host activity (an extra host.activity event).
  */
 import { readlinkSync, statSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { makeEvent, type CasefileEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
@@ -26,15 +27,23 @@ export interface EnricherOptions {
   procRoot?: string;
 }
 
-/** The runtime's names for a container, on an event that lacks them (fields already set are kept). */
-function applyInfo(out: CasefileEvent, info: ContainerInfo): void {
-  if (info.containerName) out.containerName ??= info.containerName;
-  if (info.imageName) out.imageName ??= info.imageName;
-  if (info.imageDigest) out.imageDigest ??= info.imageDigest;
-  if (info.pod) out.pod ??= info.pod;
-  if (info.namespace) out.namespace ??= info.namespace;
-  if (info.podUid) out.podUid ??= info.podUid;
-}
+/** The scope fields the runtime's answer about a container gives an event. */
+type ContainerFields = Pick<
+  CasefileEvent,
+  'containerName' | 'imageName' | 'imageDigest' | 'pod' | 'namespace' | 'podUid'
+>;
+const CONTAINER_FIELDS = ['containerName', 'imageName', 'imageDigest', 'pod', 'namespace', 'podUid'] as const;
+
+/**
+ * Sources whose events leave them with their scope decided, so the enricher does not resolve it
+ * again: the eBPF source takes it from the kernel record's cgroup id (exact at the event, even for
+ * a process gone since) and reads /proc only for an id it cannot place; the synthetic source stands
+ * for its parsed records (host processes).
+ */
+const SCOPED_SOURCES = new Set(['ebpf', 'synthetic']);
+
+/** A container the runtimes did not know is not asked about (nor its events held) again for this long. */
+export const UNKNOWN_CONTAINER_MS = 10_000;
 
 function statOr(path: string): { dev: number; ino: number } | undefined {
   try {
@@ -70,10 +79,23 @@ export class Enricher implements Stage {
   private readonly users = new UserResolver();
   private readonly dir: ContainerDirectory;
   private readonly procRoot: string;
-  private counters = { enriched: 0, container_lookups: 0, host_activity: 0 };
+  private counters = {
+    enriched: 0,
+    container_lookups: 0,
+    host_activity: 0,
+    held: 0,
+    held_released_named: 0,
+    held_released_unnamed: 0,
+  };
   private hostMntNs?: string;
   /** Events of containers being looked up, in arrival order, released when the runtime answers. */
   private readonly held = new Map<string, Array<{ e: CasefileEvent; emit: (e: CasefileEvent) => void }>>();
+  /** Containers no runtime knew, lately: their events pass without a hold. */
+  private readonly unknown = new LRUCache<string, true>({ max: 4096, ttl: UNKNOWN_CONTAINER_MS });
+  /** The event fields of each runtime answer (the directory replaces an answer it updates), checked once. */
+  private readonly fieldsOf = new WeakMap<ContainerInfo, ContainerFields>();
+  /** Processes seen outside the host's mount namespace (one never returns to it), by process key or pid. */
+  private readonly inContainerMnt = new LRUCache<string, true>({ max: 65536 });
 
   constructor(
     private readonly opts: EnricherOptions,
@@ -85,13 +107,14 @@ export class Enricher implements Stage {
   }
 
   process(e: CasefileEvent, emit: (e: CasefileEvent) => void): void {
-    const out = this.enrich(e);
-    const waiting = out.containerId ? this.held.get(out.containerId) : undefined;
+    this.enrich(e);
+    const waiting = e.containerId ? this.held.get(e.containerId) : undefined;
     if (waiting) {
-      waiting.push({ e: out, emit });
+      this.counters.held++;
+      waiting.push({ e, emit });
       return;
     }
-    this.finish(out, emit);
+    this.finish(e, emit);
   }
 
   private finish(out: CasefileEvent, emit: (e: CasefileEvent) => void): void {
@@ -105,43 +128,78 @@ export class Enricher implements Stage {
     }
   }
 
-  /** A copy of `e` with scope and user filled in (fields already set are kept). */
-  enrich(e: CasefileEvent): CasefileEvent {
-    const out: CasefileEvent = { ...e };
-    out.host ??= this.opts.host.name;
-    if (this.opts.host.id) out.hostId ??= this.opts.host.id;
-    if (!out.containerId) {
-      const c = this.scope.resolve(out);
+  /**
+   * Fill in scope and user on `e` itself (fields already set are kept): the
+   * event is the pipeline's own from makeEvent() on, so no copy is made.
+   */
+  enrich(e: CasefileEvent): void {
+    e.host ??= this.opts.host.name;
+    if (this.opts.host.id) e.hostId ??= this.opts.host.id;
+    if (!e.containerId && !SCOPED_SOURCES.has(e.source!)) {
+      const c = this.scope.resolve(e);
       if (c) {
-        out.containerId = c.containerId;
-        out.containerRuntime ??= c.runtime;
-        if (c.podUid) out.podUid ??= c.podUid;
+        e.containerId = c.containerId;
+        e.containerRuntime ??= c.runtime;
+        if (c.podUid) e.podUid ??= c.podUid;
       }
     }
     let initPid: number | undefined;
-    if (out.containerId) {
-      const info = this.dir.get(out.containerId);
+    if (e.containerId) {
+      const info = this.dir.get(e.containerId);
       if (info) {
         initPid = info.pid;
-        applyInfo(out, info);
-      } else if (this.dir.canLookup() && !this.held.has(out.containerId)) {
+        this.applyInfo(e, info);
+      } else if (!this.held.has(e.containerId) && !this.unknown.has(e.containerId) && this.dir.canLookup()) {
         // Held (process) until the runtime answers, so this event too gets the name, image and pod.
         this.counters.container_lookups++;
-        this.hold(out.containerId);
+        this.hold(e.containerId);
       }
     }
-    if (out.uid !== undefined && !out.user) {
+    if (e.uid !== undefined && !e.user) {
+      const cid = e.containerId;
       const user =
-        out.containerId && !this.inHostMountNs(out.pid)
+        cid && this.inContainerMntNs(e)
           ? this.users.lookup(
-              out.containerId,
-              this.containerRoots([initPid, out.pid]).map((r) => `${r}/etc/passwd`),
-              out.uid
+              cid,
+              () => this.containerRoots([initPid, e.pid]).map((r) => `${r}/etc/passwd`),
+              e.uid
             )
-          : this.users.lookup('host', ['/etc/passwd'], out.uid);
-      if (user) out.user = user;
+          : this.users.hostUser(e.uid);
+      if (user) e.user = user;
     }
     this.counters.enriched++;
+  }
+
+  /** The runtime's names for a container, on an event that lacks them (fields already set are kept). */
+  private applyInfo(e: CasefileEvent, info: ContainerInfo): void {
+    let f = this.fieldsOf.get(info);
+    if (!f) this.fieldsOf.set(info, (f = this.checkedFields(info)));
+    for (const k of CONTAINER_FIELDS) if (f[k]) e[k] ??= f[k];
+  }
+
+  /**
+   * The answer's fields as the contract wants them (cut, U+FFFD escaped), so
+   * the events that carry them need no second validation; a field that
+   * cannot be made valid is left out, and said so.
+   */
+  private checkedFields(info: ContainerInfo): ContainerFields {
+    const out: ContainerFields = {};
+    for (const k of CONTAINER_FIELDS) {
+      if (!info[k]) continue;
+      try {
+        out[k] = makeEvent({
+          type: 'container.start',
+          message: k,
+          containerId: info.containerId,
+          [k]: info[k],
+        })[k];
+      } catch (err) {
+        this.logger.warn(
+          { err, containerId: info.containerId, field: k },
+          'the runtime gave an invalid value; left out'
+        );
+      }
+    }
     return out;
   }
 
@@ -164,8 +222,10 @@ export class Enricher implements Stage {
     if (!list) return;
     this.held.delete(id);
     const info = this.dir.get(id);
+    if (!info) this.unknown.set(id, true);
+    this.counters[info ? 'held_released_named' : 'held_released_unnamed'] += list.length;
     for (const { e, emit } of list) {
-      if (info) applyInfo(e, info);
+      if (info) this.applyInfo(e, info);
       // Released from a timer or a promise: a throw here would have no stage wrapper to catch it.
       try {
         this.finish(e, emit);
@@ -195,6 +255,19 @@ export class Enricher implements Stage {
   }
 
   /**
+   * Whether an event's process is in a mount namespace other than the host's
+   * (or gone): /proc is asked until it has left the host's, then never again
+   * for that process.
+   */
+  private inContainerMntNs(e: CasefileEvent): boolean {
+    const k = e.processKey ?? `pid:${e.pid}`;
+    if (this.inContainerMnt.has(k)) return true;
+    if (this.inHostMountNs(e.pid)) return false;
+    this.inContainerMnt.set(k, true);
+    return true;
+  }
+
+  /**
    * /proc/<pid>/root of those pids that live in a mount namespace other than
    * the host's and whose /etc/passwd is not the host's file: a runtime helper
    * in a fresh mount namespace still sees the host's files until it pivots
@@ -211,6 +284,7 @@ export class Enricher implements Stage {
       });
   }
 
+  /** Counters: events enriched, runtime lookups, host.activity events, events held and how they were released. */
   stats(): Record<string, number> {
     return { ...this.counters };
   }

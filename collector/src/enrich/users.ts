@@ -4,6 +4,7 @@
  * at most every {@link RECHECK_MS}).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 
 /** How often a cached passwd file's mtime is re-checked. */
 export const RECHECK_MS = 5000;
@@ -24,6 +25,9 @@ export function parsePasswd(text: string): Map<number, string> {
   return out;
 }
 
+const HOST_FILES = ['/etc/passwd'];
+const hostFiles = () => HOST_FILES;
+
 interface Entry {
   users: Map<number, string>;
   mtimeMs: number;
@@ -31,21 +35,29 @@ interface Entry {
 }
 
 export class UserResolver {
-  private readonly files = new Map<string, Entry>();
+  /** One passwd file per scope (the host, each container seen lately). */
+  private readonly files = new LRUCache<string, Entry>({ max: 1024 });
 
   /**
    * Name of `uid` per the passwd file of `scope` (e.g. 'host' or a container
-   * id), read from the first readable of `paths`; undefined when unknown.
+   * id), read from the first readable of the files `paths()` names;
+   * undefined when unknown. `paths` is called only when the file is (re)read,
+   * so finding a container's file costs nothing on the events in between.
    */
-  lookup(scope: string, paths: string[], uid: number): string | undefined {
+  lookup(scope: string, paths: () => readonly string[], uid: number): string | undefined {
     return this.load(scope, paths)?.users.get(uid);
   }
 
-  private load(scope: string, paths: string[]): Entry | undefined {
+  /** Name of `uid` per the host's /etc/passwd. */
+  hostUser(uid: number): string | undefined {
+    return this.lookup('host', hostFiles, uid);
+  }
+
+  private load(scope: string, paths: () => readonly string[]): Entry | undefined {
     const now = Date.now();
     const cached = this.files.get(scope);
     if (cached && now - cached.checkedAt < RECHECK_MS) return cached;
-    for (const path of paths) {
+    for (const path of paths()) {
       try {
         const st = statSync(path);
         if (cached && cached.mtimeMs === st.mtimeMs) {
@@ -53,9 +65,7 @@ export class UserResolver {
           return cached;
         }
         const e = { users: parsePasswd(readFileSync(path, 'utf8')), mtimeMs: st.mtimeMs, checkedAt: now };
-        this.files.delete(scope);
         this.files.set(scope, e);
-        if (this.files.size > 1024) this.files.delete(this.files.keys().next().value!);
         return e;
       } catch {
         /* next path (the process may be gone) */

@@ -17,6 +17,7 @@
  * runtime's monitor, not the container, and maps to nothing.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 
 export interface CgroupContainer {
   containerId: string;
@@ -78,23 +79,24 @@ export function containerOfPid(pid: number, procRoot = '/proc'): CgroupContainer
  * first event finds its cgroup), once per id per `retryMs` (default 1 s).
  */
 export class CgroupIndex {
-  private readonly byId = new Map<number, CgroupContainer | null>();
-  private readonly missedAt = new Map<number, number>();
+  private readonly byId = new LRUCache<number, { c: CgroupContainer | null }>({ max: 65536 });
+  /** Ids a scan did not find: not scanned for again until `retryMs` passed. */
+  private readonly missed: LRUCache<number, true>;
   private root?: string | null;
 
-  constructor(private readonly retryMs = 1000) {}
+  constructor(retryMs = 1000) {
+    this.missed = new LRUCache({ max: 4096, ttl: retryMs });
+  }
 
   /** The container of a cgroup id; null for a host cgroup, undefined when not found. */
   resolve(id: number): CgroupContainer | null | undefined {
-    if (this.byId.has(id)) return this.byId.get(id);
-    const now = Date.now();
-    if (now - (this.missedAt.get(id) ?? -Infinity) < this.retryMs) return undefined;
+    const known = this.byId.get(id);
+    if (known) return known.c;
+    if (this.missed.has(id)) return undefined;
     this.scan();
-    if (!this.byId.has(id)) {
-      this.missedAt.set(id, now);
-      if (this.missedAt.size > 4096) this.missedAt.clear();
-    }
-    return this.byId.get(id);
+    const found = this.byId.get(id);
+    if (!found) this.missed.set(id, true);
+    return found?.c;
   }
 
   private scan(): void {
@@ -107,7 +109,7 @@ export class CgroupIndex {
       } catch {
         return;
       }
-      if (!this.byId.has(st.ino)) this.byId.set(st.ino, containerFromCgroup(`0::${rel || '/'}`));
+      if (!this.byId.has(st.ino)) this.byId.set(st.ino, { c: containerFromCgroup(`0::${rel || '/'}`) });
       let entries;
       try {
         entries = readdirSync(dir, { withFileTypes: true });
@@ -117,7 +119,6 @@ export class CgroupIndex {
       for (const e of entries) if (e.isDirectory()) walk(`${dir}/${e.name}`, `${rel}/${e.name}`);
     };
     walk(this.root, '');
-    if (this.byId.size > 65536) this.byId.clear();
   }
 }
 

@@ -6,6 +6,7 @@
  * an inspector that answers for the containers it runs.
  */
 import { existsSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { EngineClient, type ContainerInspect } from './engine-client';
 
 export interface ContainerInfo {
@@ -86,11 +87,11 @@ export class EngineInspector implements ContainerInspector {
 const MAX_ENTRIES = 4096;
 
 export class ContainerDirectory {
-  private readonly byId = new Map<string, ContainerInfo>();
+  private readonly byId = new LRUCache<string, ContainerInfo>({ max: MAX_ENTRIES });
   private readonly pending = new Map<string, Promise<ContainerInfo | undefined>>();
   private readonly inspectors = new Map<string, ContainerInspector>();
   /** Which runtime answered for a container (its socket). */
-  private readonly owner = new Map<string, string>();
+  private readonly owner = new LRUCache<string, string>({ max: MAX_ENTRIES });
 
   /** Ask this runtime too (one inspector per socket; a later one for the same socket replaces it). */
   addInspector(inspector: ContainerInspector): void {
@@ -112,9 +113,7 @@ export class ContainerDirectory {
   }
 
   set(info: ContainerInfo): void {
-    this.byId.delete(info.containerId);
     this.byId.set(info.containerId, info);
-    if (this.byId.size > MAX_ENTRIES) this.byId.delete(this.byId.keys().next().value!);
   }
 
   /**
@@ -132,9 +131,7 @@ export class ContainerDirectory {
           if (!existsSync(inspector.socketPath)) continue;
           const info = await inspector.inspect(id).catch(() => undefined);
           if (!info) continue;
-          this.owner.delete(id);
           this.owner.set(id, inspector.socketPath);
-          if (this.owner.size > MAX_ENTRIES) this.owner.delete(this.owner.keys().next().value!);
           this.set({ ...this.byId.get(id), ...info });
           return this.byId.get(id);
         }

@@ -9,8 +9,10 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkS
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Availability, Emit, Source } from '../pipeline/types';
+import { PidScope } from '../enrich/scope';
 import { UserResolver } from '../enrich/users';
 import { CgroupIndex } from './cgroup';
 import { bootId, nsToTicks, readStat } from './process-identity';
@@ -107,7 +109,7 @@ export class EbpfSource implements Source {
   /** Lineage: every process's identity from its fork and exec records (bpftrace/process-table.ts). */
   readonly processes = new ProcessTable();
   /** argv read as an exec line arrived, by pid (see readArgvEarly). */
-  private readonly earlyArgv = new Map<number, { ticks: number; argv: Uint8Array }>();
+  private readonly earlyArgv = new LRUCache<number, { ticks: number; argv: Uint8Array }>({ max: 1024 });
   private counters = {
     lines: 0,
     events: 0,
@@ -137,6 +139,7 @@ export class EbpfSource implements Source {
   async start(emit: Emit): Promise<void> {
     const boot = bootId();
     const cgroups = new CgroupIndex();
+    const pids = new PidScope();
     const users = new UserResolver();
     const hostMnt = mountNsInode(1) ?? mountNsInode('self');
     const offsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -148,7 +151,8 @@ export class EbpfSource implements Source {
       bootNs: (t) => t + bootOffset,
       argvCap: this.opts.strlen ?? 128,
       containerOfCgroup: (id) => cgroups.resolve(id),
-      hostUserOf: (uid, mnt) => (mnt === hostMnt ? users.lookup('host', ['/etc/passwd'], uid) : undefined),
+      containerOfProcess: (p) => pids.resolve(p),
+      hostUserOf: (uid, mnt) => (mnt === hostMnt ? users.hostUser(uid) : undefined),
       readCmdline: (pid, ticks) => {
         const early = this.earlyArgv.get(pid);
         if (early?.ticks === ticks) return early.argv;
@@ -236,7 +240,6 @@ export class EbpfSource implements Source {
     const ticks = nsToTicks(Number(m[2]));
     const argv = readArgv(pid, ticks);
     if (!argv) return;
-    if (this.earlyArgv.size >= 1024) this.earlyArgv.delete(this.earlyArgv.keys().next().value!);
     this.earlyArgv.set(pid, { ticks, argv });
   }
 

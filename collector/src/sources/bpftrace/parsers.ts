@@ -26,6 +26,15 @@ export interface ProbeContext {
   /** cgroup v2 id (a record's `cg`) -> container; null on the host, undefined when unknown. */
   containerOfCgroup?(id: number): CgroupContainer | null | undefined;
   /**
+   * The container of a process whose record's cgroup id is unknown (or absent), from
+   * /proc/<pid>/cgroup once per process; null on the host, undefined when gone.
+   */
+  containerOfProcess?(p: {
+    pid: number;
+    ppid?: number;
+    processKey?: string;
+  }): CgroupContainer | null | undefined;
+  /**
    * uid -> user name for a process in mount namespace `mntNs` (inode), when
    * that is the host's; undefined otherwise (the enricher resolves container users).
    */
@@ -71,13 +80,17 @@ export function recordKey(
 
 /**
  * Container fields from a record's `cg` (cgroup v2 id), resolved while the
- * record is handled, so even a process gone by then maps to its container.
+ * record is handled, so even a process gone by then maps to its container;
+ * an id that maps to nothing known is placed through /proc. This is the
+ * event's scope: the enricher does not resolve it again.
  */
 export function cgroupScope(
   rec: ProbeRecord,
   ctx: ProbeContext
 ): { containerId?: string; containerRuntime?: string; podUid?: string } {
-  const c = rec.num.cg !== undefined ? ctx.containerOfCgroup?.(rec.num.cg) : undefined;
+  let c = rec.num.cg !== undefined ? ctx.containerOfCgroup?.(rec.num.cg) : undefined;
+  if (c === undefined && rec.num.pid !== undefined)
+    c = ctx.containerOfProcess?.({ pid: rec.num.pid, ppid: rec.num.ppid, processKey: recordKey(rec, ctx) });
   return c
     ? { containerId: c.containerId, containerRuntime: c.runtime, ...(c.podUid ? { podUid: c.podUid } : {}) }
     : {};
