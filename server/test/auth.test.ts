@@ -44,6 +44,10 @@ const ROUTE_SCOPES: Record<string, TokenScope> = {
   'GET /api/v1/signing-key': 'read',
   'GET /api/v1/custody': 'read',
   'GET /api/v1/snapshots/{id}/custody': 'read',
+  'POST /api/v1/pin-jobs': 'pin',
+  'GET /api/v1/pin-jobs': 'read',
+  'GET /api/v1/pin-jobs/{id}': 'read',
+  'DELETE /api/v1/pin-jobs/{id}': 'pin',
 };
 
 describe('authorisation and input bounds', () => {

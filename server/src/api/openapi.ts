@@ -78,7 +78,7 @@ export function openApiDocument(ops: readonly Op[], version: string) {
       title: 'Casefile server',
       version,
       description:
-        'Forensics API: snapshots pinned from Loki, CSV and forensic-package export, Grafana alert webhook. ' +
+        'Forensics API: snapshots pinned from Loki (directly, or as background pin jobs with progress), CSV and forensic-package export, Grafana alert webhook. ' +
         'Send Authorization: Bearer <token>; each route needs one scope (read, pin, admin, webhook), named in its security. ' +
         "X-Grafana-User (the acting user) and X-Casefile-Max-Snapshots are honoured only from Grafana's token (scope grafana).",
     },

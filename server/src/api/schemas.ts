@@ -153,3 +153,61 @@ export const grafanaWebhookBody = {
     },
   },
 };
+
+/** A pin job (GET /api/v1/pin-jobs/{id}): state, progress, and its snapshot or error once it has ended. */
+export const pinJobSchema = {
+  type: 'object',
+  required: ['id', 'state', 'title', 'createdAt', 'elapsedMs', 'eventsRead', 'estimatedTotal'],
+  properties: {
+    id: { type: 'string' },
+    state: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+    phase: {
+      type: 'string',
+      enum: ['reading', 'storing'],
+      description: 'While running: reading from Loki (cancellable), then storing in one transaction (not)',
+    },
+    title: { type: 'string' },
+    scope: scopeSchema,
+    from: { type: 'string', description: 'RFC 3339 with nanoseconds' },
+    to: { type: 'string' },
+    types: { type: 'array', items: { type: 'string' } },
+    search: { type: 'string' },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    startedAt: { type: 'string' },
+    finishedAt: { type: 'string' },
+    elapsedMs: { type: 'integer', description: 'Since the job was created, until it ended' },
+    eventsRead: { type: 'integer', description: 'Entries read from Loki so far' },
+    estimatedTotal: {
+      type: ['integer', 'null'],
+      description:
+        'Entries Loki counts in the window (instant count_over_time, whole ms); null until Loki answered',
+    },
+    snapshotId: { type: 'string', description: 'When done: the snapshot pinned' },
+    evicted: { type: 'array', items: { type: 'string' } },
+    error: { ...errorSchema, description: 'When failed or cancelled: why, in words' },
+  },
+};
+
+export const pinJobCreateQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    waitMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 10_000,
+      default: 0,
+      description: 'Wait up to this long for the job to end, so a small pin is done in one round trip',
+    },
+  },
+};
+
+export const pinJobListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    active: { type: 'boolean', default: false, description: 'Only queued and running jobs' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  },
+};

@@ -1,4 +1,4 @@
-/** Snapshot routes: pin, list, get, events, unreadable entries, delete, lock/unlock; each names its scope. */
+/** Snapshot routes: pin, list, get, events, unreadable entries, delete, lock/unlock, pin jobs; each names its scope. */
 import type { FastifyInstance } from 'fastify';
 import { nsToIso, type EventType, type Scope } from '@casefile/schema';
 import type { SnapshotMeta } from '../store/store';
@@ -7,6 +7,7 @@ import { ApiError } from './errors';
 import { actor, custodyActor } from './auth';
 import { errorSchema, eventsQuery, idParams, pageQuery, pinBody, snapshotSchema } from './schemas';
 import { parseWindow } from './time';
+import { pinJobRoutes } from './pin-job-routes';
 
 /** The API form of a snapshot: the stored meta plus RFC 3339 window ends. */
 export function snapshotJson(s: SnapshotMeta) {
@@ -238,6 +239,8 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
       }
     );
   }
+
+  pinJobRoutes(app, deps);
 }
 
 /**

@@ -45,6 +45,18 @@ export interface PinOrigin {
   maxSnapshots?: number;
 }
 
+/** How a background pin job steers a pin (server/src/jobs/pin-jobs.ts). */
+export interface PinControl {
+  /** Aborted: the pin stops before storing anything and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called after each Loki page with the entries read so far. */
+  onRead?: (entries: number) => void;
+  /** Called once everything is read, just before the one store transaction (no cancelling past here). */
+  onStoring?: () => void;
+  /** The id the snapshot gets, so a job can tell after a restart whether its pin was stored. */
+  snapshotId?: string;
+}
+
 /** The source of pins made by the alert webhook. */
 export const ALERT_SOURCE = 'grafana-alert';
 
@@ -138,9 +150,13 @@ export class SnapshotService {
   }
 
   /** Pin a snapshot; returns it with the ids evicted to make room. */
-  async pin(req: PinRequest, origin: PinOrigin): Promise<{ snapshot: SnapshotMeta; evicted: string[] }> {
+  async pin(
+    req: PinRequest,
+    origin: PinOrigin,
+    control: PinControl = {}
+  ): Promise<{ snapshot: SnapshotMeta; evicted: string[] }> {
     try {
-      const out = await this.pinOnce(req, origin);
+      const out = await this.pinOnce(req, origin, control);
       this.metrics.pins.inc({ result: 'ok' });
       this.metrics.pinnedEvents.inc(out.snapshot.eventCount);
       this.metrics.evictions.inc(out.evicted.length);
@@ -157,13 +173,15 @@ export class SnapshotService {
               ? 'too_large'
               : name === 'DuplicateAlertError'
                 ? 'duplicate'
-                : 'error';
+                : control.signal?.aborted
+                  ? 'cancelled'
+                  : 'error';
       this.metrics.pins.inc({ result });
       throw err;
     }
   }
 
-  private async pinOnce(req: PinRequest, origin: PinOrigin) {
+  private async pinOnce(req: PinRequest, origin: PinOrigin, control: PinControl) {
     // Alert pins have their own share and evict only each other; an analyst's pin evicts the oldest unlocked.
     const cap = origin.maxSnapshots ?? this.opts.maxSnapshots;
     const alert = origin.source === ALERT_SOURCE;
@@ -180,6 +198,7 @@ export class SnapshotService {
     const byType: Record<string, number> = {};
     let unreadable = 0;
     for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
+      control.signal?.throwIfAborted();
       this.metrics.lokiPages.inc();
       if (rows.length + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
         throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
@@ -213,7 +232,9 @@ export class SnapshotService {
           stream: stream ? canonicalJson(stream) : undefined,
         });
       }
+      control.onRead?.(rows.length);
     }
+    control.signal?.throwIfAborted();
     if (unreadable) {
       this.metrics.unreadableEntries.inc({ kind: 'pin' }, unreadable);
       this.log?.warn(
@@ -223,7 +244,7 @@ export class SnapshotService {
     }
     const pinnedNs = nowNs();
     const snapshot: SnapshotMeta = {
-      id: randomUUID(),
+      id: control.snapshotId ?? randomUUID(),
       title: req.title,
       note: req.note ?? '',
       scope: req.scope,
@@ -274,6 +295,7 @@ export class SnapshotService {
       contentHash:
         'SHA-256 over each entry (event or unreadable entry) as RFC 8785 canonical JSON followed by "\\n", in (timeNs numerically, id) order: events.jsonl byte for byte',
     };
+    control.onStoring?.();
     const t = this.custody.session();
     const read = performance.now();
     const { evicted } = await this.store.createSnapshot(snapshot, rows, room, {
