@@ -1,7 +1,9 @@
 /**
  * `npm start`: Casefile on this machine, without Docker: the forensics server
  * (port 8600) and a collector watching this host, both sending to the Loki at
- * LOKI_URL (default http://127.0.0.1:3100), with state under ./.state/.
+ * LOKI_URL (default http://127.0.0.1:3100), with state under ./.state/ (CASEFILE_STATE moves it).
+ * Every other setting is the components' own environment (CASEFILE_SERVER_PORT, CASEFILE_LISTEN,
+ * CASEFILE_RUNTIME_SOCKET, ...), passed through.
  * Fetches nothing (`npm start` compiles first: the `prestart` script). When no Loki answers, it says so and keeps going:
  * the collector holds events in its durable queue until Loki is there.
  * Ctrl-C stops both. Grafana comes from docker-compose.yml or your own Grafana.
@@ -12,7 +14,9 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const STATE = resolve(ROOT, '.state');
+const STATE = resolve(process.env.CASEFILE_STATE ?? resolve(ROOT, '.state'));
+const serverPort = process.env.CASEFILE_SERVER_PORT ?? '8600';
+const metricsAddress = process.env.CASEFILE_LISTEN ?? '127.0.0.1:9464';
 const lokiUrl = (process.env.LOKI_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 const token = process.env.CASEFILE_TOKEN ?? randomBytes(18).toString('base64url');
 
@@ -65,9 +69,9 @@ children.push(
 console.log(`
 casefile: running. Ctrl-C stops everything.
   Loki       ${lokiUrl}   (LogQL: {service_namespace="casefile"})
-  server     http://127.0.0.1:8600   token: ${token}
-  collector  http://127.0.0.1:9464/metrics
-  try        curl -H "Authorization: Bearer ${token}" http://127.0.0.1:8600/api/v1/snapshots
+  server     http://127.0.0.1:${serverPort}   token: ${token}
+  collector  http://${metricsAddress}/metrics
+  try        curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${serverPort}/api/v1/snapshots
 `);
 
 async function stop(code = 0) {
