@@ -52,7 +52,10 @@ async function buildPackage(name) {
     target: 'node20',
     packages: 'external',
     // The one workspace package: bundled from source (its exports point at .ts files node cannot run).
-    alias: { '@casefile/schema': join(ROOT, 'schema/src/index.ts') },
+    alias: {
+      '@casefile/schema': join(ROOT, 'schema/src/index.ts'),
+      '@casefile/schema/otel': join(ROOT, 'schema/src/otel/index.ts'),
+    },
     sourcemap: 'linked',
     write: false,
     logLevel: 'warning',

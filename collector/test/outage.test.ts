@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startLoki, type Loki } from '../../test/loki/loki-server';
+import { emptyResource } from '@opentelemetry/resources';
+import { EVENT_ID_ATTR } from '@casefile/schema';
 import { DiskQueue } from '../src/export/disk-queue';
+import { decodeRecord } from '../src/export/record-codec';
 import { createLogger } from '../src/observability/logger';
 import { Collector } from '../src/pipeline/collector';
 import { SyntheticSource } from '../src/pipeline/synthetic-source';
@@ -56,7 +59,7 @@ test(
         collector.queue!.depth >= rate * 20,
         `events pile up in the queue while Loki is down (depth ${collector.queue!.depth})`
       );
-      ok(collector.shipper!.lastError, 'export errors are seen');
+      ok(collector.export!.delivery.lastError, 'export errors are seen');
       loki = await startLoki({ dataDir: lokiDir, httpPort: loki.httpPort });
       t.diagnostic(`Loki was down ${((Date.now() - downAt) / 1000).toFixed(1)} s`);
       await source.done;
@@ -130,9 +133,13 @@ test(
     equal((await first.exited).signal, 'SIGKILL');
     // What the durable queue holds now is what must not be lost.
     const q = new DiskQueue(join(stateDir, 'queue'));
+    const origin = { resource: emptyResource(), scope: { name: 'outage-test' } };
     const queued: number[] = [];
     for (let b = q.read(10_000, 64 << 20); b; b = q.read(10_000, 64 << 20))
-      for (const r of b.records) queued.push(Number(JSON.parse(r).id.slice(run.length + 1)));
+      for (const r of b.records) {
+        const id = String(decodeRecord(r, origin).attributes[EVENT_ID_ATTR]);
+        queued.push(Number(id.slice(run.length + 1)));
+      }
     q.close();
     t.diagnostic(`queued at the kill: ${queued.length} events, torn bytes cut: ${q.recoveredTornBytes}`);
     ok(queued.length > 0, 'the kill left undelivered events in the queue');

@@ -1,20 +1,20 @@
 /**
- * Seed a real Loki through the real OpenTelemetry JS exporter, the way a
- * collector on `host` would (schema's toLogRecord + resourceAttributes).
- *
- * The SDK's BatchLogRecordProcessor drops bursts silently (MACHINE.md), so
- * this flushes every `flushEvery` records with a queue just large enough, and
- * counts failed exports: it throws rather than seed fewer events than asked.
+ * Seed a real Loki through the real OpenTelemetry JS SDK, the way a
+ * collector on `host` would (schema's toLogRecord + resourceAttributes), with
+ * schema's DeliveryProcessor over a memory queue: failed requests are
+ * retried, emitting waits while the queue is past its high water (so a
+ * generator can stream millions), and it throws rather than seed fewer
+ * events than asked.
  */
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { resourceAttributes, toLogRecord, type CasefileEvent } from '@casefile/schema';
+import { createLogExporter, DeliveryProcessor, MemoryQueue, otlpProtocol } from '@casefile/schema/otel';
 
 export interface SeedOptions {
   /** service.name of the seeding "collector". Default casefile-test-seed. */
   serviceName?: string;
-  /** Records between flushes. Default 8192. */
+  /** Records queued at most before emitting waits for deliveries. Default 8192. */
   flushEvery?: number;
   /** Records per OTLP request. Default 2048. */
   batchSize?: number;
@@ -27,34 +27,38 @@ export async function seedEvents(
   events: Iterable<CasefileEvent>,
   { serviceName = 'casefile-test-seed', flushEvery = 8192, batchSize = 2048 }: SeedOptions = {}
 ): Promise<number> {
-  let failed = 0;
-  const exporter = new OTLPLogExporter({ url: `${lokiUrl}/otlp/v1/logs`, timeoutMillis: 120_000 });
-  const exportBatch = exporter.export.bind(exporter);
-  exporter.export = (records, done) =>
-    exportBatch(records, (r) => {
-      if (r.code !== 0) failed += records.length;
-      done(r);
-    });
+  const delivery = new DeliveryProcessor({
+    exporter: createLogExporter({
+      url: `${lokiUrl}/otlp/v1/logs`,
+      protocol: otlpProtocol(),
+      timeoutMs: 120_000,
+    }),
+    // Room for the high water plus the batch that crosses it: the queue never refuses.
+    queue: new MemoryQueue(flushEvery + batchSize),
+    maxBatchRecords: batchSize,
+    highWaterRecords: flushEvery,
+    lingerMs: 200,
+    flushTimeoutMs: 300_000,
+  });
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resourceAttributes({ serviceName, host })),
-    processors: [
-      new BatchLogRecordProcessor({
-        exporter,
-        maxExportBatchSize: batchSize,
-        maxQueueSize: flushEvery + 1,
-        scheduledDelayMillis: 200,
-        exportTimeoutMillis: 300_000,
-      }),
-    ],
+    processors: [delivery],
   });
   const logger = provider.getLogger(serviceName);
   let n = 0;
-  for (const e of events) {
-    logger.emit(toLogRecord(e));
-    if (++n % flushEvery === 0) await provider.forceFlush();
+  try {
+    for (const e of events) {
+      logger.emit(toLogRecord(e));
+      if (++n % batchSize === 0 && delivery.backlogged) await delivery.whenWritable();
+    }
+    await delivery.forceFlush();
+  } finally {
+    await provider.shutdown();
   }
-  await provider.forceFlush();
-  await provider.shutdown();
-  if (failed) throw new Error(`${failed} of ${n} records failed to export to Loki at ${lokiUrl}`);
+  const lost = delivery.rejected + delivery.dropped;
+  if (lost)
+    throw new Error(
+      `${lost} of ${n} records not accepted by Loki at ${lokiUrl} (last error: ${delivery.lastError ?? 'none'})`
+    );
   return n;
 }

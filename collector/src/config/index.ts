@@ -86,6 +86,8 @@ export interface CollectorConfig {
     resourceAttributes: Record<string, string>;
     /** Request body compression. Default none. */
     compression: 'gzip' | 'none';
+    /** OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL). Default http/json. */
+    protocol: 'http/json' | 'http/protobuf';
   };
   /** Print every event as one JSON line on stdout. Default false. */
   stdout: boolean;
@@ -112,6 +114,7 @@ type Kind =
   | 'map'
   | 'url'
   | 'compression'
+  | 'protocol'
   | 'list'
   | 'patterns';
 
@@ -396,6 +399,15 @@ export const OPTIONS: readonly Option[] = [
     default: () => 'none',
   },
   {
+    path: 'otlp.protocol',
+    kind: 'protocol',
+    flag: 'otlp-protocol',
+    env: ['CASEFILE_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    arg: 'PROTO',
+    doc: 'OTLP/HTTP encoding: http/json or http/protobuf',
+    default: () => 'http/json',
+  },
+  {
     path: 'otlp.serviceName',
     kind: 'string',
     env: ['CASEFILE_SERVICE_NAME', 'OTEL_SERVICE_NAME'],
@@ -510,6 +522,10 @@ function coerce(o: Option, v: unknown, from: string): unknown {
     }
     case 'compression':
       if (v !== 'gzip' && v !== 'none') throw new Error('expected gzip or none');
+      return v;
+    case 'protocol':
+      // grpc is the third OTLP protocol; Loki takes OTLP over HTTP only.
+      if (v !== 'http/json' && v !== 'http/protobuf') throw new Error('expected http/json or http/protobuf');
       return v;
     case 'list':
     case 'patterns': {

@@ -1,23 +1,17 @@
 /**
  * The collector: sources -> validation (makeEvent) -> enrich -> runtime models
- * -> redaction -> validation -> durable queue -> OTLP exporter, plus --stdout,
+ * -> redaction -> validation -> OTel LoggerProvider -> DeliveryProcessor over the
+ * durable queue -> OTLP exporter (export/otlp-export.ts), plus --stdout,
  * /metrics and /healthz. A bad event is counted and logged, never fatal; a
  * throwing stage drops that one event (counted), never the collector.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  makeEvent,
-  resourceAttributes,
-  validateEvent,
-  type CasefileEvent,
-  type NewEvent,
-} from '@casefile/schema';
+import { makeEvent, toLogRecord, validateEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
 import { createEnricher } from '../enrich';
-import { DiskQueue } from '../export/disk-queue';
-import { OtlpShipper } from '../export/otlp-shipper';
+import type { DiskQueue } from '../export/disk-queue';
+import { createExport, type CollectorExport } from '../export/otlp-export';
 import { createModelStage, createRuntimeActions } from '../models';
 import { CollectorMetrics } from '../observability/metrics';
 import { startHttpServer, type HttpServer } from '../observability/server';
@@ -46,7 +40,8 @@ interface SourceState {
 export class Collector {
   readonly metrics: CollectorMetrics;
   readonly queue?: DiskQueue;
-  readonly shipper?: OtlpShipper;
+  /** The OTLP export (provider, processor, queue) when an endpoint is set. */
+  readonly export?: CollectorExport;
   private readonly stages: Stage[];
   private readonly chain: (e: CasefileEvent) => void;
   private readonly redact?: ReturnType<typeof createRedactStage>;
@@ -68,19 +63,13 @@ export class Collector {
     private readonly log: Logger,
     private readonly opts: CollectorOptions = {}
   ) {
-    if (config.otlp.endpoint) {
-      this.queue = new DiskQueue(join(config.stateDir, 'queue'), {
-        ...config.queue,
-        log: log.child({ component: 'queue' }),
-      });
-    }
     this.metrics = new CollectorMetrics({
       eventsBySourceType: this.eventsBySourceType,
       invalidBySource: this.invalidBySource,
       dropped: () => ({
         queue_full: this.queue?.dropped ?? 0,
-        queue_corrupt: this.queue?.corruptRecords ?? 0,
-        rejected: this.shipper?.rejected ?? 0,
+        queue_corrupt: (this.queue?.corruptRecords ?? 0) + (this.export?.records.undecodable ?? 0),
+        rejected: this.export?.delivery.rejected ?? 0,
         stage_error: this.stageErrors,
       }),
       queue: () => this.queue?.stats(),
@@ -89,30 +78,9 @@ export class Collector {
       redacted: () => this.redact?.redacted ?? 0,
       redactOverBudget: () => this.redact?.overBudget ?? 0,
     });
-    if (this.queue && config.otlp.endpoint) {
-      const resource = {
-        ...config.otlp.resourceAttributes,
-        ...resourceAttributes({
-          serviceName: config.otlp.serviceName,
-          serviceVersion: VERSION,
-          host: config.host.name,
-          hostId: config.host.id,
-        }),
-      };
-      this.shipper = new OtlpShipper(
-        this.queue,
-        {
-          url: config.otlp.endpoint,
-          headers: config.otlp.headers,
-          timeoutMs: config.otlp.timeoutMs,
-          compression: config.otlp.compression,
-          resource,
-          batchRecords: config.queue.batchRecords,
-          batchBytes: config.queue.batchBytes,
-        },
-        this.metrics,
-        log.child({ component: 'export' })
-      );
+    if (config.otlp.endpoint) {
+      this.export = createExport(config, VERSION, this.metrics, log);
+      this.queue = this.export.queue;
     }
     if (config.stdout) this.stdout = new StdoutWriter(opts.stdout ?? process.stdout);
     // Block stops a container through whichever runtime (Engine API or CRI) runs it.
@@ -192,12 +160,8 @@ export class Collector {
       this.invalid('pipeline', err, e);
       return;
     }
-    const line = JSON.stringify(e);
-    this.stdout?.write(line);
-    if (this.queue) {
-      this.queue.append(line);
-      this.shipper!.notify();
-    }
+    this.stdout?.write(JSON.stringify(e));
+    this.export?.logger.emit(toLogRecord(e));
   }
 
   /** Start the HTTP endpoints, the exporter and every available source. */
@@ -217,7 +181,6 @@ export class Collector {
       );
     this.http = await startHttpServer(config.listen, this.metrics.registry, () => this.health(), log);
     this.address = this.http.address;
-    this.shipper?.start();
     log.info(
       {
         endpoint: config.otlp.endpoint ?? null,
@@ -267,18 +230,19 @@ export class Collector {
     };
     const blind = this.sources.some((s) => s.active && s.source.blind?.());
     return {
-      status: this.stopping ? 'stopping' : this.shipper?.lastError || blind ? 'degraded' : 'ok',
+      status: this.stopping ? 'stopping' : this.export?.delivery.lastError || blind ? 'degraded' : 'ok',
       sources: Object.fromEntries(this.sources.map((s) => [s.source.name, state(s)])),
       queue: this.queue
         ? { depth: this.queue.depth, bytes: this.queue.bytes, dropped: this.queue.dropped }
         : null,
-      export: this.shipper
+      export: this.export
         ? {
             endpoint: this.config.otlp.endpoint,
-            lastSuccess: this.shipper.lastSuccessMs
-              ? new Date(this.shipper.lastSuccessMs).toISOString()
+            protocol: this.config.otlp.protocol,
+            lastSuccess: this.export.delivery.lastSuccessMs
+              ? new Date(this.export.delivery.lastSuccessMs).toISOString()
               : null,
-            lastError: this.shipper.lastError ?? null,
+            lastError: this.export.delivery.lastError ?? null,
           }
         : null,
     };
@@ -297,9 +261,8 @@ export class Collector {
       for (const st of this.stages)
         await st.stop?.().catch((err) => this.log.warn({ err, stage: st.name }, 'stage stop failed'));
       await this.stdout?.close();
-      this.queue?.flush();
-      await this.shipper?.stop(this.config.shutdownTimeoutMs);
-      this.queue?.close();
+      // Drains for up to shutdownTimeoutMs, then closes the queue (the rest stays on disk).
+      await this.export?.provider.shutdown();
       await this.http?.close();
       this.log.info({ queued: this.queue?.depth ?? 0 }, 'stopped');
     })();

@@ -1,15 +1,21 @@
 /**
  * Sends a `snapshot.pinned` event per pin and a `snapshot.custody` event per
- * custody-log entry to Loki over OTLP (schema's toLogRecord +
- * resourceAttributes, service casefile-server), so pins show on the timeline
- * and can be audited in Loki itself. Failures are counted, never thrown:
- * the pin is already committed.
+ * custody-log entry to Loki over OTLP (schema's toLogRecord + a producer
+ * resource, service casefile-server), so pins show on the timeline and can be
+ * audited in Loki itself. Delivery is schema's DeliveryProcessor over a
+ * memory queue (retried while Loki is away, up to the queue's bound); its
+ * outcomes are counted, never thrown: the pin is already committed.
  */
 import { hostname } from 'node:os';
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { makeEvent, resourceAttributes, toLogRecord } from '@casefile/schema';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { makeEvent, toLogRecord } from '@casefile/schema';
+import {
+  createLogExporter,
+  DeliveryProcessor,
+  MemoryQueue,
+  otlpProtocol,
+  producerResource,
+} from '@casefile/schema/otel';
 import type { CustodyEntry } from '../custody/custody-entry';
 import type { SnapshotMeta } from '../store/store';
 import type { ServerMetrics } from './metrics';
@@ -19,7 +25,12 @@ export interface PinnedEmitterOptions {
   url: string;
   tenant?: string;
   headers?: Record<string, string>;
+  /** Encoding; default from OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL, else http/json. */
+  protocol?: 'http/json' | 'http/protobuf';
 }
+
+/** Pins waiting while Loki is away, at most: beyond this they are counted as errors. */
+const MAX_QUEUED = 10_000;
 
 export class PinnedEmitter {
   private readonly provider?: LoggerProvider;
@@ -28,20 +39,21 @@ export class PinnedEmitter {
     if (opts.url === 'off') return;
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.tenant) headers['X-Scope-OrgID'] = opts.tenant;
-    const exporter = new OTLPLogExporter({ url: opts.url, headers });
-    // Count each batch's outcome (the SDK reports it only to its callback).
-    const exportBatch = exporter.export.bind(exporter);
-    exporter.export = (records, done) =>
-      exportBatch(records, (r) => {
-        // ExportResultCode.SUCCESS is 0.
-        metrics.pinnedEmits.inc({ result: r.code === 0 ? 'ok' : 'error' }, records.length);
-        done(r);
-      });
+    const delivery = new DeliveryProcessor({
+      exporter: createLogExporter({ url: opts.url, headers, protocol: opts.protocol ?? otlpProtocol() }),
+      queue: new MemoryQueue(MAX_QUEUED),
+      lingerMs: 500,
+      hooks: {
+        onExport: (e) => {
+          if (e.ok) metrics.pinnedEmits.inc({ result: 'ok' }, e.records.length);
+        },
+        onRejected: () => metrics.pinnedEmits.inc({ result: 'error' }),
+        onDropped: (n) => metrics.pinnedEmits.inc({ result: 'error' }, n),
+      },
+    });
     this.provider = new LoggerProvider({
-      resource: resourceFromAttributes(
-        resourceAttributes({ serviceName: 'casefile-server', host: hostname() })
-      ),
-      processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 500 })],
+      resource: producerResource({ serviceName: 'casefile-server', host: hostname() }),
+      processors: [delivery],
     });
   }
 
@@ -80,6 +92,7 @@ export class PinnedEmitter {
     this.provider.getLogger('casefile-server').emit(toLogRecord(e));
   }
 
+  /** Deliver what is queued (bounded: 5 s while Loki answers), then stop. */
   async shutdown(): Promise<void> {
     await this.provider?.shutdown();
   }
