@@ -15,7 +15,7 @@
  *   `${DS_...}` inputs of an exported dashboard stay unresolved.
  * - alerting: pkg/services/provisioning/alerting/rules_types.go — group name, folder and
  *   interval, rule uid/title/condition/data, `for` and states; labels expanded, annotations
- *   and query models taken raw.
+ *   and query models taken raw; contact points, templates and policies in ./grafana-notifications.ts.
  *
  * Cross references: the app's jsonData.lokiUid, dashboard panels and alert queries name a
  * provisioned data source uid of the right type; the app's plugin routes template only
@@ -27,6 +27,12 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { composeGrafana, hostPathOf, REPO_ROOT, type ComposeGrafana } from './compose-grafana';
 import { expandValue } from './grafana-expand';
+import {
+  checkNotifications,
+  emptyNotifications,
+  readNotifications,
+  type Notifications,
+} from './grafana-notifications';
 
 export interface Problem {
   file: string;
@@ -60,6 +66,8 @@ export interface Provisioning {
   apps: ProvisionedApp[];
   dashboards: { file: string; uid: string; title: string; folder: string }[];
   alertRules: { uid: string; title: string; folder: string; group: string }[];
+  /** Contact points, notification templates and the policy tree. */
+  notifications: Notifications;
   problems: Problem[];
 }
 
@@ -98,6 +106,7 @@ export function installedPlugin(root = REPO_ROOT): InstalledPlugin {
   return { id: pj.id, type: pj.type, routes: pj.routes ?? [], children };
 }
 
+/** Grafana's value readers over one file (also grafana-notifications.ts's ValueReader). */
 class Reader {
   problems: Problem[] = [];
   constructor(
@@ -191,17 +200,30 @@ const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v : 
 
 /**
  * Read everything Grafana would provision at start. `hostEnv` is the shell compose runs in;
- * by default one that sets only what compose requires (CASEFILE_TOKEN, which has no default).
+ * by default one that sets the tokens compose passes on (neither has a default).
  */
 export function loadProvisioning(
   opts: { root?: string; hostEnv?: Record<string, string | undefined>; grafana?: ComposeGrafana } = {}
 ): Provisioning {
   const root = opts.root ?? REPO_ROOT;
-  const grafana = opts.grafana ?? composeGrafana(opts.hostEnv ?? { CASEFILE_TOKEN: 'set-by-the-user' }, root);
+  const grafana =
+    opts.grafana ??
+    composeGrafana(
+      opts.hostEnv ?? { CASEFILE_TOKEN: 'set-by-the-user', CASEFILE_WEBHOOK_TOKEN: 'set-by-the-user-too' },
+      root
+    );
   const problems: Problem[] = [];
   const rel = (f: string) => relative(root, f);
   const dir = (name: string) => hostPathOf(grafana, `/etc/grafana/provisioning/${name}`);
-  const out: Provisioning = { grafana, datasources: [], apps: [], dashboards: [], alertRules: [], problems };
+  const out: Provisioning = {
+    grafana,
+    datasources: [],
+    apps: [],
+    dashboards: [],
+    alertRules: [],
+    notifications: emptyNotifications(),
+    problems,
+  };
   const read = (file: string, fn: (r: Reader, doc: Record<string, unknown>) => void) => {
     const r = new Reader(grafana.env, rel(file));
     const doc = r.yaml(readFileSync(file, 'utf8'));
@@ -341,6 +363,7 @@ export function loadProvisioning(
 
   for (const file of yamlFiles(dir('alerting')))
     read(file, (r, doc) => {
+      readNotifications(r, doc, out.notifications);
       list(doc.groups).forEach((g, gi) => {
         const w = `groups[${gi}]`;
         const name = r.str(g.name, `${w}.name`);
@@ -404,6 +427,7 @@ export function loadProvisioning(
         });
       });
     });
+  problems.push(...checkNotifications(out.notifications));
   const ruleUids = new Set<string>();
   const titles = new Set<string>();
   for (const a of out.alertRules) {

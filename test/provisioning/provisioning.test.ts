@@ -40,7 +40,7 @@ function edit(root: string, file: string, from: string | RegExp, to: string) {
 const messages = (ps: Problem[]) => ps.map((p) => `${p.file} ${p.where}: ${p.message}`).join('\n');
 
 describe('Grafana provisioning as Grafana 13 loads it', () => {
-  it('the repository provisions Loki, the app, the dashboard and the alert rules with nothing empty', () => {
+  it('the repository provisions Loki, the app, the dashboards, the alert rules and the contact point with nothing empty', () => {
     const p = loadProvisioning();
     equal(p.problems.length, 0, messages(p.problems));
     deepEqual(
@@ -52,9 +52,44 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
     ok(p.apps[0].secureJsonData.serverToken.length > 0, 'the token is set');
     deepEqual(
       p.dashboards.map((d) => d.uid),
-      ['casefile-forensics']
+      ['casefile-forensics', 'casefile-investigation', 'casefile-overview']
     );
-    deepEqual(p.alertRules.map((r) => r.uid).sort(), ['casefile-runtime-action', 'casefile-runtime-audit']);
+    deepEqual(p.alertRules.map((r) => r.uid).sort(), [
+      'casefile-runtime-action',
+      'casefile-runtime-audit-critical',
+      'casefile-runtime-audit-high',
+      'casefile-runtime-audit-medium',
+    ]);
+    // The auto-pin contact point as Grafana expands it: the server's webhook, the token from the environment.
+    const [hook] = p.notifications.receivers;
+    deepEqual(
+      [hook.contactPoint, hook.type, hook.settings.url, hook.settings.authorization_credentials],
+      ['casefile-autopin', 'webhook', 'http://server:8600/api/v1/hooks/grafana', 'set-by-the-user-too']
+    );
+    ok(p.notifications.routedTo.some((r) => r.receiver === 'casefile-autopin'));
+    deepEqual(p.notifications.templates, ['casefile.timeline']);
+  });
+
+  it('catches a broken contact point: unset token, unknown receiver, undefined template', () => {
+    const root = copyRepo();
+    try {
+      const f = 'provisioning/alerting/casefile-autopin.yaml';
+      edit(root, f, '- receiver: casefile-autopin', '- receiver: casefile-autopinn');
+      edit(root, f, 'template "casefile.timeline"', 'template "casefile.timelin"');
+      edit(root, f, 'url: ${CASEFILE_SERVER_URL}', 'url: ${CASEFILE_SERVER_URI}');
+      const text = messages(
+        loadProvisioning({ root, hostEnv: { CASEFILE_TOKEN: 'set-by-the-user' } }).problems
+      );
+      for (const want of [
+        /authorization_credentials: \$\{CASEFILE_WEBHOOK_TOKEN\}: CASEFILE_WEBHOOK_TOKEN is not set/,
+        /receiver "casefile-autopinn" is not a provisioned contact point/,
+        /template "casefile\.timelin" is not defined/,
+        /settings\.url: "\/api\/v1\/hooks\/grafana" is not a webhook URL after expansion/,
+      ])
+        match(text, want);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("v0.1.0's ${VAR:-default} files expand the Loki URL and the server URL to empty", () => {
@@ -209,7 +244,13 @@ describe("Grafana's value expansion (values.go, expanders.go, os.ExpandEnv)", ()
 
 describe("docker-compose.yml's Grafana", () => {
   it('sets the variables provisioning uses, allows both unsigned ids and mounts every folder', () => {
-    const g = composeGrafana({ CASEFILE_TOKEN: 't0k' });
+    const g = composeGrafana({ CASEFILE_TOKEN: 't0k', CASEFILE_WEBHOOK_TOKEN: 'w3bh00k' });
+    equal(g.env.CASEFILE_WEBHOOK_TOKEN, 'w3bh00k');
+    equal(
+      composeGrafana({ CASEFILE_TOKEN: 't0k' }).env.CASEFILE_WEBHOOK_TOKEN,
+      '',
+      'no default webhook token'
+    );
     equal(g.env.CASEFILE_LOKI_URL, 'http://loki:3100');
     equal(g.env.CASEFILE_SERVER_URL, 'http://server:8600');
     equal(g.env.CASEFILE_TOKEN, 't0k');
