@@ -5,9 +5,15 @@
  *    parsed process.start events through validation, enrichment, models,
  *    redaction, the durable queue and the OTLP exporter into a local HTTP sink
  *    (another process), N / time until the sink has counted all N; median of 3;
+ *  - sdk_floor_events_per_sec, pipeline_vs_sdk_floor: the same N records
+ *    through the bare SDK (sdk-floor.ts: LoggerProvider, stock batch
+ *    processor, stock OTLPLogExporter) on the same core into the same kind of
+ *    sink, one floor run after each pipeline run; the ratio is the median of
+ *    the three runs' ratios (each pair ran under the same load);
  *  - rss_mb_idle: the collector running with nothing to do;
- *  - loki_latency_p50_ms / p99: event time -> the event is queryable in a real
- *    Loki (polled every 250 ms), 200 events/s for 15 s;
+ *  - loki_latency_p50_ms / p99: event time -> the event is queryable in the
+ *    Loki stand-in, or the real Loki at LOKI_URL (named in loki_backend),
+ *    polled every 250 ms, 200 events/s for 15 s;
  *  - lost, duplicates: 500 events/s for 25 s with Loki stopped for 10 s in the
  *    middle and restarted at the same URL.
  * BENCH_EVENTS (default 200000) sets N; BENCH_CPU_PROF=DIR writes a V8 CPU
@@ -15,7 +21,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { msToNs, nsToMs } from '@casefile/schema';
 import { readEvents } from '../../test/loki/read';
@@ -182,6 +188,29 @@ export async function throughput(n: number, opts: { cpuProfDir?: string; redact?
   }
 }
 
+const FLOOR = resolve(import.meta.dirname, 'sdk-floor.ts');
+
+/** One SDK floor run: `n` records through the bare SDK into a fresh sink, on the collector's core. */
+export async function sdkFloor(n: number): Promise<{ eps: number; cpuPer1k: number }> {
+  const sink = await startSink();
+  try {
+    const args = ['--import', 'tsx', FLOOR, sink.url, String(n)];
+    const [cmd, argv] = HAS_TASKSET
+      ? ['taskset', ['-c', '1', process.execPath, ...args]]
+      : [process.execPath, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    if (code !== 0) throw new Error(`sdk floor exited ${code}`);
+    const counted = await sink.count();
+    if (counted !== n) throw new Error(`sdk floor: the sink counted ${counted} of ${n} records`);
+    return JSON.parse(out.trim().split('\n').at(-1)!) as { eps: number; cpuPer1k: number };
+  } finally {
+    sink.stop();
+  }
+}
+
 async function idleRss(): Promise<number> {
   const sink = await startSink();
   const stateDir = mkdtempSync(join(tmpdir(), 'casefile-bench-'));
@@ -322,21 +351,32 @@ async function lokiRuns() {
 
 export async function run(): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_EVENTS ?? 200_000);
+  const loadBefore = loadavg()[0];
   const runs = [];
+  const floors: Array<{ eps: number; cpuPer1k: number }> = [];
   for (let i = 0; i < 3; i++) {
     runs.push(await throughput(n, { cpuProfDir: i === 0 ? process.env.BENCH_CPU_PROF : undefined }));
-    process.stderr.write(`bench pipeline: run ${i + 1}: ${JSON.stringify(runs[i])}\n`);
+    floors.push(await sdkFloor(n));
+    process.stderr.write(
+      `bench pipeline: run ${i + 1}: ${JSON.stringify(runs[i])}, sdk floor ${JSON.stringify(floors[i])}\n`
+    );
   }
+  const loadDuring = loadavg()[0];
   const idle = await idleRss();
   // The Loki part may fail (no Loki, a slow one): its error is a field, the other figures stay.
   const loki = await lokiRuns().catch((e: Error) => ({ loki_error: e.message }));
   return {
     events_per_sec: Math.round(median(runs.map((r) => r.eps))),
     events_per_sec_runs: runs.map((r) => Math.round(r.eps)),
+    sdk_floor_events_per_sec: Math.round(median(floors.map((f) => f.eps))),
+    sdk_floor_events_per_sec_runs: floors.map((f) => Math.round(f.eps)),
+    pipeline_vs_sdk_floor: Number(median(runs.map((r, i) => r.eps / floors[i].eps)).toFixed(2)),
+    sdk_floor_cpu_ms_per_1k_events: Number(median(floors.map((f) => f.cpuPer1k)).toFixed(1)),
     cpu_ms_per_1k_events: Number(median(runs.map((r) => r.cpuPer1k)).toFixed(1)),
     rss_mb_idle: Number(idle.toFixed(1)),
     rss_mb_loaded: Number(median(runs.map((r) => r.rssLoaded)).toFixed(1)),
     pipeline_one_core: HAS_TASKSET,
+    load_average_1m: [Number(loadBefore.toFixed(2)), Number(loadDuring.toFixed(2))],
     ...loki,
   };
 }
