@@ -1,15 +1,25 @@
 import { standInBackendSrv } from '../test/backendSrvStandIn';
-import { deleteSnapshot, liveCsvUrl, pinSnapshot, setLocked, snapshotEvents } from './server';
+import {
+  PIN_WAIT_MS,
+  cancelPinJob,
+  deleteSnapshot,
+  getPinJob,
+  listPinJobs,
+  liveCsvUrl,
+  setLocked,
+  snapshotEvents,
+  startPinJob,
+} from './server';
 
 const BASE = 'api/plugin-proxy/casefile-forensics-app/api/v1';
 
 describe('server client (plugin routes)', () => {
-  it('pins through the POST route with the filter of the view', async () => {
+  it('starts a pin job through the POST route with the filter of the view, waiting a moment for small pins', async () => {
     const seen = standInBackendSrv(() => ({
-      status: 201,
-      data: { snapshot: { id: 's1', title: 't', eventCount: 3 }, evicted: [] },
+      status: 202,
+      data: { job: { id: 'j1', state: 'running', eventsRead: 0, estimatedTotal: null } },
     }));
-    const s = await pinSnapshot({
+    const { job, snapshot } = await startPinJob({
       title: 't',
       scope: { containerName: 'web' },
       from: 1,
@@ -17,10 +27,12 @@ describe('server client (plugin routes)', () => {
       types: ['process.start'],
       search: 'nc',
     });
-    expect(s.id).toBe('s1');
+    expect(job.id).toBe('j1');
+    expect(snapshot).toBeUndefined();
     expect(seen[0]).toMatchObject({
       method: 'POST',
-      url: `${BASE}/snapshots`,
+      url: `${BASE}/pin-jobs`,
+      params: { waitMs: PIN_WAIT_MS },
       data: {
         title: 't',
         scope: { containerName: 'web' },
@@ -30,6 +42,18 @@ describe('server client (plugin routes)', () => {
         search: 'nc',
       },
     });
+  });
+
+  it('follows, lists and cancels pin jobs by id', async () => {
+    const seen = standInBackendSrv(() => ({ data: { items: [], total: 0 } }));
+    await getPinJob('j 1');
+    await listPinJobs();
+    await cancelPinJob('j 1');
+    expect(seen.map((r) => `${r.method} ${r.url} ${JSON.stringify(r.params ?? {})}`)).toEqual([
+      `GET ${BASE}/pin-jobs/j%201 {}`,
+      `GET ${BASE}/pin-jobs {"active":true}`,
+      `DELETE ${BASE}/pin-jobs/j%201 {}`,
+    ]);
   });
 
   it('locks, unlocks and deletes by id', async () => {

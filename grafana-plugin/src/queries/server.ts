@@ -64,11 +64,55 @@ export async function snapshotEvents(id: string, cap: number): Promise<CasefileE
   }
 }
 
-export async function pinSnapshot(req: PinRequest): Promise<Snapshot> {
-  const ans = await request<{ snapshot: Snapshot; evicted: string[] }>('POST', `${SERVER_BASE}/snapshots`, {
-    data: req,
-  });
-  return ans.snapshot;
+/** A pin running in the background on the server (GET /pin-jobs/{id}). */
+export interface PinJob {
+  id: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** While running: reading from Loki (cancellable), then storing (no longer cancellable). */
+  phase?: 'reading' | 'storing';
+  title: string;
+  scope: Scope;
+  from: string;
+  to: string;
+  createdBy?: string;
+  createdAt: string;
+  elapsedMs: number;
+  /** Entries read from Loki so far. */
+  eventsRead: number;
+  /** Entries Loki counted in the window; null until it answered. */
+  estimatedTotal: number | null;
+  /** When done. */
+  snapshotId?: string;
+  /** When failed or cancelled: why, in words. */
+  error?: { error: string; message: string };
+}
+
+/** How long a pin request waits for its job to end, so a small pin is done in one round trip. */
+export const PIN_WAIT_MS = 1500;
+
+/**
+ * Start a pin job; the answer carries the snapshot when the pin was done
+ * within `waitMs`, else the running job to follow with getPinJob.
+ */
+export async function startPinJob(
+  req: PinRequest,
+  waitMs = PIN_WAIT_MS
+): Promise<{ job: PinJob; snapshot?: Snapshot }> {
+  return request('POST', `${SERVER_BASE}/pin-jobs`, { params: { waitMs }, data: req });
+}
+
+export async function getPinJob(id: string): Promise<PinJob> {
+  return request('GET', `${SERVER_BASE}/pin-jobs/${encodeURIComponent(id)}`);
+}
+
+/** Pin jobs newest first; `active`: only the queued and running ones. */
+export async function listPinJobs(active = true): Promise<{ items: PinJob[]; total: number }> {
+  return request('GET', `${SERVER_BASE}/pin-jobs`, { params: { active } });
+}
+
+/** Cancel a queued or reading pin job: the server stores nothing. */
+export async function cancelPinJob(id: string): Promise<PinJob> {
+  return request('DELETE', `${SERVER_BASE}/pin-jobs/${encodeURIComponent(id)}`);
 }
 
 export async function setLocked(id: string, locked: boolean): Promise<Snapshot> {

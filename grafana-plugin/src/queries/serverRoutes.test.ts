@@ -16,12 +16,15 @@ import {
 } from '../../tests/host/plugin-routes';
 import { standInBackendSrv } from '../test/backendSrvStandIn';
 import {
+  cancelPinJob,
   deleteSnapshot,
+  getPinJob,
   getSnapshot,
+  listPinJobs,
   listSnapshots,
   liveCsvUrl,
-  pinSnapshot,
   setLocked,
+  startPinJob,
   snapshotCsvUrl,
   snapshotEvents,
   snapshotPackageUrl,
@@ -51,10 +54,13 @@ async function pluginCalls(): Promise<Call[]> {
   await listSnapshots();
   await getSnapshot('snap 1');
   await snapshotEvents('snap 1', 10);
-  await pinSnapshot({ title: 't', scope: {}, from: 1, to: 2 });
+  await startPinJob({ title: 't', scope: {}, from: 1, to: 2 });
   await setLocked('snap 1', true);
   await setLocked('snap 1', false);
   await deleteSnapshot('snap 1');
+  await getPinJob('job 1');
+  await listPinJobs();
+  await cancelPinJob('job 1');
   const calls: Call[] = seen.map((s) => {
     const q = new URLSearchParams(Object.entries(s.params).map(([k, v]) => [k, String(v)])).toString();
     return {
@@ -95,10 +101,13 @@ describe('server calls through the plugin routes, as Grafana 13 matches them', (
       'GET api/v1/snapshots',
       'GET api/v1/snapshots/snap%201',
       'GET api/v1/snapshots/snap%201/events',
-      'POST api/v1/snapshots',
+      'POST api/v1/pin-jobs',
       'POST api/v1/snapshots/snap%201/lock',
       'POST api/v1/snapshots/snap%201/unlock',
       'DELETE api/v1/snapshots/snap%201',
+      'GET api/v1/pin-jobs/job%201',
+      'GET api/v1/pin-jobs',
+      'DELETE api/v1/pin-jobs/job%201',
       'GET api/v1/snapshots/snap%201/export.csv',
       'GET api/v1/snapshots/snap%201/package',
       'GET api/v1/export.csv',
@@ -116,19 +125,20 @@ describe('server calls through the plugin routes, as Grafana 13 matches them', (
     }
   });
 
-  it('the pin carries the snapshot cap; lock and delete do not', async () => {
+  it('the pin job carries the snapshot cap; lock, delete and cancel do not', async () => {
     const calls = await pluginCalls();
     const headerOf = (i: number) =>
       (decide(pluginJson.routes, calls[i], 'Editor') as { headers: Record<string, string> }).headers;
     expect(headerOf(3)['X-Casefile-Max-Snapshots']).toBe('7');
     expect(headerOf(4)['X-Casefile-Max-Snapshots']).toBeUndefined();
     expect(headerOf(6)['X-Casefile-Max-Snapshots']).toBeUndefined();
+    expect(headerOf(9)['X-Casefile-Max-Snapshots']).toBeUndefined();
   });
 
-  it("v0.1.0's static route paths 404 on every call but the pin", async () => {
+  it("v0.1.0's static route paths 404 on every call", async () => {
     const calls = await pluginCalls();
     const forwarded = calls.filter((c) => decide(oldPluginJson.routes, c, 'Admin').kind === 'forward');
-    expect(forwarded.map((c) => `${c.method} ${c.url}`)).toEqual([`POST ${PREFIX}api/v1/snapshots`]);
+    expect(forwarded.map((c) => `${c.method} ${c.url}`)).toEqual([]);
     expect(decide(oldPluginJson.routes, calls[0], 'Admin')).toEqual({
       kind: 'error',
       status: 404,

@@ -5,6 +5,7 @@ import { config, locationService } from '@grafana/runtime';
 import { testIds } from '@casefile/timeline-ui';
 import { HostRouter } from '../../test/HostRouter';
 import { standInBackendSrv, type Seen } from '../../test/backendSrvStandIn';
+import { pinJobTestIds } from '../../components/PinSnapshot/testIds';
 import { Snapshots } from './Snapshots';
 
 const BASE = 'api/plugin-proxy/casefile-forensics-app/api/v1';
@@ -23,9 +24,30 @@ const snap = (id: string, locked: boolean) => ({
   locked,
 });
 
-function server() {
+const runningJob = (eventsRead: number) => ({
+  id: 'job1',
+  state: 'running',
+  phase: 'reading',
+  title: 'big window',
+  scope: { host: 'node-1' },
+  from: '2026-11-27T12:00:00Z',
+  to: '2026-11-27T13:00:00Z',
+  createdBy: 'bob',
+  createdAt: '2026-11-27T13:01:00Z',
+  elapsedMs: 4000,
+  eventsRead,
+  estimatedTotal: 200_000,
+});
+
+/** Snapshots a1, b2; pin jobs answered by `jobs` (none running by default). */
+function server(jobs: (r: Seen) => unknown[] = () => []) {
   const items = [snap('a1', false), snap('b2', true)];
   return standInBackendSrv((r: Seen) => {
+    if (r.url.includes('/pin-jobs')) {
+      if (r.method === 'DELETE') return { data: { ...runningJob(0), state: 'cancelled' } };
+      const j = jobs(r);
+      return { data: { items: j, total: j.length } };
+    }
     // Fresh objects, as a real JSON answer would be.
     if (r.method === 'GET') return { data: { items: items.map((x) => ({ ...x })), total: items.length } };
     const m = /snapshots\/(\w+)(?:\/(lock|unlock))?$/.exec(r.url)!;
@@ -116,6 +138,43 @@ describe('Snapshots page', () => {
         <Snapshots />
       </HostRouter>
     );
-    expect(await screen.findByText(/502 Bad Gateway/)).toBeInTheDocument();
+    expect(await screen.findByText('Could not reach the snapshots')).toBeInTheDocument();
+    expect(screen.getByText('Could not read the pins in progress')).toBeInTheDocument();
+    expect(screen.getAllByText(/502 Bad Gateway/)).toHaveLength(2);
+  });
+
+  it('shows the pins in progress with their bar, cancels one, and lists the snapshot once a pin ends', async () => {
+    as('Editor');
+    HTMLCanvasElement.prototype.getContext = (() => ({
+      font: '',
+      measureText: (text: string) => ({ width: text.length * 7 }),
+    })) as never; // jsdom has no canvas; the bar gauge measures its label
+    let polls = 0;
+    let cancelled = false;
+    const seen = server(() => {
+      polls++;
+      return cancelled || polls > 3 ? [] : [runningJob(polls * 20_000)];
+    });
+    render(
+      <HostRouter>
+        <Snapshots />
+      </HostRouter>
+    );
+    const row = await screen.findByTestId(pinJobTestIds.runningRow);
+    expect(row).toHaveTextContent('big window');
+    expect(row).toHaveTextContent('host node-1 · by bob');
+    expect(within(row).getByTestId(pinJobTestIds.progress)).toHaveTextContent(
+      '20,000 of about 200,000 (10 %)'
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId(pinJobTestIds.progress)).toHaveAttribute('aria-valuenow', '40000')
+    );
+    cancelled = true;
+    fireEvent.click(screen.getByTestId(pinJobTestIds.cancel));
+    await waitFor(() => expect(screen.queryByTestId(pinJobTestIds.running)).toBeNull());
+    expect(seen.some((r) => r.method === 'DELETE' && r.url === `${BASE}/pin-jobs/job1`)).toBe(true);
+    // The job left the list: the snapshots were read again.
+    const snapshotReads = seen.filter((r) => r.method === 'GET' && r.url === `${BASE}/snapshots`);
+    expect(snapshotReads.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -15,6 +15,7 @@ import {
   snapshotPackageUrl,
   type Snapshot,
 } from '../../queries/server';
+import { RunningPins } from './RunningPins';
 
 /** A snapshot's scope in a few words: `container web · host node-1`, or `everything`. */
 export function scopeText(scope: Scope): string {
@@ -69,6 +70,7 @@ export function Snapshots() {
             </Button>
           </Alert>
         )}
+        <RunningPins onFinished={reload} />
         {!items && !error && <LoadingPlaceholder text="Loading snapshots…" />}
         {items?.length === 0 && (
           <Alert severity="info" title="No snapshots yet">
