@@ -163,27 +163,38 @@ export class DeliveryProcessor<B extends QueuedBatch = QueuedBatch> implements L
   }
 
   /**
-   * Drain for up to `shutdownTimeoutMs` while requests succeed, then stop
-   * retrying: a durable queue keeps the rest for the next start, a memory
-   * queue's rest is reported dropped. Waits for the request in flight (the
-   * exporter's own timeout bounds it). Idempotent.
+   * Bounded by `shutdownTimeoutMs` in all: drain while requests succeed (an
+   * endpoint that is down would only make us wait), stop retrying, wait for
+   * the request in flight while time is left, then close the queue. A
+   * durable queue keeps what is left (a batch abandoned in flight is sent
+   * again next start); a memory queue's rest is reported dropped. Idempotent.
    */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
+      const deadline = Date.now() + this.shutdownTimeoutMs;
       if (this.queue.depth > 0 && this.lastError === undefined)
         await this.waitFor(() => this.queue.depth === 0, this.shutdownTimeoutMs, true);
       this.halted = true;
       clearTimeout(this.timer);
       this.timer = undefined;
       this.backoff?.wake();
-      await this.pumping;
+      await this.within(this.pumping, deadline);
       const left = this.queue.depth;
       if (left && !this.queue.durable) this.drop(left, 'shutdown');
       for (const w of this.waiters) w.done(false);
       this.queue.close();
-      await this.exporter.shutdown();
+      await this.within(this.exporter.shutdown(), deadline);
     })();
     return this.stopping;
+  }
+
+  /** `p`, or nothing once `deadline` (ms) has passed. */
+  private async within(p: Promise<void> | undefined, deadline: number): Promise<void> {
+    if (!p) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
+    await Promise.race([p, late]);
+    clearTimeout(timer);
   }
 
   private stuck(what: string, ms: number): string {
