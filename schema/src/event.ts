@@ -52,9 +52,15 @@ export class EventValidationError extends Error {
 // Lone surrogates cannot be encoded as UTF-8, so OTLP and Loki would change them.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Whether a string has no lone surrogate: the engine's own check where it has one (Node 20, current browsers). */
+const wellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !LONE_SURROGATE.test(s);
+
 function checkString(field: string, v: unknown): void {
   if (typeof v !== 'string') throw new EventValidationError(field, `expected a string, got ${typeof v}`);
-  if (LONE_SURROGATE.test(v))
+  if (!wellFormed(v))
     throw new EventValidationError(field, 'contains a lone UTF-16 surrogate (not valid UTF-8)');
 }
 
@@ -89,7 +95,11 @@ export function validateEvent<E extends CasefileEvent>(e: E): E {
         break;
       case 'string[]':
         if (!Array.isArray(v)) throw new EventValidationError(f, 'expected an array of strings');
-        v.forEach((s, i) => checkString(`${f}[${i}]`, s));
+        // The element's name is built only for an error: this runs for every argv of every event.
+        for (let i = 0; i < v.length; i++) {
+          const s = v[i];
+          if (typeof s !== 'string' || !wellFormed(s)) checkString(`${f}[${i}]`, s);
+        }
         break;
       default:
         checkString(f, v);
