@@ -3,6 +3,7 @@
  * to the rules it breaks. Model and policy checks live in the models stage.
  */
 import type { CasefileEvent } from '@casefile/schema';
+import { LRUCache } from 'lru-cache';
 import {
   baseName,
   connectIndicators,
@@ -36,19 +37,35 @@ export interface ContainerInfo {
 
 const f = (rule: RuleKey, detail: string): Finding => ({ rule, detail });
 
+/**
+ * How the exec detector reads a process's executable from /proc: its change
+ * time (ms), or undefined when the process is gone. The models stage passes
+ * its process table's probe, which reads each gone process only once.
+ */
+export type ExeProbe = (e: CasefileEvent) => number | undefined;
+
+/** Reads /proc/<pid>/exe every time. */
+export const readExe: ExeProbe = (e) => (e.pid ? exeChangedMs(e.pid) : undefined);
+
 /** Rules an exec breaks. `c` is undefined for host processes. */
-export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Finding[] {
+export function detectExec(
+  e: CasefileEvent,
+  c: ContainerInfo | undefined,
+  probe: ExeProbe = readExe
+): Finding[] {
   const exe = e.executable ?? '';
   const cmd = e.commandLine ?? (e.args ?? []).join(' ');
-  const names = [baseName(exe), (e.processName ?? '').toLowerCase(), baseName(e.args?.[0])].filter(Boolean);
-  const out: Finding[] = execIndicators(names, cmd, c !== undefined).map((r) => f(r, `${exe} (${cmd})`));
+  const names = execNames(exe, e);
+  const rules = execIndicators(names, cmd, c !== undefined);
+  const out: Finding[] = [];
+  for (const r of rules) out.push(f(r, `${exe} (${cmd})`));
   // A process that is already gone (most short-lived ones) is judged on what the event says.
-  const exeChanged = e.pid ? exeChangedMs(e.pid) : undefined;
+  const exeChanged = probe(e);
   const pid = exeChanged !== undefined ? e.pid : undefined;
   const link = pid ? exeLink(pid) : undefined;
   if (isFilelessPath(exe) || link?.startsWith('/memfd:')) out.push(f('fileless', `${exe} -> ${link ?? exe}`));
   else if (isTempPath(exe)) out.push(f('execFromTemp', exe));
-  if (c && !out.some((x) => x.rule === 'fileless')) {
+  if (c && !hasRule(out, 'fileless')) {
     let changed = exeChanged;
     if (changed === undefined && c.rootPid) {
       changed = rootExeChangedMs(c.rootPid, exe);
@@ -63,20 +80,32 @@ export function detectExec(e: CasefileEvent, c: ContainerInfo | undefined): Find
         )
       );
     }
-    const m = c.mounts?.find((p) => exe.startsWith(p + '/'));
+    const m = c.mounts?.length ? c.mounts.find((p) => exe.startsWith(p + '/')) : undefined;
     if (m) out.push(f('execFromMount', `${exe} (volume ${m})`));
   }
-  if (
-    pid &&
-    SHELLS.has(names[0] ?? '') &&
-    !out.some((x) => x.rule === 'reverseShell') &&
-    stdioIsTcpSocket(pid)
-  ) {
+  if (pid && SHELLS.has(names[0] ?? '') && !hasRule(out, 'reverseShell') && stdioIsTcpSocket(pid)) {
     out.push(f('reverseShell', `${exe} with a TCP socket as stdin/stdout`));
   }
-  if (pid && c && !out.some((x) => x.rule === 'ldPreload') && hasLdPreload(pid))
+  if (pid && c && !hasRule(out, 'ldPreload') && hasLdPreload(pid))
     out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
   return out;
+}
+
+/** Exe basename, comm and argv[0] basename, the empty ones left out (a loop: this runs for every exec). */
+function execNames(exe: string, e: CasefileEvent): string[] {
+  const names: string[] = [];
+  const a = baseName(exe);
+  const b = (e.processName ?? '').toLowerCase();
+  const c = baseName(e.args?.[0]);
+  if (a) names.push(a);
+  if (b) names.push(b);
+  if (c) names.push(c);
+  return names;
+}
+
+function hasRule(out: readonly Finding[], rule: RuleKey): boolean {
+  for (const x of out) if (x.rule === rule) return true;
+  return false;
 }
 
 /** Rules an outbound connection breaks (scan behaviour is tracked by {@link ScanTracker}). */
@@ -147,30 +176,55 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
 }
 
 /**
- * Port-scan behaviour: one process connecting to many distinct ports (default
- * 20) within a window (default 10 s). Bounded: old processes are forgotten.
+ * Port-scan behaviour: one scanner (a container, or a host process)
+ * connecting to many distinct ports (default 20) of one address within a
+ * window (default 10 s) from its first connection there. Bounded: scanners
+ * least recently seen are forgotten, and a scanner tracks at most
+ * `maxAddresses` addresses at a time (ones whose window passed make room).
  */
 export class ScanTracker {
-  private readonly seen = new Map<string, { startMs: number; ports: Set<number>; fired: boolean }>();
+  private readonly scanners: LRUCache<string, Scanner>;
   constructor(
     private readonly threshold = 20,
     private readonly windowMs = 10_000,
-    private readonly maxTracked = 10_000
-  ) {}
-
-  /** True once, when `key` (a process) crosses the threshold within the window. */
-  add(key: string, port: number, nowMs: number): boolean {
-    let s = this.seen.get(key);
-    if (!s || nowMs - s.startMs > this.windowMs) {
-      if (this.seen.size >= this.maxTracked) this.seen.delete(this.seen.keys().next().value!);
-      s = { startMs: nowMs, ports: new Set(), fired: false };
-      this.seen.set(key, s);
-    }
-    s.ports.add(port);
-    if (!s.fired && s.ports.size >= this.threshold) {
-      s.fired = true;
-      return true;
-    }
-    return false;
+    maxScanners = 10_000,
+    private readonly maxAddresses = 1_024
+  ) {
+    this.scanners = new LRUCache({ max: maxScanners });
   }
+
+  /** True once per window, when `scanner` reaches the threshold of distinct ports on `address`. */
+  add(scanner: string, address: string, port: number, nowMs: number): boolean {
+    let s = this.scanners.get(scanner);
+    if (!s) this.scanners.set(scanner, (s = { windows: new Map(), pruneAtMs: 0 }));
+    let w = s.windows.get(address);
+    if (!w || nowMs - w.startMs > this.windowMs) {
+      if (!w && s.windows.size >= this.maxAddresses && !this.prune(s, nowMs)) return false;
+      w = { startMs: nowMs, ports: new Set() };
+      s.windows.set(address, w);
+    }
+    const before = w.ports.size;
+    w.ports.add(port);
+    return w.ports.size === this.threshold && before < this.threshold;
+  }
+
+  /** Forget a full scanner's windows that passed; false when none had (then not tried again before one can). */
+  private prune(s: Scanner, nowMs: number): boolean {
+    if (nowMs < s.pruneAtMs) return false;
+    const size = s.windows.size;
+    let oldest = Infinity;
+    for (const [a, w] of s.windows) {
+      if (nowMs - w.startMs > this.windowMs) s.windows.delete(a);
+      else oldest = Math.min(oldest, w.startMs);
+    }
+    s.pruneAtMs = oldest + this.windowMs + 1;
+    return s.windows.size < size;
+  }
+}
+
+interface Scanner {
+  /** Address -> the ports connected to in its current window. */
+  windows: Map<string, { startMs: number; ports: Set<number> }>;
+  /** When full, no window can have passed before this. */
+  pruneAtMs: number;
 }

@@ -125,6 +125,7 @@ export const SHELLS = new Set([
   'csh',
   'busybox',
 ]);
+const NETCATS = new Set(['nc', 'ncat', 'netcat']);
 const NET_TOOLS = '(nc|ncat|netcat|nc\\.traditional|nc\\.openbsd|socat|telnet|openssl)';
 /** Command lines of the classic reverse-shell one-liners. */
 const REVERSE_SHELL_CMD = new RegExp(
@@ -157,35 +158,59 @@ export function baseName(p: string | undefined): string {
   return (i < 0 ? p : p.slice(i + 1)).toLowerCase();
 }
 
+/** Kinds of tool an exec's name can be, as bits. */
+const MINER = 1,
+  SCANNER = 2,
+  LATERAL_TOOL = 4,
+  PACKAGE_MANAGER = 8,
+  KUBE_CLIENT = 16,
+  MODULE_LOADER = 32,
+  NAMESPACE_TOOL = 64,
+  NETCAT = 128;
+
+/** Name -> the kinds of tool it is: one lookup per name instead of one per list (this runs for every exec). */
+const TOOL_KINDS = new Map<string, number>();
+for (const [set, bit] of [
+  [MINERS, MINER],
+  [SCANNERS, SCANNER],
+  [LATERAL, LATERAL_TOOL],
+  [PACKAGE_MANAGERS, PACKAGE_MANAGER],
+  [KUBE_CLIENTS, KUBE_CLIENT],
+  [MODULE_LOADERS, MODULE_LOADER],
+  [NAMESPACE_TOOLS, NAMESPACE_TOOL],
+  [NETCATS, NETCAT],
+] as const)
+  for (const n of set) TOOL_KINDS.set(n, (TOOL_KINDS.get(n) ?? 0) | bit);
+
 /** What an exec's name and arguments alone reveal. `names` are exe basename, comm and argv[0] basename. */
 export function execIndicators(
   names: readonly string[],
   commandLine: string,
   inContainer: boolean
 ): RuleKey[] {
+  let kinds = 0;
+  for (const n of names) kinds |= TOOL_KINDS.get(n) ?? 0;
   const out: RuleKey[] = [];
-  const has = (set: Set<string>) => names.some((n) => set.has(n));
-  if (has(MINERS) || MINER_ARGS.test(commandLine)) out.push('minerProcess');
-  if (has(SCANNERS) || isNetcatScan(names, commandLine)) out.push('scannerTool');
-  if (has(LATERAL)) out.push('lateralTool');
+  if (kinds & MINER || MINER_ARGS.test(commandLine)) out.push('minerProcess');
+  if (kinds & SCANNER || (kinds & NETCAT && isNetcatScan(commandLine))) out.push('scannerTool');
+  if (kinds & LATERAL_TOOL) out.push('lateralTool');
   if (REVERSE_SHELL_CMD.test(commandLine)) out.push('reverseShell');
-  if (/\bLD_PRELOAD=/.test(commandLine)) out.push('ldPreload');
+  if (commandLine.includes('LD_PRELOAD=') && /\bLD_PRELOAD=/.test(commandLine)) out.push('ldPreload');
   if (inContainer) {
-    if (has(PACKAGE_MANAGERS) && !isPackageQuery(commandLine)) out.push('packageManager');
-    if (has(KUBE_CLIENTS)) out.push('kubectl');
-    if (has(MODULE_LOADERS)) out.push('kernelModule');
-    if (has(NAMESPACE_TOOLS)) out.push('namespaceTool');
+    if (kinds & PACKAGE_MANAGER && !isPackageQuery(commandLine)) out.push('packageManager');
+    if (kinds & KUBE_CLIENT) out.push('kubectl');
+    if (kinds & MODULE_LOADER) out.push('kernelModule');
+    if (kinds & NAMESPACE_TOOL) out.push('namespaceTool');
   }
   return out;
 }
 
 /**
- * `nc -z host 1-1000` (a range, or several ports) is a scan; `nc -z host 8080`
+ * For a netcat exec: `nc -z host 1-1000` (a range, or several ports) is a scan; `nc -z host 8080`
  * is a health check. Scans done one port per process are caught by their
  * connections (CF103).
  */
-function isNetcatScan(names: readonly string[], commandLine: string): boolean {
-  if (!names.some((n) => n === 'nc' || n === 'ncat' || n === 'netcat')) return false;
+function isNetcatScan(commandLine: string): boolean {
   if (!/\s-[a-y]*z[a-y]*\b/.test(commandLine)) return false;
   // Port-like words that are not the value of an option (-w 1, -p 80, -q 0...).
   const words = commandLine.split(/\s+/);

@@ -3,22 +3,39 @@
  * `burst` audits pass back to back, then one per `everyMs`; the ones held back
  * are counted and reported on the next audit that passes (`suppressed`).
  */
-/** Buckets kept before quiet ones are pruned. */
+import { LRUCache } from 'lru-cache';
+
+interface Bucket {
+  tokens: number;
+  lastMs: number;
+  suppressed: number;
+}
+
+/** Buckets kept (least recently used forgotten first: a full bucket again, or a container long gone). */
 const MAX_BUCKETS = 10_000;
 
 export class AuditRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; lastMs: number; suppressed: number }>();
+  private readonly buckets: LRUCache<string, Bucket>;
+  /** Held-back audits of forgotten buckets: never reported in an audit, only on /metrics. */
+  private unreported = 0;
 
   constructor(
     private readonly burst = 5,
-    private readonly everyMs = 10_000
-  ) {}
+    private readonly everyMs = 10_000,
+    maxBuckets = MAX_BUCKETS
+  ) {
+    this.buckets = new LRUCache({
+      max: maxBuckets,
+      dispose: (b, _key, reason) => {
+        if (reason === 'evict') this.unreported += b.suppressed;
+      },
+    });
+  }
 
   /** undefined when the audit must be held back; otherwise how many were suppressed before it. */
   take(key: string, nowMs: number): number | undefined {
     let b = this.buckets.get(key);
     if (!b) {
-      if (this.buckets.size >= MAX_BUCKETS) this.prune(nowMs);
       b = { tokens: this.burst, lastMs: nowMs, suppressed: 0 };
       this.buckets.set(key, b);
     }
@@ -34,18 +51,10 @@ export class AuditRateLimiter {
     return s;
   }
 
-  /** Forget buckets that are full again and owe no suppressed count (containers long gone, quiet types). */
-  private prune(nowMs: number): void {
-    for (const [k, b] of this.buckets) {
-      if (b.suppressed === 0 && b.tokens + (nowMs - b.lastMs) / this.everyMs >= this.burst)
-        this.buckets.delete(k);
-    }
-  }
-
-  /** Total held back and not yet reported, for /metrics. */
-  pending(): number {
-    let n = 0;
-    for (const b of this.buckets.values()) n += b.suppressed;
-    return n;
+  /** Held back and not yet reported (gauge), and held back in buckets forgotten since (counter), for /metrics. */
+  stats(): { pending: number; unreported: number } {
+    let pending = 0;
+    for (const b of this.buckets.values()) pending += b.suppressed;
+    return { pending, unreported: this.unreported };
   }
 }

@@ -3,12 +3,16 @@
  *   createModelStage(config, logger, createRuntimeActions(engineClient))
  */
 import type { Logger } from 'pino';
-import type { Stage } from '../pipeline/types';
 import type { RuntimeActions } from './actions';
 import { ModelStage, type ModelStageConfig, type ModelStageOptions } from './model-stage';
 
 export { createRuntimeActions, type RuntimeActions, type ContainerStopper } from './actions';
-export { ModelStage, type ModelStageConfig, type ModelStageOptions } from './model-stage';
+export {
+  ModelStage,
+  type ModelStageConfig,
+  type ModelStageOptions,
+  type ModelStageStats,
+} from './model-stage';
 
 /** Build the runtime-models stage (see {@link ModelStage}). */
 export function createModelStage(
@@ -16,6 +20,6 @@ export function createModelStage(
   logger: Logger,
   actions: RuntimeActions,
   opts?: ModelStageOptions
-): Stage {
+): ModelStage {
   return new ModelStage(config, logger, actions, opts);
 }

@@ -26,6 +26,14 @@ export class RuntimeModel {
   readonly createdMs: number;
   learningUntilMs: number;
   private readonly learned: Record<BehaviorKind, Map<string, number>>;
+  /**
+   * Listen and connect behaviours by name (transport, or host) then port:
+   * checking a known one builds no key string (this runs for every event).
+   */
+  private readonly ports: Record<'listen' | 'connect', Map<string, Set<number>>> = {
+    listen: new Map(),
+    connect: new Map(),
+  };
 
   constructor(doc: ModelDocument) {
     this.id = doc.id;
@@ -37,6 +45,8 @@ export class RuntimeModel {
       listen: new Map(Object.entries(doc.behaviors.listen ?? {})),
       connect: new Map(Object.entries(doc.behaviors.connect ?? {})),
     };
+    for (const k of this.learned.listen.keys()) this.index('listen', k);
+    for (const k of this.learned.connect.keys()) this.index('connect', k);
   }
 
   /** A fresh model learning from `nowMs` for `learningMs`. */
@@ -55,16 +65,39 @@ export class RuntimeModel {
     return nowMs < this.learningUntilMs ? 'learning' : 'active';
   }
 
-  has(kind: BehaviorKind, value: string): boolean {
-    return this.learned[kind].has(value);
+  /** Whether the model knows the executable ({@link processBehavior}). */
+  hasProcess(exe: string): boolean {
+    return this.learned.process.has(exe);
   }
 
-  /** Add a behaviour; false when it was already known. */
+  /** Whether the model knows a listener ({@link listenBehavior}`(port, transport)`). */
+  hasListen(transport: string, port: number): boolean {
+    return this.ports.listen.get(transport)?.has(port) ?? false;
+  }
+
+  /** Whether the model knows a destination ({@link connectBehavior}: `host` is the domain or the address). */
+  hasConnect(host: string, port: number): boolean {
+    return this.ports.connect.get(host)?.has(port) ?? false;
+  }
+
+  /** Add a behaviour (a key of {@link processBehavior}, {@link listenBehavior}, {@link connectBehavior}); false when it was already known. */
   learn(kind: BehaviorKind, value: string, nowMs: number): boolean {
     const m = this.learned[kind];
     if (m.has(value)) return false;
     m.set(value, nowMs);
+    if (kind !== 'process') this.index(kind, value);
     return true;
+  }
+
+  /** Index a `name<sep>port` key (`tcp/8080`, `10.0.0.7:5432`, `[::1]:80` splits at the last `:`). */
+  private index(kind: 'listen' | 'connect', key: string): void {
+    const at = kind === 'listen' ? key.indexOf('/') : key.lastIndexOf(':');
+    const port = Number(key.slice(at + 1));
+    if (at < 0 || !Number.isInteger(port)) return; // not a key this version writes: kept, never matched
+    const name = key.slice(0, at);
+    let set = this.ports[kind].get(name);
+    if (!set) this.ports[kind].set(name, (set = new Set()));
+    set.add(port);
   }
 
   size(): number {
@@ -79,6 +112,8 @@ export class RuntimeModel {
   /** Forget everything and learn from scratch. */
   reset(nowMs: number, learningMs: number): void {
     for (const k of BEHAVIOR_KINDS) this.learned[k].clear();
+    this.ports.listen.clear();
+    this.ports.connect.clear();
     this.learningUntilMs = nowMs + learningMs;
   }
 

@@ -28,7 +28,11 @@ function fileFor(dir: string, id: string): string {
   return join(dir, Buffer.from(id).toString('hex') + '.json');
 }
 
-export function loadModels(stateDir: string): RuntimeModel[] {
+/** Called with a file that could not be read or parsed (it is skipped, not deleted). */
+export type OnUnreadable = (file: string, err: Error) => void;
+
+/** The models saved under `stateDir`; a corrupt file is skipped (and relearned) rather than stopping the collector. */
+export function loadModels(stateDir: string, onCorrupt?: OnUnreadable): RuntimeModel[] {
   const dir = modelsDir(stateDir);
   mkdirSync(dir, { recursive: true });
   const out: RuntimeModel[] = [];
@@ -36,8 +40,8 @@ export function loadModels(stateDir: string): RuntimeModel[] {
     if (!f.endsWith('.json')) continue;
     try {
       out.push(new RuntimeModel(JSON.parse(readFileSync(join(dir, f), 'utf8')) as ModelDocument));
-    } catch {
-      // A corrupt file is skipped (and relearned) rather than stopping the collector.
+    } catch (err) {
+      onCorrupt?.(join(dir, f), err as Error);
     }
   }
   return out;
@@ -59,8 +63,8 @@ export function writeCommand(stateDir: string, cmd: ModelCommand): string {
   return file;
 }
 
-/** Take (read and remove) the queued commands, oldest first. */
-export function takeCommands(stateDir: string): ModelCommand[] {
+/** Take (read and remove) the queued commands, oldest first; an unreadable one is dropped and reported to `onBad`. */
+export function takeCommands(stateDir: string, onBad?: OnUnreadable): ModelCommand[] {
   const dir = commandsDir(stateDir);
   let names: string[];
   try {
@@ -75,8 +79,9 @@ export function takeCommands(stateDir: string): ModelCommand[] {
     try {
       const c = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ModelCommand;
       if ((c.op === 'reset' || c.op === 'extend') && typeof c.model === 'string') out.push(c);
-    } catch {
-      /* unreadable command: dropped */
+      else throw new Error(`not a reset or extend command: ${JSON.stringify(c)}`);
+    } catch (err) {
+      onBad?.(join(dir, f), err as Error);
     }
     rmSync(join(dir, f), { force: true });
   }
