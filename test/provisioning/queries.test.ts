@@ -8,7 +8,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
-import { startLoki, type Loki } from '../loki/loki-server';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../../collector/test/helpers';
+import { freePort, startLoki, type Loki } from '../loki/loki-server';
+import { REPO_ROOT } from './compose-grafana';
+import { loadProvisioning } from './grafana-provisioning';
 import { interpolate } from './grafana-interpolate';
 import { provisionedQueries, type ProvisionedQuery } from './provisioned-queries';
 import { eventMs, realRun, type RealRun } from './real-run';
@@ -171,6 +178,107 @@ describe('every provisioned query runs against a real collector run', { timeout:
     // The same evaluation before the run has nothing to fire on: "fires" is the run's doing.
     const before = await runQuery(queries[0], {}, run.startMs - 120_000);
     deepEqual([before.answer.status, size(before.answer)], [200, 0], before.answer.text);
+  });
+
+  it("the provisioned contact point reaches the server's webhook with its token, and an alert of the run pins its container", async () => {
+    const port = await freePort();
+    const [grafanaToken, webhookToken] = ['prov-grafana-token-0123', 'prov-webhook-token-4567'];
+    const dataDir = mkdtempSync(join(tmpdir(), 'casefile-provisioning-server-'));
+    const server = spawn(process.execPath, [join(REPO_ROOT, 'server/bin/casefile-server.js')], {
+      env: {
+        ...process.env,
+        CASEFILE_SERVER_PORT: String(port),
+        CASEFILE_SERVER_DATA_DIR: dataDir,
+        CASEFILE_SERVER_LOKI_URL: loki.url,
+        // As docs/alerting.md tells compose users: Grafana's token, and the webhook's own.
+        CASEFILE_SERVER_TOKENS: `grafana:read+pin+admin+grafana:${grafanaToken},alerts:webhook:${webhookToken}`,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    server.stderr!.on('data', (d) => (stderr += d));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await until('the server up', async () => (await fetch(`${base}/healthz`)).ok || undefined, 30_000);
+      // The contact point as Grafana expands it, in a Grafana whose environment points at this server.
+      const p = loadProvisioning({
+        hostEnv: {
+          CASEFILE_TOKEN: grafanaToken,
+          CASEFILE_WEBHOOK_TOKEN: webhookToken,
+          CASEFILE_SERVER_URL: base,
+        },
+      });
+      deepEqual(p.problems, []);
+      const hook = p.notifications.receivers.find((r) => r.type === 'webhook')!;
+      const route = p.notifications.routedTo.find((r) => r.receiver === hook.contactPoint)!;
+      // An alert of the critical rule, with the labels Grafana gives it: the query's, the rule's, its title.
+      const rule = provisionedQueries().find((q) =>
+        q.where.includes('rule "Casefile runtime audit (critical)"')
+      )!;
+      const audit = run.events.find((e) => e.type === 'runtime.audit' && e.severity === 'critical')!;
+      const { answer } = await runQuery(rule, {}, eventMs(audit) + 5000);
+      const series = (answer.body.data as { result: { metric: Record<string, string> }[] }).result;
+      ok(series.length > 0, answer.text);
+      const labels = {
+        ...series[0].metric,
+        severity: 'critical',
+        casefile: 'runtime',
+        alertname: 'Casefile runtime audit (critical)',
+        grafana_folder: 'Casefile',
+      };
+      ok(
+        route.matchers.every(([k, op, v]) => op === '=' && labels[k as keyof typeof labels] === v),
+        `the policy routes the alert to ${hook.contactPoint}`
+      );
+      const payload = {
+        receiver: hook.contactPoint,
+        status: 'firing',
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: {},
+            startsAt: new Date(eventMs(audit)).toISOString(),
+            fingerprint: 'a1b2c3d4e5f60718',
+          },
+        ],
+      };
+      const post = (authorization?: string) =>
+        fetch(String(hook.settings.url), {
+          method: String(hook.settings.httpMethod),
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify(payload),
+        });
+      equal((await post()).status, 401, 'no token: refused');
+      equal((await post(`Bearer ${grafanaToken}`)).status, 403, "Grafana's app token cannot pin by webhook");
+      const res = await post(
+        `${hook.settings.authorization_scheme} ${hook.settings.authorization_credentials}`
+      );
+      const body = (await res.json()) as {
+        pinned: { snapshot: { scope: Record<string, string>; eventCount: number } }[];
+      };
+      equal(res.status, 200, JSON.stringify(body));
+      equal(body.pinned.length, 1, JSON.stringify(body));
+      const snap = body.pinned[0].snapshot;
+      deepEqual(
+        [
+          snap.scope.host,
+          snap.scope.containerId,
+          snap.scope.containerName,
+          snap.scope.namespace,
+          snap.scope.pod,
+        ],
+        [run.host, run.containerId, run.containerName, run.namespace, run.pod]
+      );
+      ok(snap.eventCount > 0, "the pin holds the container's events");
+    } catch (err) {
+      (err as Error).message += `\n--- server stderr ---\n${stderr.slice(-2000)}`;
+      throw err;
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('a refused query and an empty answer count as failures', async () => {
