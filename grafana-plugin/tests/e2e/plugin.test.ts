@@ -1,14 +1,18 @@
 /**
  * Browser tests of the BUILT plugin (dist/module.js) in Debian's headless Chromium.
  *
- * What is real: Loki 3.7.8 (test/loki), the Casefile server (server/bin, own process),
- * events sent through the OpenTelemetry JS exporter, the plugin's webpack output, Chromium.
+ * What is real: the Casefile server (server/bin, own process), the plugin's webpack output,
+ * Chromium, and the events: seeded ones sent through the OpenTelemetry JS exporter (every type,
+ * hostile strings), and a real collector run (helpers/real-attack.ts: real eBPF and Podman, a
+ * container that learns its model, then a miner, a listener on 4444, outbound connects and a
+ * reverse shell), which the responder's tests read. Loki is the stand-in (test/loki) or LOKI_URL.
  * What stands in for Grafana: tests/host — a page that provides Grafana's shared modules
  * (SystemJS `package:` registrations), runtime services and app root/config/panel rendering,
  * and a Node server that answers Grafana's API (plugin settings, the Loki data source proxy
  * and /api/ds/query, the app plugin proxy with plugin.json routes and role checks).
  *
- * Screenshots of every page: test-artifacts/screenshots/.
+ * Screenshots of every page: test-artifacts/screenshots/ (the real run's, at a responder's screen
+ * size, as dark-*.png and light-*.png).
  */
 import { after, before, describe, it } from 'node:test';
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
@@ -27,11 +31,13 @@ import { testIds } from '../../timeline-ui/src/testIds';
 import { launchChromium } from '../helpers/browser';
 import { parseCsv } from '../helpers/csv';
 import { screenshot, until, watchErrors } from '../helpers/page';
-import { ATTACK_CONTAINER, ATTACK_HOST, KEYS, attackEvents } from '../helpers/attack';
+import { runRealAttack, type RealAttack } from '../helpers/real-attack';
 import { buildEvent, sendEvents, waitForCount, HOSTILE } from '../helpers/seed';
 import { ARTIFACTS, startStack, type Stack } from '../helpers/stack';
 
 const HOST = 'e2e-node';
+/** The screen a responder reads on; the screenshots of the real run are taken at it. */
+const RESPONDER_SCREEN = { width: 1600, height: 1000 };
 const NEEDLE = 'needle-4711';
 /** Events per type: every type present, audits and process starts carry hostile strings. */
 const COUNTS: Record<EventType, number> = Object.fromEntries(
@@ -93,7 +99,7 @@ function expectedCsvIds(csv: string): string[] {
   return rows.slice(1).map((r) => r[idCol]);
 }
 
-describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, () => {
+describe('Casefile app plugin in a Grafana host page', { timeout: 12 * 60_000 }, () => {
   before(async () => {
     stack = await startStack();
     browser = await launchChromium();
@@ -224,7 +230,7 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     await screenshot(page, '05-pin-denied-viewer');
     ok(
       stack.host.requests.some(
-        (r) => r.method === 'POST' && r.path.includes('/api/v1/snapshots') && r.status === 403
+        (r) => r.method === 'POST' && /\/api\/v1\/(snapshots|pin-jobs)/.test(r.path) && r.status === 403
       )
     );
 
@@ -329,7 +335,7 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       `/host/panel?expr=${encodeURIComponent(expr)}&from=now-1h&to=now&title=Forensic%20timeline`
     );
     await page.locator(id(testIds.panel.container)).waitFor({ timeout: 30_000 });
-    await waitGridCount(page, seeded.length, 'panel grid');
+    await panelFits(page, seeded.length);
     const overflow = await page
       .locator(id(testIds.panel.container))
       .evaluate((el) => el.scrollHeight - el.clientHeight);
@@ -370,89 +376,201 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     };
   }
 
-  describe('the attack, as a responder reads it', () => {
-    let attack: CasefileEvent[] = [];
-    before(async () => {
-      const now = Date.now();
-      attack = attackEvents(now - 20 * 60_000);
-      await sendEvents(stack.loki.url, attack);
-      await waitForCount(stack.loki.url, ATTACK_HOST, attack.length, now - 3_600_000, now + 60_000);
-    });
+  /** Every row's event id, in the grid's order: scrolled through, since only the rows in view are rendered. */
+  async function allGridIds(page: Page): Promise<string[]> {
+    const viewport = page.locator(`${id(testIds.view.grid)} [role=grid]`).first();
+    const seen = new Map<number, string>();
+    for (let top = 0, n = await gridCount(page); ;) {
+      const rows = await viewport
+        .locator(id(testIds.view.gridRow))
+        .evaluateAll((rs) =>
+          rs.map((r) => [Number(r.getAttribute('aria-rowindex')), r.getAttribute('data-event-id')])
+        );
+      for (const [i, e] of rows) seen.set(i as number, e as string);
+      if (seen.size >= n) break;
+      const height = await viewport.evaluate((el) => el.clientHeight);
+      const next = await viewport.evaluate((el, t) => ((el.scrollTop = t), el.scrollTop), top + height);
+      if (next === top) break;
+      top = next;
+      await page.waitForTimeout(50);
+    }
+    return [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+  }
+
+  /**
+   * A dashboard panel shows all it has inside its box: the status line under the grid and the
+   * grid's last visible row are inside the panel, and the status counts what the panel holds.
+   */
+  async function panelFits(page: Page, events: number) {
+    await waitGridCount(page, events, 'panel grid');
+    const [panel, status, viewport] = await Promise.all(
+      [id(testIds.panel.container), id(testIds.view.gridStatus), `${id(testIds.view.grid)} [role=grid]`].map(
+        (s) => page.locator(s).first().boundingBox()
+      )
+    );
+    ok(panel && status && viewport, 'panel, grid and status line are rendered');
+    const inside = (b: { y: number; height: number; x: number; width: number }) =>
+      b.y >= panel.y - 0.5 &&
+      b.y + b.height <= panel.y + panel.height + 0.5 &&
+      b.x >= panel.x - 0.5 &&
+      b.x + b.width <= panel.x + panel.width + 0.5;
+    ok(inside(viewport), `the grid ${JSON.stringify(viewport)} is inside the panel ${JSON.stringify(panel)}`);
+    ok(
+      inside(status),
+      `the status line ${JSON.stringify(status)} is inside the panel ${JSON.stringify(panel)}`
+    );
+    // And not clipped by a box in between: the status line is what the panel shows at its place.
+    const atStatus = await page.evaluate(
+      ([x, y, tid]) =>
+        document.elementFromPoint(x as number, y as number)?.closest(`[data-testid="${tid}"]`) != null,
+      [status.x + 4, status.y + status.height / 2, testIds.view.gridStatus] as const
+    );
+    ok(atStatus, 'the status line is visible, not covered or clipped');
+    match(
+      (await page.locator(id(testIds.view.gridStatus)).textContent()) ?? '',
+      new RegExp(`${events.toLocaleString('en-US')}`)
+    );
+  }
+
+  describe('the attack, as a responder reads it (a real collector run)', () => {
+    let real: RealAttack;
+    let scoped: string;
+    before(
+      async () => {
+        real = await runRealAttack(stack.loki);
+        scoped = `containerName=${real.containerName}`;
+      },
+      { timeout: 5 * 60_000 }
+    );
+
+    /** The page at a responder's screen size. */
+    const openWide = async (path: string) => {
+      const page = await browser.newPage({ viewport: RESPONDER_SCREEN, acceptDownloads: true });
+      pageErrors = watchErrors(page);
+      await page.goto(`${stack.host.url}${path}`);
+      return page;
+    };
+    const timeline = (q: string) => `/a/${stack.host.pluginId}/timeline?${q}`;
+    /** The whole run, with a margin: the container's events and nothing after the collector stopped. */
+    const wholeRun = () => `from=${real.firstMs - 60_000}&to=${real.lastMs + 60_000}`;
+    const audits = () => real.events.filter((e) => e.type === 'runtime.audit');
+    const PIN_TITLE = 'reverse shell in shop';
 
     it('every count on the page matches the rows it stands for, with the range cut anywhere', async () => {
       stack.host.setRole('Viewer');
       // An unaligned range that cuts through step buckets at both ends, ending inside the attack.
-      const first = Number(BigInt(attack[0].timeNs) / 1_000_000n);
-      const from = first - 7_777;
-      const to = Number(BigInt(attack[6].timeNs) / 1_000_000n) + 1; // up to the second audit
-      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=${from}&to=${to}`);
-      const want = attack.filter((e) => {
+      const from = real.firstMs - 7_777;
+      const to = Number(BigInt(real.shellAudit.timeNs) / 1_000_000n) + 1;
+      const want = real.events.filter((e) => {
         const ms = Number(BigInt(e.timeNs) / 1_000_000n);
         return ms >= from && ms < to;
       });
+      ok(want.length < real.events.length, 'the range ends inside the attack');
+      const page = await openWide(timeline(`${scoped}&from=${from}&to=${to}`));
       await waitGridCount(page, want.length, 'unaligned range');
       const n = await until('counts loaded', async () => {
         const x = await pageNumbers(page);
         return Number.isFinite(x.inRange) ? x : undefined;
       });
       deepEqual(n, { toggles: want.length, bars: want.length, inRange: want.length, rows: want.length });
+      // Per type too: each toggle's count is its rows.
+      for (const t of new Set(want.map((e) => e.type))) {
+        const shown = await page.locator(id(testIds.view.toggleCount(t))).textContent();
+        equal(
+          Number(shown?.replace(/,/g, '')),
+          want.filter((e) => e.type === t).length,
+          `toggle count of ${t}`
+        );
+      }
       deepEqual(pageErrors, []);
       await page.close();
     });
 
     it("opens where the events are: the attack's audits in one look at the first screen", async () => {
-      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}`);
+      const page = await openWide(timeline(scoped));
       await until('the range fits the events', async () => new URL(page.url()).searchParams.has('from'));
-      await waitGridCount(page, attack.length, 'fitted');
+      await waitGridCount(page, real.events.length, 'fitted');
       const q = new URL(page.url()).searchParams;
       const span = Number(q.get('to')) - Number(q.get('from'));
-      ok(span < 10 * 60_000, `fitted to ${span} ms around a one-minute attack`);
-      // The audits: drawn in their severity colours on the chart, and their rows in view.
+      // Fitted until the events fill the chart: at least half of it, not 3 bars of 120.
+      const run = real.lastMs - real.firstMs;
+      ok(span <= 2 * run + 5_000, `fitted to ${span} ms around a run of ${run} ms`);
+      // Every severity the attack's audits carry is drawn in its colour, on the first screen.
       const sev = await page
         .locator(`${id(testIds.view.chart)} rect[data-severity]`)
-        .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-severity')));
-      deepEqual(sev.sort(), ['critical', 'high']);
-      for (const r of await page
-        .locator(`${id(testIds.view.gridRow)}[data-event-type="runtime.audit"]`)
-        .all())
-        ok(await r.isVisible(), 'audit rows are on the first screen');
-      await screenshot(page, '18-first-screen');
+        .evaluateAll((rs) => [...new Set(rs.map((r) => r.getAttribute('data-severity')))]);
+      deepEqual(sev.sort(), [...new Set(audits().map((e) => e.severity))].sort());
+      const chart = await page.locator(id(testIds.view.chart)).boundingBox();
+      ok(chart && chart.y + chart.height <= RESPONDER_SCREEN.height, 'the chart is on the first screen');
+      const auditCount = await page.locator(id(testIds.view.toggleCount('runtime.audit'))).textContent();
+      equal(Number(auditCount), audits().length, 'the audit toggle counts every audit');
+      // Above the grid, the audits by severity, and the first of the worst one click away.
+      const summary = page.locator(id(testIds.view.auditSummary));
+      const box = await summary.boundingBox();
+      ok(box && box.y + box.height <= RESPONDER_SCREEN.height, 'the audit summary is on the first screen');
+      const bySeverity = await summary
+        .locator('[data-severity]')
+        .evaluateAll((ss) => ss.map((s) => [s.getAttribute('data-severity'), s.textContent]));
+      const want = (['critical', 'high', 'medium', 'low'] as const)
+        .map((s) => [s, audits().filter((e) => e.severity === s).length] as const)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => [s, `${n} ${s}`]);
+      deepEqual(bySeverity, want);
+      await screenshot(page, 'real-first-screen');
+      await page.locator(id(testIds.view.auditSummaryOpen)).click();
+      const worst = audits().find((e) => e.severity === want[0][0])!;
+      await until('the first of the worst audits opens', async () =>
+        page.url().includes(`event=${worst.id}`)
+      );
+      const row = page.locator(`${id(testIds.view.gridRow)}[data-event-id="${worst.id}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      ok(await row.isVisible(), "the opened audit's row is in view");
+      const rowBox = await row.boundingBox();
+      ok(
+        rowBox && rowBox.y + rowBox.height <= RESPONDER_SCREEN.height,
+        "the audit's row is on the first screen"
+      );
       deepEqual(pageErrors, []);
       await page.close();
     });
 
     it('scoping by container name or by container id gives the same events', async () => {
       const ids = async (q: string) => {
-        const page = await open(`/a/${stack.host.pluginId}/timeline?${q}&from=now-1h&to=now`);
-        await waitGridCount(page, attack.length, q);
-        const got = await page
-          .locator(id(testIds.view.gridRow))
-          .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-event-id')));
+        const page = await openWide(timeline(`${q}&${wholeRun()}`));
+        await waitGridCount(page, real.events.length, q);
+        const got = await allGridIds(page);
         const n = await until('counts', async () => {
           const x = await pageNumbers(page);
           return Number.isFinite(x.inRange) ? x : undefined;
         });
         await page.close();
-        return { got: got.sort(), n };
+        return { got, n };
       };
-      const byName = await ids(`containerName=${ATTACK_CONTAINER.containerName}`);
-      const byId = await ids(`containerId=${ATTACK_CONTAINER.containerId}`);
+      const byName = await ids(`containerName=${real.containerName}`);
+      const byId = await ids(`containerId=${real.containerId}`);
       deepEqual(byName, byId);
-      deepEqual(byName.got, attack.map((e) => e.id).sort());
+      // The collector named every event of the container, its first ones included.
+      const unnamed = real.events.filter((e) => e.containerName !== real.containerName);
+      deepEqual(
+        unnamed.map((e) => `${e.type} ${e.message}`),
+        [],
+        'every event of the container carries its name'
+      );
     });
 
     it("the process tree of the reverse shell reaches the container's init; details beside the grid", async () => {
-      const shellAudit = attack.find((e) => e.attackType === 'reverse_shell')!;
-      const page = await open(
-        `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${shellAudit.id}`
-      );
+      const shell = real.shellAudit;
+      const page = await openWide(timeline(`${scoped}&${wholeRun()}&event=${shell.id}`));
       const details = page.locator(id(testIds.view.details));
       await details.waitFor({ timeout: 30_000 });
       const tree = details.locator(id(testIds.view.processTree));
+      // The collector's ancestry, nearest first, ends at the container's entry: the tree shows it top down.
+      const chain = [...(shell.processAncestry ?? [])].reverse();
+      equal(chain[0], real.init.processKey, "the audit's ancestry ends at the container's init");
       await until(
         'the tree resolves every process',
         async () =>
-          (await tree.locator(id(testIds.view.processNode)).count()) === 4 &&
+          (await tree.locator(id(testIds.view.processNode)).count()) >= chain.length + 1 &&
           (await tree.locator('button:disabled').count()) === 0
       );
       const nodes = await tree
@@ -464,15 +582,19 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
             n.hasAttribute('data-self'),
           ])
         );
-      deepEqual(nodes, [
-        [KEYS.init, 'container_init', false],
-        [KEYS.sh, null, false],
-        [KEYS.shell, null, true],
-        [KEYS.cat, null, false],
+      deepEqual(nodes.slice(0, chain.length + 1), [
+        [real.init.processKey, 'container_init', false],
+        ...chain.slice(1).map((k) => [k, null, false]),
+        [shell.processKey, null, true],
       ]);
-      // MITRE near the top, the two audits of the one action together.
       match((await details.textContent()) ?? '', /MITRE T1059\.004/);
-      equal(await details.locator(`${id(testIds.view.relatedAudits)} li`).count(), 2);
+      // The audits of the one action (the same process within seconds) shown together.
+      const sameAction = audits().filter(
+        (e) =>
+          e.processKey === shell.processKey &&
+          Math.abs(Number(BigInt(e.timeNs) - BigInt(shell.timeNs))) <= 5_000_000_000
+      );
+      equal(await details.locator(`${id(testIds.view.relatedAudits)} li`).count(), sameAction.length);
       // Beside, not over: the chart stays uncovered and the details sit right of the grid.
       const [chart, grid, side] = await Promise.all(
         [id(testIds.view.chart), id(testIds.view.grid), id(testIds.view.details)].map((s) =>
@@ -480,21 +602,22 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
         )
       );
       ok(chart && grid && side && side.y >= chart.y + chart.height - 1 && side.x >= grid.x + grid.width - 1);
-      const marker = page.locator(id(testIds.view.chartMarker));
-      equal(await marker.count(), 1, 'the selected event is marked on the chart');
-      await screenshot(page, '14-attack-process-tree');
+      equal(
+        await page.locator(id(testIds.view.chartMarker)).count(),
+        1,
+        'the selected event is marked on the chart'
+      );
+      await screenshot(page, 'real-process-tree');
       // A click on the init opens it, and the URL follows.
       await tree.locator(`${id(testIds.view.processNode)}[data-entry="container_init"] button`).click();
-      await until('url names the init', async () =>
-        page.url().includes(`event=${attack.find((e) => e.processEntry === 'container_init')!.id}`)
-      );
+      await until('url names the init', async () => page.url().includes(`event=${real.init.id}`));
       deepEqual(pageErrors, []);
       await page.close();
     });
 
     it('the grid is usable by keyboard alone, and the selected event is in the URL', async () => {
-      const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`);
-      await waitGridCount(page, attack.length, 'attack timeline');
+      const page = await openWide(timeline(`${scoped}&${wholeRun()}`));
+      await waitGridCount(page, real.events.length, 'attack timeline');
       const focused = () => page.evaluate(() => document.activeElement?.getAttribute('role'));
       await page
         .locator(`${id(testIds.timeline.search)} input, input${id(testIds.timeline.search)}`)
@@ -506,33 +629,39 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
       // Focus lands on the first row; two steps down is the third event.
-      const second = attack.slice().sort((a, b) => (BigInt(a.timeNs) < BigInt(b.timeNs) ? -1 : 1))[2];
+      const third = real.events[2];
       await page.locator(id(testIds.view.details)).waitFor({ timeout: 10_000 });
-      await until('url names the event', async () => page.url().includes(`event=${second.id}`));
-      match((await page.locator(id(testIds.view.details)).textContent()) ?? '', /docker-entrypoint/);
+      await until('url names the third event', async () => page.url().includes(`event=${third.id}`));
+      // Down to the first audit by arrows alone, then open it.
+      const firstAudit = real.events.findIndex((e) => e.type === 'runtime.audit');
+      for (let i = 2; i < firstAudit; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await until('the first audit opens', async () =>
+        page.url().includes(`event=${real.events[firstAudit].id}`)
+      );
+      const row = page.locator(`${id(testIds.view.gridRow)}[data-event-id="${real.events[firstAudit].id}"]`);
+      ok(await row.isVisible(), 'the grid scrolled the opened row into view');
       await page.keyboard.press('End');
       await page.keyboard.press('Enter');
       await until('the last event opens', async () =>
-        page.url().includes(`event=${attack[attack.length - 1].id}`)
+        page.url().includes(`event=${real.events[real.events.length - 1].id}`)
       );
       await page.keyboard.press('Escape');
       await page.locator(id(testIds.view.details)).waitFor({ state: 'detached', timeout: 10_000 });
       ok(!page.url().includes('event='), 'closing the details takes the event out of the URL');
       // A shared link opens the same event.
-      await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${second.id}`
-      );
+      await page.goto(`${stack.host.url}${timeline(`${scoped}&${wholeRun()}&event=${third.id}`)}`);
       await page.locator(id(testIds.view.details)).waitFor({ timeout: 30_000 });
       equal(
         await page.locator(`${id(testIds.view.gridRow)}[aria-selected="true"]`).getAttribute('data-event-id'),
-        second.id
+        third.id
       );
       deepEqual(pageErrors, []);
       await page.close();
     });
 
     it('says "loading" while loading, never "no events"; an error in words with a retry that works', async () => {
-      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      const page = await browser.newPage({ viewport: RESPONDER_SCREEN });
       pageErrors = watchErrors(page);
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
@@ -540,17 +669,15 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
         await gate;
         await r.continue();
       });
-      await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`
-      );
+      await page.goto(`${stack.host.url}${timeline(`${scoped}&${wholeRun()}`)}`);
       await page.locator(id(testIds.view.chart)).waitFor({ timeout: 30_000 });
       match((await page.locator(id(testIds.view.chartMax)).textContent()) ?? '', /counting events/);
       match((await page.locator(id(testIds.view.gridStatus)).textContent()) ?? '', /Loading events/);
       match((await page.locator(id(testIds.view.gridEmpty)).textContent()) ?? '', /Loading events/);
       ok(!/no events/i.test((await page.locator(id(testIds.view.container)).textContent()) ?? ''));
-      await screenshot(page, '15-loading');
+      await screenshot(page, 'real-loading');
       release();
-      await waitGridCount(page, attack.length, 'after loading');
+      await waitGridCount(page, real.events.length, 'after loading');
       await page.unroute('**/api/datasources/proxy/**');
 
       // Loki fails: the page says what failed, in words, and offers a retry.
@@ -559,7 +686,7 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
         failing ? r.fulfill({ status: 502, body: '' }) : r.continue()
       );
       await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-2h&to=now`
+        `${stack.host.url}${timeline(`${scoped}&from=${real.firstMs - 120_000}&to=${real.lastMs + 1}`)}`
       );
       const err = page.locator(id(testIds.view.error));
       await err.waitFor({ timeout: 30_000 });
@@ -568,16 +695,14 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       match(text, /could not reach it/);
       ok(!text.includes('api/datasources'), `no raw proxy path: ${text}`);
       match((await page.locator(id(testIds.view.chartMax)).textContent()) ?? '', /could not be read/);
-      await screenshot(page, '16-loki-error');
+      await screenshot(page, 'real-loki-error');
       failing = false;
       await page.locator(id(testIds.view.retry)).click();
-      await waitGridCount(page, attack.length, 'after retry');
-      equal(await err.count(), 0, 'the error is gone after the retry');
+      await waitGridCount(page, real.events.length, 'after retry');
+      equal(await page.locator(id(testIds.view.error)).count(), 0, 'the error is gone after the retry');
 
       // Nothing found: the page says how to widen.
-      await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&q=no-such-thing-42`
-      );
+      await page.goto(`${stack.host.url}${timeline(`${scoped}&${wholeRun()}&q=no-such-thing-42`)}`);
       const empty = page.locator(id(testIds.view.gridEmpty));
       await empty.waitFor({ timeout: 30_000 });
       await until('the empty hint says how to widen', async () =>
@@ -590,20 +715,17 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
     it("honours Grafana's time zone, switchable to UTC", async () => {
       stack.host.setPreferences({ timezone: 'Asia/Kolkata' });
       try {
-        const page = await open(`/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`);
-        await waitGridCount(page, attack.length, 'kolkata');
+        const page = await openWide(timeline(`${scoped}&${wholeRun()}`));
+        await waitGridCount(page, real.events.length, 'kolkata');
         const header = page.locator(`${id(testIds.view.grid)} [role=row]`).first();
         match((await header.textContent()) ?? '', /Time \(UTC\+05:30\)/);
-        const first = attack[0];
-        const local = new Date(Number(BigInt(first.timeNs) / 1_000_000n) + 5.5 * 3_600_000).toISOString();
+        const local = new Date(real.firstMs + 5.5 * 3_600_000).toISOString();
         match(
           (await page.locator(id(testIds.view.gridRow)).first().textContent()) ?? '',
           new RegExp(local.slice(11, 19))
         );
-        await page.goto(
-          `${stack.host.url}/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&tz=utc`
-        );
-        await waitGridCount(page, attack.length, 'utc');
+        await page.goto(`${stack.host.url}${timeline(`${scoped}&${wholeRun()}&tz=utc`)}`);
+        await waitGridCount(page, real.events.length, 'utc');
         match((await header.textContent()) ?? '', /Time \(UTC\)/);
         await page.close();
       } finally {
@@ -611,80 +733,99 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 7 * 60_000 }, 
       }
     });
 
-    it('models page: the image model with its state, and the host audits, reachable by image, container and host', async () => {
-      const page = await open(
-        `/a/${stack.host.pluginId}/models?container=${ATTACK_CONTAINER.containerName}&from=now-1h&to=now`
-      );
-      await until(
-        'container audits listed',
-        async () => (await page.locator(id(testIds.models.audit)).count()) === 2
-      );
-      // The seeded web model's state carries no container: reachable by its image, with its state.
-      await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/models?image=${encodeURIComponent('registry.example/web:1.0')}&from=now-1h&to=now`
-      );
-      const model = page.locator(id(testIds.models.model)).first();
-      await model.waitFor({ timeout: 30_000 });
-      match((await model.locator(id(testIds.models.state)).textContent()) ?? '', /active/i);
-      // The attack's audits name no model: reachable by their host too.
-      await page.goto(
-        `${stack.host.url}/a/${stack.host.pluginId}/models?host=${ATTACK_HOST}&from=now-1h&to=now`
-      );
-      await until(
-        'host audits listed',
-        async () => (await page.locator(id(testIds.models.audit)).count()) === 2
-      );
-      await screenshot(page, '17-models-host');
-      deepEqual(pageErrors, []);
-      await page.close();
+    it('models page: the image model active, with its audits, reachable by image and by container', async () => {
+      const modelId = real.events.find((e) => e.type === 'model.learned')?.modelId;
+      ok(modelId, 'the container learned a model');
+      // Known-bad audits (a miner, a reverse shell) name no model: they join the model of their image.
+      const modelAudits = audits();
+      ok(modelAudits.some((e) => !e.modelId) && modelAudits.some((e) => e.modelId === modelId));
+      for (const q of [
+        `image=${encodeURIComponent(real.imageName)}`,
+        `container=${real.containerName}`,
+        `container=${real.containerId}`,
+      ]) {
+        const page = await openWide(`/a/${stack.host.pluginId}/models?${q}&${wholeRun()}`);
+        const model = page.locator(`${id(testIds.models.model)}`).filter({ hasText: modelId!.slice(7, 19) });
+        await model.first().waitFor({ timeout: 30_000 });
+        match((await model.first().locator(id(testIds.models.state)).textContent()) ?? '', /active/i, q);
+        await until(
+          `${q}: the model's audits listed`,
+          async () => (await model.first().locator(id(testIds.models.audit)).count()) === modelAudits.length
+        );
+        deepEqual(pageErrors, [], q);
+        await page.close();
+      }
     });
 
-    it('every page in the light theme', async () => {
-      stack.host.setPreferences({ theme: 'light' });
-      try {
-        const shellAudit = attack.find((e) => e.attackType === 'reverse_shell')!;
-        const pages: Array<[string, string, string]> = [
-          [
-            'light-01-timeline',
-            `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now`,
-            testIds.view.gridRow,
-          ],
-          [
-            'light-04-event-details',
-            `/a/${stack.host.pluginId}/timeline?host=${ATTACK_HOST}&from=now-1h&to=now&event=${shellAudit.id}`,
-            testIds.view.processTree,
-          ],
-          ['light-07-snapshots', `/a/${stack.host.pluginId}/snapshots`, testIds.snapshots.row],
-          ['light-09-models', `/a/${stack.host.pluginId}/models?from=now-1h&to=now`, testIds.models.model],
-          ['light-11-config', `/plugins/${stack.host.pluginId}`, testIds.appConfig.container],
-          [
-            'light-12-panel',
-            `/host/panel?expr=${encodeURIComponent(eventsQuery({ scope: { host: ATTACK_HOST } }))}&from=now-1h&to=now&title=Forensic%20timeline`,
-            testIds.view.gridRow,
-          ],
-        ];
-        stack.host.setRole('Admin');
-        for (const [name, path, ready] of pages) {
-          const page = await open(path);
-          await page.locator(id(ready)).first().waitFor({ timeout: 30_000 });
-          const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-          match(
-            bg,
-            /rgb\((2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d)\)/,
-            `${name}: a light background (${bg})`
-          );
-          await screenshot(page, name);
-          deepEqual(pageErrors, [], name);
+    it("every page in the dark and the light theme, over the real run, at a responder's screen size", async () => {
+      // The incident pinned through the server's API (the pin in the UI has its own test above),
+      // so the snapshot pages show the real run too.
+      const pinned = await fetch(`${stack.server.url}/api/v1/snapshots`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          title: PIN_TITLE,
+          scope: { containerName: real.containerName },
+          from: real.firstMs - 60_000,
+          to: real.lastMs + 60_000,
+        }),
+      });
+      equal(pinned.status, 201, await pinned.clone().text());
+      equal(
+        ((await pinned.json()) as { snapshot: { eventCount: number } }).snapshot.eventCount,
+        real.events.length
+      );
+      let page: Page;
+      stack.host.setRole('Admin');
+      const panelExpr = eventsQuery({ scope: { containerName: real.containerName } });
+      const pages: Array<[string, string, string]> = [
+        ['timeline', timeline(`${scoped}&${wholeRun()}`), testIds.view.gridRow],
+        [
+          'details',
+          timeline(`${scoped}&${wholeRun()}&event=${real.shellAudit.id}`),
+          testIds.view.processTree,
+        ],
+        [
+          'models',
+          `/a/${stack.host.pluginId}/models?container=${real.containerName}&${wholeRun()}`,
+          testIds.models.audit,
+        ],
+        ['snapshots', `/a/${stack.host.pluginId}/snapshots`, testIds.snapshots.row],
+        ['config', `/plugins/${stack.host.pluginId}`, testIds.appConfig.container],
+        [
+          'panel',
+          `/host/panel?expr=${encodeURIComponent(panelExpr)}&${wholeRun()}&title=Forensic%20timeline`,
+          testIds.view.gridRow,
+        ],
+      ];
+      for (const theme of ['dark', 'light'] as const) {
+        stack.host.setPreferences({ theme });
+        try {
+          for (const [name, path, ready] of pages) {
+            page = await openWide(path);
+            await page.locator(id(ready)).first().waitFor({ timeout: 30_000 });
+            const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+            const light = /rgb\((2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d), (2[0-5]\d|1\d\d)\)/.test(bg);
+            equal(light, theme === 'light', `${theme} ${name}: background ${bg}`);
+            if (name === 'panel') await panelFits(page, real.events.length);
+            await screenshot(page, `${theme}-${name}`);
+            deepEqual(pageErrors, [], `${theme} ${name}`);
+            await page.close();
+          }
+          page = await openWide(`/a/${stack.host.pluginId}/snapshots`);
+          await page
+            .locator(id(testIds.snapshots.row))
+            .filter({ hasText: PIN_TITLE })
+            .locator(id(testIds.snapshots.open))
+            .click();
+          await page.locator(id(testIds.snapshots.detail)).waitFor({ timeout: 30_000 });
+          await waitGridCount(page, real.events.length, `${theme} snapshot detail`);
+          await screenshot(page, `${theme}-snapshot-detail`);
+          deepEqual(pageErrors, [], `${theme} snapshot detail`);
           await page.close();
+        } finally {
+          stack.host.setPreferences({ theme: 'dark' });
         }
-        const page = await open(`/a/${stack.host.pluginId}/snapshots`);
-        await page.locator(id(testIds.snapshots.open)).first().click();
-        await page.locator(id(testIds.snapshots.detail)).waitFor({ timeout: 30_000 });
-        await page.locator(id(testIds.view.gridRow)).first().waitFor({ timeout: 30_000 });
-        await screenshot(page, 'light-08-snapshot-detail');
-        await page.close();
-      } finally {
-        stack.host.setPreferences({ theme: 'dark' });
       }
     });
   });

@@ -17,6 +17,7 @@ export const REPO_ROOT = resolve(PLUGIN_ROOT, '..');
 /** Screenshots and downloads; git-ignored. */
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const SERVER_TOKEN = 'e2e-token-' + Math.random().toString(36).slice(2);
+const WEBHOOK_TOKEN = 'e2e-webhook-' + Math.random().toString(36).slice(2);
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -123,7 +124,13 @@ export async function startStack(opts: { snapshotCap?: number } = {}): Promise<S
     throw e;
   });
   const provisioned = loadProvisioning({
-    hostEnv: { CASEFILE_LOKI_URL: loki.url, CASEFILE_SERVER_URL: server.url, CASEFILE_TOKEN: server.token },
+    hostEnv: {
+      CASEFILE_LOKI_URL: loki.url,
+      CASEFILE_SERVER_URL: server.url,
+      CASEFILE_TOKEN: server.token,
+      // The auto-pin contact point's token: the browser tests send no alert webhook, but Grafana would refuse it empty.
+      CASEFILE_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+    },
   });
   const app = provisioned.apps.find((a) => a.type === 'casefile-forensics-app');
   const datasource = provisioned.datasources.find((d) => d.uid === app?.jsonData.lokiUid);

@@ -44,6 +44,8 @@ export const testIds = {
     processTree: 'data-testid cf-process-tree',
     processNode: 'data-testid cf-process-node',
     relatedAudits: 'data-testid cf-related-audits',
+    auditSummary: 'data-testid cf-audit-summary',
+    auditSummaryOpen: 'data-testid cf-audit-summary-open',
     copy: (name: string) => `data-testid cf-copy-${name}`,
     closeDetails: 'data-testid cf-details-close',
     retry: 'data-testid cf-retry',

@@ -123,6 +123,39 @@ describe('Timeline page', () => {
     );
   });
 
+  it('opened without a range, fits it to a short burst in the last hour, finer on each round', async () => {
+    // A 15 s burst 30 minutes ago: the hour's 30 s buckets fit it only to about two minutes.
+    const first = Date.now() - 30 * 60_000;
+    const burst: Array<[Record<string, string>, string, string]> = Array.from({ length: 16 }, (_, i) => [
+      { [EVENT_ID_LABEL]: `b${i}`, [EVENT_TYPE_LABEL]: 'process.start' },
+      `${BigInt(first + i * 1000) * 1_000_000n}`,
+      `exec ${i}`,
+    ]);
+    standInBackendSrv((r) =>
+      String(r.params.query).startsWith('sum by')
+        ? countAnswer(burst, r)
+        : {
+            data: {
+              status: 'success',
+              data: {
+                resultType: 'streams',
+                result: burst.map(([stream, ts, line]) => ({ stream, values: [[ts, line]] })),
+              },
+            },
+          }
+    );
+    act(() => locationService.push('/a/casefile-forensics-app/timeline'));
+    renderApp();
+    const span = () => {
+      const q = locationService.getSearchObject();
+      return Number(q.to) - Number(q.from);
+    };
+    await waitFor(() => expect(span()).toBeLessThan(30_000), { timeout: 10_000 });
+    const q = locationService.getSearchObject();
+    expect(Number(q.from)).toBeLessThanOrEqual(first);
+    expect(Number(q.to)).toBeGreaterThan(first + 15_000);
+  });
+
   it('shows counts per type from Loki, the grid, and filters it by toggles and search', async () => {
     const seen = standInBackendSrv(loki);
     renderApp();

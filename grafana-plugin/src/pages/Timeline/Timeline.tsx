@@ -5,7 +5,14 @@ import { GrafanaTheme2, getTimeZone, type TimeRange, type TimeZone } from '@graf
 import { PluginPage, locationService } from '@grafana/runtime';
 import { Alert, Button, Icon, Input, LinkButton, Stack, TimeRangePicker, useStyles2 } from '@grafana/ui';
 import { EVENT_TYPE_NAMES, eventsQuery, nsToMs, type CasefileEvent, type EventType } from '@casefile/schema';
-import { ForensicView, testIds, toggleHidden, totalsByType, type Buckets } from '@casefile/timeline-ui';
+import {
+  ForensicView,
+  bucketsRange,
+  testIds,
+  toggleHidden,
+  totalsByType,
+  type Buckets,
+} from '@casefile/timeline-ui';
 import { LED_UP_TO_MINUTES, ROUTES, prefixRoute } from '../../constants';
 import { ScopePickers } from '../../components/ScopePickers/ScopePickers';
 import { PinSnapshot } from '../../components/PinSnapshot/PinSnapshot';
@@ -74,14 +81,18 @@ function TimelineView({ lokiUid, state }: { lokiUid: string; state: TimelineStat
     if (!state.event) setSelected(undefined);
   }, [state.event]);
 
-  // Opened without a range of its own: fit the range to where the events are (once).
-  const fitted = useRef(false);
+  // Opened without a range of its own: fit the range to where the events are. The first fit is
+  // as coarse as the hour's buckets (a 15 s attack in a 2-minute range), so it is fitted again
+  // on the finer buckets of the fitted range, until they fill it (at most FIT_ROUNDS times).
+  const fits = useRef(state.explicitRange ? FIT_ROUNDS : 0);
   useEffect(() => {
-    if (fitted.current || data.countsLoading || state.explicitRange) return;
-    fitted.current = true;
+    if (fits.current >= FIT_ROUNDS || data.countsLoading) return;
+    const counted = bucketsRange(data.buckets);
+    if (counted.fromMs !== fromMs || counted.toMs !== toMs) return; // the counts of the range before
     const fit = fitRange(data.buckets);
+    fits.current = fit ? fits.current + 1 : FIT_ROUNDS;
     if (fit) update({ from: String(fit.fromMs), to: String(fit.toMs) }, true);
-  }, [data.countsLoading, data.buckets, state.explicitRange]);
+  }, [data.countsLoading, data.buckets, fromMs, toMs]);
 
   // A link may name an event: open it once it is loaded (or read it by id).
   useEffect(() => {
@@ -309,6 +320,9 @@ const RangePicker = React.memo(function RangePicker({
     />
   );
 });
+
+/** How often a page opened without a range refits it to where the events are. */
+const FIT_ROUNDS = 3;
 
 /**
  * A range around where the events are, when they fill less than half of the buckets' range

@@ -24,6 +24,25 @@ describe('EventGrid', () => {
     expect(onEnd).toHaveBeenCalled();
   });
 
+  it('scrolls a selected event deep in the range into view (a shared link), once', () => {
+    const { rerender } = render(
+      <EventGrid events={many} onSelect={() => {}} height={420} selectedId={many[50_000].id} />
+    );
+    const viewport = screen.getByRole('grid');
+    const top = viewport.scrollTop;
+    expect(top).toBeLessThanOrEqual(50_000 * ROW_HEIGHT);
+    expect(top + 420).toBeGreaterThanOrEqual(50_001 * ROW_HEIGHT);
+    const selected = screen
+      .getAllByTestId(testIds.view.gridRow)
+      .find((r) => r.getAttribute('aria-selected') === 'true');
+    expect(selected).toHaveAttribute('data-event-id', many[50_000].id);
+    // More events paged in: the reader's own scrolling is left alone.
+    viewport.scrollTop = 0;
+    fireEvent.scroll(viewport);
+    rerender(<EventGrid events={[...many]} onSelect={() => {}} height={420} selectedId={many[50_000].id} />);
+    expect(viewport.scrollTop).toBe(0);
+  });
+
   it('shows time, type, scope and message, and selects on click', () => {
     const onSelect = jest.fn();
     const e = ev('runtime.audit', Date.UTC(2026, 0, 2, 3, 4, 5, 6), {

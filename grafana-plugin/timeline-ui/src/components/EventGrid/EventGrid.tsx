@@ -67,22 +67,33 @@ export const EventGrid = React.memo(function EventGrid({
     if (atEnd && events.length > 0) onEndReached?.();
   }, [atEnd, events.length, onEndReached]);
 
-  // The keyboard cursor follows the selection (a click, a link that names an event).
-  useEffect(() => {
-    if (!selectedId) return;
-    const i = events.findIndex((e) => e.id === selectedId);
-    if (i >= 0) setActive(i);
-  }, [selectedId, events]);
-
-  const moveTo = (i: number) => {
-    const n = Math.max(0, Math.min(events.length - 1, i));
-    setActive(n);
+  /** Scroll row `n` into view (the least distance), if it is not. */
+  const reveal = (n: number) => {
     const el = viewport.current;
     if (!el) return;
     const top = n * ROW_HEIGHT;
     if (top < el.scrollTop) el.scrollTop = top;
     else if (top + ROW_HEIGHT > el.scrollTop + height) el.scrollTop = top + ROW_HEIGHT - height;
     setScrollTop(el.scrollTop);
+  };
+
+  // The keyboard cursor follows the selection (a click, a link that names an event), and the
+  // selected row is in view: a shared link to an audit deep in the range opens on its row.
+  const revealed = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    if (!selectedId) return;
+    const i = events.findIndex((e) => e.id === selectedId);
+    if (i < 0) return;
+    setActive(i);
+    if (revealed.current !== selectedId) reveal(i);
+    revealed.current = selectedId;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId, events]);
+
+  const moveTo = (i: number) => {
+    const n = Math.max(0, Math.min(events.length - 1, i));
+    setActive(n);
+    reveal(n);
   };
 
   const onKeyDown = (ev: React.KeyboardEvent) => {

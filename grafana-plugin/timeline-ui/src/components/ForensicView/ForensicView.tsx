@@ -10,6 +10,7 @@ import { filterByType } from '../../model/filter';
 import { processTree, startsByKey } from '../../model/processTree';
 import type { TimeZone } from '../../model/time';
 import { testIds } from '../../testIds';
+import { AuditSummary } from '../AuditSummary/AuditSummary';
 import { EventDetails } from '../EventDetails/EventDetails';
 import { EventGrid, ROW_HEIGHT } from '../EventGrid/EventGrid';
 import { TimelineChart } from '../TimelineChart/TimelineChart';
@@ -50,8 +51,10 @@ export interface ForensicViewProps {
 }
 
 /**
- * The grid height that makes the view exactly `total` tall: measured from the rendered view
- * (toggles wrap, errors come and go), so nothing overflows. Without `total`, `fallback`.
+ * The grid height that makes the view exactly `total` tall: measured from the rendered content
+ * (toggles wrap, errors come and go), so nothing overflows. The measured element must not be the
+ * one whose height is capped: a capped box reads as already fitting while its last lines (the
+ * grid's status) are clipped. Without `total`, `fallback`.
  */
 function useFillHeight(total: number | undefined, fallback: number) {
   const ref = useRef<HTMLDivElement>(null);
@@ -124,6 +127,7 @@ export function ForensicView(p: ForensicViewProps) {
   const groups = useMemo(() => auditGroups(p.events), [p.events]);
   const severities = useMemo(() => auditSeverities(p.buckets, p.events), [p.buckets, p.events]);
   const starts = useMemo(() => startsByKey(p.events), [p.events]);
+  const loadedAudits = useMemo(() => p.events.filter((e) => e.type === 'runtime.audit'), [p.events]);
   const [columns, setColumns] = useColumns();
   const fill = useFillHeight(p.height, p.gridHeight ?? 420);
   const sel = p.selected;
@@ -131,77 +135,79 @@ export function ForensicView(p: ForensicViewProps) {
   const busy = p.loading && p.events.length === 0;
   return (
     <div
-      ref={fill.ref}
       data-testid={testIds.view.container}
       style={p.height === undefined ? undefined : { maxHeight: p.height, overflow: 'hidden' }}
       onKeyDown={(e) => {
         if (e.key === 'Escape' && sel) p.onSelect(undefined);
       }}
     >
-      {p.notice}
-      {p.error && (
-        <Alert severity="error" title="Could not load events" data-testid={testIds.view.error}>
-          <div>{p.error}</div>
-          {p.onRetry && (
-            <Button
-              size="sm"
-              variant="secondary"
-              icon="sync"
-              onClick={p.onRetry}
-              data-testid={testIds.view.retry}
-            >
-              Retry
-            </Button>
-          )}
-        </Alert>
-      )}
-      <TypeToggles totals={totals} hidden={p.hidden} onToggle={p.onToggle} />
-      <TimelineChart
-        buckets={p.buckets}
-        hidden={p.hidden}
-        onZoom={p.onZoom}
-        height={p.chartHeight}
-        markerMs={sel ? nsToMs(sel.timeNs) : undefined}
-        loading={p.countsLoading}
-        failed={p.countsFailed}
-        timeZone={p.timeZone}
-        severities={severities}
-      />
-      <div className={styles.loadingLine}>
-        {p.loading && (
-          <div data-testid={testIds.view.loading}>
-            <LoadingBar width={300} />
-          </div>
+      <div ref={fill.ref} className={styles.measured}>
+        {p.notice}
+        {p.error && (
+          <Alert severity="error" title="Could not load events" data-testid={testIds.view.error}>
+            <div>{p.error}</div>
+            {p.onRetry && (
+              <Button
+                size="sm"
+                variant="secondary"
+                icon="sync"
+                onClick={p.onRetry}
+                data-testid={testIds.view.retry}
+              >
+                Retry
+              </Button>
+            )}
+          </Alert>
         )}
-      </div>
-      <div className={sel ? styles.split : undefined}>
-        <EventGrid
-          events={shown}
-          onSelect={p.onSelect}
-          selectedId={sel?.id}
-          onEndReached={p.onEndReached}
-          status={p.gridStatus}
-          empty={busy ? 'Loading events…' : p.error ? 'No events could be read.' : p.emptyHint}
-          height={fill.gridHeight}
-          columns={columns}
-          onColumns={setColumns}
+        <TypeToggles totals={totals} hidden={p.hidden} onToggle={p.onToggle} />
+        <TimelineChart
+          buckets={p.buckets}
+          hidden={p.hidden}
+          onZoom={p.onZoom}
+          height={p.chartHeight}
+          markerMs={sel ? nsToMs(sel.timeNs) : undefined}
+          loading={p.countsLoading}
+          failed={p.countsFailed}
           timeZone={p.timeZone}
-          groups={groups}
-          compact={Boolean(sel)}
+          severities={severities}
         />
-        {sel && (
-          <div className={styles.side} style={{ maxHeight: fill.gridHeight + 60 }}>
-            <EventDetails
-              event={sel}
-              onClose={() => p.onSelect(undefined)}
-              actions={p.detailActions?.(sel)}
-              tree={tree}
-              related={groups.get(sel.id)}
-              onOpen={p.onSelect}
-              timeZone={p.timeZone}
-            />
-          </div>
-        )}
+        <AuditSummary total={totals['runtime.audit'] ?? 0} audits={loadedAudits} onOpen={p.onSelect} />
+        <div className={styles.loadingLine}>
+          {p.loading && (
+            <div data-testid={testIds.view.loading}>
+              <LoadingBar width={300} />
+            </div>
+          )}
+        </div>
+        <div className={sel ? styles.split : undefined}>
+          <EventGrid
+            events={shown}
+            onSelect={p.onSelect}
+            selectedId={sel?.id}
+            onEndReached={p.onEndReached}
+            status={p.gridStatus}
+            empty={busy ? 'Loading events…' : p.error ? 'No events could be read.' : p.emptyHint}
+            height={fill.gridHeight}
+            columns={columns}
+            onColumns={setColumns}
+            timeZone={p.timeZone}
+            groups={groups}
+            compact={Boolean(sel)}
+          />
+          {sel && (
+            <div className={styles.side} style={{ maxHeight: fill.gridHeight + 60 }}>
+              <EventDetails
+                event={sel}
+                onClose={() => p.onSelect(undefined)}
+                actions={p.detailActions?.(sel)}
+                tree={tree}
+                related={groups.get(sel.id)}
+                onOpen={p.onSelect}
+                timeZone={p.timeZone}
+              />
+            </div>
+          )}
+        </div>
       </div>
     </div>
   );
@@ -217,4 +223,6 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
   side: css({ display: 'flex', flexDirection: 'column', minHeight: 0, '& > section': { flex: 1 } }),
   loadingLine: css({ height: 2 }),
+  // Its own block formatting context: the children's margins count in its measured height.
+  measured: css({ display: 'flow-root' }),
 });
