@@ -5,6 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueStats } from '../export/disk-queue';
+import { registerModelMetrics } from '../models/model-metrics';
+import type { ModelStageStats } from '../models';
 
 /** Numbers the pipeline and exporter keep, read when /metrics is scraped. */
 export interface MetricSources {
@@ -18,6 +20,8 @@ export interface MetricSources {
   redacted: () => number;
   /** Events whose redaction ran out of budget (the rest of them masked whole). */
   redactOverBudget?: () => number;
+  /** The runtime-models stage's counters (casefile_models_*). */
+  models?: () => ModelStageStats | undefined;
 }
 
 export class CollectorMetrics {
@@ -30,6 +34,7 @@ export class CollectorMetrics {
   constructor(src: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'casefile_collector_' });
+    registerModelMetrics(this.registry, () => src.models?.());
     new Counter({
       name: 'casefile_events_total',
       help: 'Valid events accepted from each source, by event type',

@@ -12,7 +12,7 @@ import type { CollectorConfig } from '../config';
 import { createEnricher } from '../enrich';
 import type { DiskQueue } from '../export/disk-queue';
 import { createExport, type CollectorExport } from '../export/otlp-export';
-import { createModelStage, createRuntimeActions } from '../models';
+import { createModelStage, createRuntimeActions, type ModelStage } from '../models';
 import { CollectorMetrics } from '../observability/metrics';
 import { startHttpServer, type HttpServer } from '../observability/server';
 import { createRedactStage } from '../redact';
@@ -43,6 +43,7 @@ export class Collector {
   /** The OTLP export (provider, processor, queue) when an endpoint is set. */
   readonly export?: CollectorExport;
   private readonly stages: Stage[];
+  private readonly models: ModelStage;
   private readonly chain: (e: CasefileEvent) => void;
   private readonly redact?: ReturnType<typeof createRedactStage>;
   private readonly stdout?: StdoutWriter;
@@ -77,6 +78,7 @@ export class Collector {
         this.sources.map((s) => ({ name: s.source.name, active: s.active, stats: s.source.stats?.() ?? {} })),
       redacted: () => this.redact?.redacted ?? 0,
       redactOverBudget: () => this.redact?.overBudget ?? 0,
+      models: () => this.models.stats(),
     });
     if (config.otlp.endpoint) {
       this.export = createExport(config, VERSION, this.metrics, log);
@@ -85,10 +87,8 @@ export class Collector {
     if (config.stdout) this.stdout = new StdoutWriter(opts.stdout ?? process.stdout);
     // Block stops a container through whichever runtime (Engine API or CRI) runs it.
     const actions = createRuntimeActions(containerDirectory(config.sources.runtimeSocket));
-    this.stages = [
-      createEnricher(config, log.child({ component: 'enrich' })),
-      createModelStage(config, log.child({ component: 'models' }), actions),
-    ];
+    this.models = createModelStage(config, log.child({ component: 'models' }), actions);
+    this.stages = [createEnricher(config, log.child({ component: 'enrich' })), this.models];
     if (config.redact.enabled) {
       this.redact = createRedactStage(config.redact);
       this.stages.push(this.redact);
