@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../../collector/test/helpers';
@@ -279,6 +279,16 @@ describe('every provisioned query runs against a real collector run', { timeout:
       await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('the LogQL the alerting and provisioning docs show is a provisioned query (so it ran above)', () => {
+    const provisioned = new Set(provisionedQueries().map((q) => q.expr));
+    for (const page of ['docs/alerting.md', 'docs/provisioning.md'])
+      for (const [, block] of readFileSync(join(REPO_ROOT, page), 'utf8').matchAll(
+        /```logql\n([\s\S]*?)```/g
+      ))
+        for (const line of block.trim().split('\n'))
+          ok(provisioned.has(line), `${page} shows a query nothing provisions: ${line}`);
   });
 
   it('a refused query and an empty answer count as failures', async () => {
