@@ -92,8 +92,11 @@ export class DeliveryProcessor<B extends QueuedBatch = QueuedBatch> implements L
   private readonly shutdownTimeoutMs: number;
   /** The delivery loop while it runs (one request in flight at most). */
   private pumping?: Promise<void>;
-  /** The linger timer, or the zero timer that starts a full batch. */
+  /** The linger timer, or the zero timer that starts a full batch (`timerNow`). */
   private timer?: NodeJS.Timeout;
+  private timerNow = false;
+  /** The queue had records but none to read (e.g. still in memory on a full disk): wait a linger before trying again. */
+  private starved = false;
   /** A partial batch has waited its linger: send it. */
   private lingered = false;
   private backoff?: { timer: NodeJS.Timeout; wake: () => void };
@@ -210,12 +213,14 @@ export class DeliveryProcessor<B extends QueuedBatch = QueuedBatch> implements L
   /** Start the loop now (a full batch, a flush) or after the linger (a partial one). */
   private schedule(): void {
     if (this.pumping || this.halted || this.queue.depth === 0) return;
-    const now = this.urgent > 0 || this.queue.depth >= this.maxBatchRecords;
-    if (this.timer && !now) return;
+    const now = !this.starved && (this.urgent > 0 || this.queue.depth >= this.maxBatchRecords);
+    if (this.timer && (this.timerNow || !now)) return;
     clearTimeout(this.timer);
+    this.timerNow = now;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
+        this.starved = false;
         this.lingered = true;
         this.start();
       },
@@ -239,7 +244,10 @@ export class DeliveryProcessor<B extends QueuedBatch = QueuedBatch> implements L
       if (!this.lingered && this.urgent === 0 && this.queue.depth < this.maxBatchRecords) return;
       this.lingered = false;
       const batch = this.queue.read(this.maxBatchRecords, this.maxBatchBytes);
-      if (!batch) return; // nothing readable now (the queue logged why): the next schedule tries again
+      if (!batch) {
+        this.starved = true; // nothing readable now (the queue logged why): try again after a linger
+        return;
+      }
       if (!(await this.deliver(batch.records))) return; // stopped first: the batch stays queued
       this.queue.ack(batch);
       this.settled += batch.records.length;
