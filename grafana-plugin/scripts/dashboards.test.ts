@@ -6,7 +6,8 @@ import { INVESTIGATION_VARIABLES, TIMELINE_LINK, investigationDashboard } from '
 import { overviewDashboard } from './dashboards-overview';
 
 const GRAFANA_13_PANELS = ['timeseries', 'table', 'stat', 'barchart', 'piechart', 'logs'];
-const panelsOf = (d: { panels: Array<{ type: string; targets: Array<{ expr: string }> }> }) => d.panels;
+const panelsOf = (d: { panels: Array<{ type: string; title: string; targets: Array<{ expr: string }> }> }) =>
+  d.panels;
 
 describe('provisioned dashboards', () => {
   it.each(Object.entries(DASHBOARDS))(
