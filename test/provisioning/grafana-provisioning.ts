@@ -505,6 +505,9 @@ function readDashboards(
         add(where, `data source uid "${uid}" is not provisioned${panelType ? ` (panel ${panelType})` : ''}`);
       else if (type && ds.type !== type) add(where, `data source "${uid}" is ${ds.type}, not ${type}`);
     };
+    (d.templating?.list ?? []).forEach((v: any, i: number) => {
+      if (v.type === 'query') checkRef(v.datasource, `templating.list[${i}] $${v.name}.datasource`);
+    });
     const panels = (d.panels ?? []).flatMap((p: any) => [p, ...(p.panels ?? [])]);
     panels.forEach((p: any, i: number) => {
       const w = `panels[${i}] "${p.title ?? ''}"`;

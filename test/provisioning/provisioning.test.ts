@@ -136,6 +136,12 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
       edit(root, 'provisioning/alerting/casefile-runtime.yaml', 'condition: C', 'condition: Z');
       edit(
         root,
+        'provisioning/grafana/dashboards/casefile-investigation.json',
+        /"name": "host",\n(\s*)"label": "Host",\n(\s*)"datasource": \{\n(\s*)"type": "loki",\n(\s*)"uid": "casefile-loki"/,
+        '"name": "host",\n$1"label": "Host",\n$2"datasource": {\n$3"type": "loki",\n$4"uid": "no-loki"'
+      );
+      edit(
+        root,
         'provisioning/alerting/casefile-runtime.yaml',
         'isPaused: false',
         'isPaused: false\n        dashboardUid: no-such-dashboard'
@@ -176,10 +182,9 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
         'path: /var/lib/dashboards',
         'path: /etc/grafana/provisioning/dashboards'
       );
-      match(
-        messages(loadProvisioning({ root }).problems),
-        /datasource: data source uid "gone" is not provisioned/
-      );
+      const again = messages(loadProvisioning({ root }).problems);
+      match(again, /datasource: data source uid "gone" is not provisioned/);
+      match(again, /templating\.list\[0\] \$host\.datasource: data source uid "no-loki" is not provisioned/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
