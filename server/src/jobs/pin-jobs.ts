@@ -186,7 +186,8 @@ export class PinJobs {
     this.jobs.set(job.id, job);
     this.queue.push(job.id);
     this.persist();
-    this.pump();
+    // Started after the caller has its answer: the 202 does not wait for the pin's first steps.
+    setImmediate(() => this.pump());
     return job;
   }
 
