@@ -2,8 +2,11 @@
  * Runtime-model benchmark, part of `npm run bench:collector`:
  * - model_eval_ns_per_event: the models stage (model lookup + every detector,
  *   /proc checks included) on a stream of known behaviours against an active
- *   model of 10,000 behaviours; CPU time, median of 5 runs. `_without_proc`: the same
- *   stream without pids, so no /proc syscall runs (the model and rules alone).
+ *   model of 10,000 behaviours; CPU time, median of 5 runs. The stream's events
+ *   come from 1,000 processes that are gone (short-lived ones): the process
+ *   table reads /proc/<pid>/exe once per process, not per event.
+ *   `_without_proc`: the same stream without pids, so no /proc syscall runs (the
+ *   model and rules alone).
  * - audit_latency_p99_ms: from an exec (its kernel timestamp) to the audit
  *   line on the real collector's stdout (eBPF source, 1 s learning period);
  *   null when not root or bpftrace is missing.

@@ -39,6 +39,9 @@ export class ProcessTable {
   private readonly table: LRUCache<string, ProcessFacts>;
   private procReadsLive = 0;
   private procReadsGone = 0;
+  /** The process of the latest exec: its probe follows at once, without a second lookup. */
+  private latestKey?: string;
+  private latestFacts?: ProcessFacts;
   /**
    * The /proc probe for the exec detector: the executable's change time, or
    * undefined when the process is gone (remembered, so never read again).
@@ -57,16 +60,20 @@ export class ProcessTable {
   /** Record an exec: the process now runs `e.executable`; `runtime` marks the runtime's own. */
   exec(e: CasefileEvent, runtime: boolean): void {
     const key = ProcessTable.key(e);
-    const p = this.table.get(key);
+    let p = this.table.get(key);
     if (p) {
       p.executable = e.executable ?? '';
       p.runtime ||= runtime;
-    } else this.table.set(key, { executable: e.executable ?? '', runtime, gone: false });
+    } else this.table.set(key, (p = { executable: e.executable ?? '', runtime, gone: false }));
+    this.latestKey = key;
+    this.latestFacts = p;
   }
 
   /** Forget a process that exited. */
   exit(e: CasefileEvent): void {
-    this.table.delete(ProcessTable.key(e));
+    const key = ProcessTable.key(e);
+    this.table.delete(key);
+    if (this.latestKey === key) this.latestKey = this.latestFacts = undefined;
   }
 
   /** What is known of the event's process, if anything. */
@@ -81,7 +88,8 @@ export class ProcessTable {
   private exeChanged(e: CasefileEvent): number | undefined {
     if (!e.pid) return undefined;
     // Without a process key the pid may be reused: nothing is remembered about it.
-    const p = e.processKey ? this.table.get(e.processKey) : undefined;
+    const key = e.processKey;
+    const p = !key ? undefined : key === this.latestKey ? this.latestFacts : this.table.get(key);
     if (p?.gone) return undefined;
     const ms = exeChangedMs(e.pid);
     if (ms !== undefined) this.procReadsLive++;
