@@ -18,6 +18,8 @@ import { firstContainer, only, renderKustomization } from './manifests';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TOKEN = 'compose-test-token-0123456789';
+const WEBHOOK_TOKEN = 'compose-test-webhook-9876543210';
+const TOKENS = { CASEFILE_TOKEN: TOKEN, CASEFILE_WEBHOOK_TOKEN: WEBHOOK_TOKEN };
 
 interface Service {
   command?: string[];
@@ -72,7 +74,7 @@ async function compose(args: string[], env: Record<string, string>) {
 }
 
 async function services(): Promise<Record<string, Service>> {
-  const r = await compose([], { CASEFILE_TOKEN: TOKEN });
+  const r = await compose([], TOKENS);
   equal(r.code, 0, r.stderr);
   return (parseYaml(r.stdout) as { services: Record<string, Service> }).services;
 }
@@ -83,13 +85,16 @@ const containerEnv = (dockerfile: string, s: Service) => ({
   ...s.environment,
 });
 
-test('docker-compose config -q accepts the file; without CASEFILE_TOKEN it refuses (no default token)', async () => {
-  const okRun = await compose(['-q'], { CASEFILE_TOKEN: TOKEN });
+test('docker-compose config -q accepts the file; without either token it refuses (no default tokens)', async () => {
+  const okRun = await compose(['-q'], TOKENS);
   equal(okRun.code, 0, okRun.stderr);
   equal(okRun.stderr, '');
-  const noToken = await compose(['-q'], {});
+  const noToken = await compose(['-q'], { CASEFILE_WEBHOOK_TOKEN: WEBHOOK_TOKEN });
   ok(noToken.code !== 0);
   match(noToken.stderr, /CASEFILE_TOKEN/);
+  const noWebhookToken = await compose(['-q'], { CASEFILE_TOKEN: TOKEN });
+  ok(noWebhookToken.code !== 0);
+  match(noWebhookToken.stderr, /CASEFILE_WEBHOOK_TOKEN/);
 });
 
 test('the Dockerfiles pass dockerfilelint, and the linter does flag a bad one', () => {
@@ -163,13 +168,22 @@ test('the server container’s environment and command pass --check-config; data
   const r = await checkConfig('server', s.command ?? [], containerEnv('server/Dockerfile', s));
   equal(r.stderr, '');
   equal(r.code, 0);
-  const cfg = r.config as { port: number; dataDir: string; lokiUrl: string; tokens: { name: string }[] };
+  const cfg = r.config as {
+    port: number;
+    dataDir: string;
+    lokiUrl: string;
+    tokens: { name: string; scopes: string[] }[];
+  };
   equal(cfg.lokiUrl, 'http://loki:3100');
   ok(volumes(s).some((v) => v.target === cfg.dataDir && v.type === 'volume'));
   ok(containerPorts(s).includes(cfg.port));
+  // Grafana's token, and the alert webhook's with the webhook scope alone.
   deepEqual(
-    cfg.tokens.map((t) => t.name),
-    ['grafana']
+    cfg.tokens.map((t) => [t.name, [...t.scopes].sort().join('+')]),
+    [
+      ['grafana', 'admin+grafana+pin+read'],
+      ['alerts', 'webhook'],
+    ]
   );
 });
 

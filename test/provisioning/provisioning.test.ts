@@ -74,6 +74,13 @@ describe('Grafana provisioning as Grafana 13 loads it', () => {
     const root = copyRepo();
     try {
       const f = 'provisioning/alerting/casefile-autopin.yaml';
+      // A compose that lets the webhook token be empty (ours refuses to start without it).
+      edit(
+        root,
+        'docker-compose.yml',
+        /\$\{CASEFILE_WEBHOOK_TOKEN:\?[^}]*\}/g,
+        '${CASEFILE_WEBHOOK_TOKEN:-}'
+      );
       edit(root, f, '- receiver: casefile-autopin', '- receiver: casefile-autopinn');
       edit(root, f, 'template "casefile.timeline"', 'template "casefile.timelin"');
       edit(root, f, 'url: ${CASEFILE_SERVER_URL}', 'url: ${CASEFILE_SERVER_URI}');
@@ -251,9 +258,9 @@ describe("docker-compose.yml's Grafana", () => {
   it('sets the variables provisioning uses, allows both unsigned ids and mounts every folder', () => {
     const g = composeGrafana({ CASEFILE_TOKEN: 't0k', CASEFILE_WEBHOOK_TOKEN: 'w3bh00k' });
     equal(g.env.CASEFILE_WEBHOOK_TOKEN, 'w3bh00k');
-    equal(
-      composeGrafana({ CASEFILE_TOKEN: 't0k' }).env.CASEFILE_WEBHOOK_TOKEN,
-      '',
+    throws(
+      () => composeGrafana({ CASEFILE_TOKEN: 't0k' }),
+      /CASEFILE_WEBHOOK_TOKEN is required/,
       'no default webhook token'
     );
     equal(g.env.CASEFILE_LOKI_URL, 'http://loki:3100');
@@ -261,7 +268,7 @@ describe("docker-compose.yml's Grafana", () => {
     equal(g.env.CASEFILE_TOKEN, 't0k');
     deepEqual(g.allowUnsigned.sort(), ['casefile-forensics-app', 'casefile-forensictimeline-panel']);
     // No default token: without CASEFILE_TOKEN compose refuses, as it does for the server.
-    throws(() => composeGrafana({}), /CASEFILE_TOKEN is required/);
+    throws(() => composeGrafana({ CASEFILE_WEBHOOK_TOKEN: 'w3bh00k' }), /CASEFILE_TOKEN is required/);
   });
 
   it("compose's own interpolation supports defaults (Grafana's does not)", () => {
