@@ -587,7 +587,9 @@ test(
       });
       writeFileSync(
         join(dir, 'rules', 'fake', 'zz-test.yaml'),
-        `groups:\n  - name: t\n    rules:\n      - alert: T\n        expr: sum by (c) (count_over_time({service_name="${s}"} [2s])) > 0\n        for: 1s\n        labels: { team: x }\n        annotations: { summary: "{{ $labels.c }} has {{ $value }}" }\n`
+        `groups:\n  - name: t\n    rules:\n      - alert: T\n        expr: sum by (c) (count_over_time({service_name="${s}"} [2s])) > 0\n        for: 1s\n        labels: { team: x }\n        annotations: { summary: "{{ $labels.c }} has {{ $value }}" }\n` +
+          // A second rule of the same name that never matches must not clear the first one's alert.
+          `      - alert: T\n        expr: sum by (c) (count_over_time({service_name="${s}-none"} [2s])) > 0\n`
       );
       l = await startLoki({
         dataDir: dir,

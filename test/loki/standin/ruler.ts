@@ -108,11 +108,13 @@ export class Ruler {
       g.lastEval = t;
       const toSend: Active[] = [];
       const resolved: Active[] = [];
-      for (const r of g.rules) {
+      for (const [i, r] of g.rules.entries()) {
+        // Each rule keeps its own alerts (Prometheus' AlertingRule.active), even where two share a name.
+        const prefix = `${g.namespace}/${g.name}/${i}/`;
         const seen = new Set<string>();
         for (const s of this.api.instant(r.query, t)) {
           const labels = { ...s.metric, ...r.labels, alertname: r.alert };
-          const key = `${g.namespace}/${g.name}/${JSON.stringify(Object.entries(labels).sort())}`;
+          const key = prefix + JSON.stringify(Object.entries(labels).sort());
           seen.add(key);
           const value = Number(s.value[1]);
           let a = this.active.get(key);
@@ -131,9 +133,8 @@ export class Ruler {
             toSend.push(a);
           }
         }
-        const prefix = `${g.namespace}/${g.name}/`;
         for (const [key, a] of this.active) {
-          if (!key.startsWith(prefix) || seen.has(key) || a.labels.alertname !== r.alert) continue;
+          if (!key.startsWith(prefix) || seen.has(key)) continue;
           this.active.delete(key);
           if (a.state === 'firing') resolved.push(a);
         }
