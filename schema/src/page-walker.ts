@@ -44,6 +44,8 @@ export interface WalkPage {
   events: CasefileEvent[];
   /** Entries of those instants that are not Casefile events, in (time, id) order. */
   unreadable: UnreadableEntry[];
+  /** The Loki stream labels `events[i]` came in (unreadable entries carry theirs in `stream`). */
+  eventStreams: Record<string, string>[];
   /** True when the window is read completely. */
   done: boolean;
 }
@@ -115,10 +117,12 @@ interface Task {
 interface Entry {
   ts: bigint;
   stream: Record<string, string>;
+  /** The stream's labels as sorted JSON: one string per stream of an answer, shared by its entries. */
+  labels: string;
   v: LokiValue;
-  /** Same stream, time, event id and line: the same entry. */
+  /** Same stream (by its number), time, event id and line: the same entry. */
   key: string;
-  /** Sort key within an instant: the event id ('' for none), then `key`. */
+  /** Sort key within an instant: the event id ('' for none), then `labels`, then the line. */
   id: string;
 }
 
@@ -138,6 +142,12 @@ export class PageWalker {
   private held = new Map<string, Entry>();
   private outstanding?: WalkRequest;
   private readonly overlapNs: bigint;
+  /**
+   * A number for each stream label set seen, so an entry's identity key
+   * carries a few digits instead of its stream's labels (one key per entry
+   * read: the bulk of what a page allocates besides the entries).
+   */
+  private readonly streamNo = new Map<string, number>();
 
   constructor(readonly opts: PageWalkerOptions) {
     const from = BigInt(opts.fromNs);
@@ -191,7 +201,9 @@ export class PageWalker {
     let last = -1n;
     const atCursor: Entry[] = [];
     for (const s of result) {
-      const streamKey = JSON.stringify(Object.entries(s.stream).sort(([a], [b]) => (a < b ? -1 : 1)));
+      const labels = JSON.stringify(Object.entries(s.stream).sort(([a], [b]) => (a < b ? -1 : 1)));
+      let streamKey = this.streamNo.get(labels);
+      if (streamKey === undefined) this.streamNo.set(labels, (streamKey = this.streamNo.size));
       for (const v of s.values) {
         raw++;
         const ts = BigInt(v[0]);
@@ -201,6 +213,7 @@ export class PageWalker {
         const e: Entry = {
           ts,
           stream: s.stream,
+          labels,
           v,
           id,
           key: `${streamKey}\u0000${v[0]}\u0000${id}\u0000${v[1]}`,
@@ -290,17 +303,24 @@ export class PageWalker {
           ? a.id < b.id
             ? -1
             : 1
-          : a.key < b.key
-            ? -1
-            : a.key > b.key
-              ? 1
-              : 0
+          : a.labels !== b.labels
+            ? a.labels < b.labels
+              ? -1
+              : 1
+            : a.v[1] < b.v[1]
+              ? -1
+              : a.v[1] > b.v[1]
+                ? 1
+                : 0
     );
-    const page: WalkPage = { events: [], unreadable: [], done };
+    const page: WalkPage = { events: [], unreadable: [], eventStreams: [], done };
     for (const e of out) {
       const d = decodeEntry(e.stream, e.v);
       if (d instanceof DecodeError) page.unreadable.push(d.entry);
-      else page.events.push(d);
+      else {
+        page.events.push(d);
+        page.eventStreams.push(e.stream);
+      }
     }
     this.stats.events += page.events.length;
     this.stats.unreadable += page.unreadable.length;

@@ -2,7 +2,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { SCOPE_KEYS, type Scope } from '@casefile/schema';
-import { csvStream, parsedPages, type ExportCounts } from '../export/csv-stream';
+import {
+  EXPORT_BATCH_ROWS,
+  csvPage,
+  csvStream,
+  storedCsvPages,
+  type ExportCounts,
+} from '../export/csv-stream';
 import { inOrder } from '../loki/loki-client';
 import { EvidenceMismatchError, forensicPackage } from '../export/forensic-package';
 import type { AppDeps } from './app';
@@ -64,7 +70,7 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
         );
       return reply.send(
         csvBody(
-          csvStream(parsedPages(store.eventJson(s.id)), undefined, (n) =>
+          csvStream(storedCsvPages(store.eventJson(s.id, EXPORT_BATCH_ROWS)), undefined, (n) =>
             metrics.exportRows.inc({ kind: 'snapshot_csv' }, n)
           ),
           req.query.bom
@@ -132,7 +138,8 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
       for (const k of SCOPE_KEYS) if (q[k]) scope[k] = q[k];
       const window = parseWindow(q.from, q.to, deps.config.maxWindowSeconds);
       const filter = { scope, types: parseTypes(q.types, knownTypes), search: q.search || undefined };
-      const pages = deps.loki.readEvents(filter, window);
+      // Each page becomes CSV bytes as soon as Loki's answer completes it (see csv-stream.ts: memory).
+      const pages = deps.loki.readPages(filter, window, (p) => csvPage(inOrder(p)));
       // Read the first page before answering, so an unreachable Loki is a clean 502, not a cut-off file.
       const first = await pages.next();
       const counts: ExportCounts = { rows: 0, unreadable: 0 };
@@ -140,11 +147,11 @@ export function exportRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: re
         try {
           if (!first.done) {
             metrics.lokiPages.inc();
-            yield inOrder(first.value);
+            yield first.value;
           }
           for await (const p of pages) {
             metrics.lokiPages.inc();
-            yield inOrder(p);
+            yield p;
           }
         } catch (err) {
           // After the header the only honest signal is to break the transfer: the file ends without

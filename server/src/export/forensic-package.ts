@@ -32,6 +32,7 @@ import { checkChain, type CustodyActor, type CustodyEntry } from '../custody/cus
 import type { CustodyRecorder } from '../custody/custody-recorder';
 import { canonicalJson, sha256Hex, sortKeys } from '../evidence/canonical';
 import { publicUrl } from '../snapshots/snapshot-service';
+import { EXPORT_BATCH_ROWS } from './csv-stream';
 import type { SnapshotMeta, SnapshotStore } from '../store/store';
 
 export const PACKAGE_FORMAT = 'casefile-forensic-package/2';
@@ -215,11 +216,13 @@ export async function forensicPackage(
     const streams = new HashedFile(join(dir, 'streams.jsonl'));
     await csv.write(CSV_BOM + csvHeader());
     let rows = 0;
-    for await (const batch of store.evidenceRows(s.id)) {
+    for await (const batch of store.evidenceRows(s.id, EXPORT_BATCH_ROWS)) {
       let c = '';
       let j = '';
       let st = '';
-      for (const r of batch) {
+      const n = batch.length;
+      // Emptied as read, so the store's suspended generator does not hold the rows (csv-stream.ts: memory).
+      for (const r of batch.splice(0)) {
         const e = JSON.parse(r.json) as CasefileEvent;
         c += csvRow(e);
         j += r.json + '\n';
@@ -230,8 +233,8 @@ export async function forensicPackage(
       await csv.write(c);
       await jsonl.write(j);
       await streams.write(st);
-      rows += batch.length;
-      ctx.onRows?.(batch.length);
+      rows += n;
+      ctx.onRows?.(n);
     }
     const events = await jsonl.close();
     const files: Record<string, { sha256: string; bytes: number }> = {

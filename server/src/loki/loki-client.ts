@@ -10,7 +10,6 @@
  */
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import {
-  EVENT_ID_LABEL,
   PageWalker,
   eventsQuery,
   type CasefileEvent,
@@ -44,9 +43,11 @@ export interface LokiClientOptions {
 
 /**
  * Complete instants of a read: events and the entries that are not events,
- * each in (time, id) order, every object's keys in canonical (RFC 8785)
- * order; `streams` holds the Loki stream labels each event came in
- * (unreadable entries carry theirs in `stream`).
+ * each in (time, id) order (unreadable entries with their keys in canonical,
+ * RFC 8785, order, as the CSV writes them whole); `streams` holds the Loki
+ * stream labels each event came in, one object per stream, shared (unreadable
+ * entries carry theirs in `stream`). Hashes and stored forms use canonicalJson,
+ * which orders keys itself.
  */
 export interface ReadPage {
   events: CasefileEvent[];
@@ -73,32 +74,19 @@ export function inOrder(page: ReadPage): (CasefileEvent | UnreadableEntry)[] {
 }
 
 /** One slice of a window, walked by its own PageWalker; `step` is its request in flight. */
-interface Slice {
+interface Slice<T> {
   from: bigint;
   walker: PageWalker;
-  pages: ReadPage[];
+  /** Its completed pages, already converted. */
+  pages: T[];
   step?: Promise<void>;
-  /** Stream labels of the raw entries read and not yet emitted, by entryKey. */
-  streams: Map<string, Record<string, string>>;
 }
 
-/** What identifies an entry within its instant: time, event id, line. */
-const entryKey = (timeNs: string, id: string, line: string) => `${timeNs}\u0000${id}\u0000${line}`;
-
-/** A walker's page with canonical key order and each event's stream labels (taken from the slice's raw entries). */
-function readPage(page: WalkPage, raw: Map<string, Record<string, string>>): ReadPage {
-  const out: ReadPage = { events: [], unreadable: page.unreadable.map(sortKeys), streams: new Map() };
-  for (const e of page.events) {
-    const c = sortKeys(e);
-    const k = entryKey(e.timeNs, e.id, e.message);
-    const stream = raw.get(k);
-    if (stream) {
-      out.streams.set(c, sortKeys(stream));
-      raw.delete(k);
-    }
-    out.events.push(c);
-  }
-  return out;
+/** A walker's page as a ReadPage: each event with the stream labels it came in. */
+function readPage(page: WalkPage): ReadPage {
+  const streams = new Map<CasefileEvent, Record<string, string>>();
+  page.events.forEach((e, i) => streams.set(e, page.eventStreams[i]));
+  return { events: page.events, unreadable: page.unreadable.map(sortKeys), streams };
 }
 
 export class LokiError extends Error {
@@ -189,14 +177,29 @@ export class LokiClient {
    * long, it is cut where its walker says it can be (`resumeNs`) and the rest
    * is sliced again.
    */
-  async *readEvents(filter: EventFilter, window: Window): AsyncGenerator<ReadPage> {
+  readEvents(filter: EventFilter, window: Window): AsyncGenerator<ReadPage> {
+    return this.readPages(filter, window, (p) => p);
+  }
+
+  /**
+   * {@link readEvents}, each page passed through `convert` as soon as Loki's
+   * answer completes it, synchronously: only what `convert` returns is held
+   * while the caller is busy (read-ahead slices, a slow client). An export
+   * that turns pages into bytes there holds bytes, not event objects, so the
+   * objects die young and the V8 heap does not grow with the read-ahead.
+   */
+  async *readPages<T>(
+    filter: EventFilter,
+    window: Window,
+    convert: (page: ReadPage) => T
+  ): AsyncGenerator<T> {
     const query = eventsQuery(filter);
     const to = BigInt(window.toNs);
     let planned = BigInt(window.fromNs);
     // Slice length in ns; undefined until the first answer tells the density.
     let span: bigint | undefined;
-    const queue: Slice[] = [];
-    const open = (from: bigint, end: bigint): Slice => ({
+    const queue: Slice<T>[] = [];
+    const open = (from: bigint, end: bigint): Slice<T> => ({
       from,
       walker: new PageWalker({
         query,
@@ -205,24 +208,13 @@ export class LokiClient {
         pageSize: this.pageSize,
       }),
       pages: [],
-      streams: new Map(),
     });
-    const step = (s: Slice): Promise<void> => {
+    const step = (s: Slice<T>): Promise<void> => {
       if (s.step) return s.step;
       const req = s.walker.next()!;
       const run = this.queryRange(req).then((r) => {
-        for (const st of r)
-          for (const v of st.values)
-            s.streams.set(
-              entryKey(
-                v[0],
-                v[2]?.structuredMetadata?.[EVENT_ID_LABEL] ?? st.stream[EVENT_ID_LABEL] ?? '',
-                v[1]
-              ),
-              st.stream
-            );
         const page = s.walker.accept(req, r);
-        if (page.events.length || page.unreadable.length) s.pages.push(readPage(page, s.streams));
+        if (page.events.length || page.unreadable.length) s.pages.push(convert(readPage(page)));
         s.step = undefined;
       });
       run.catch(() => {}); // awaited when its slice is read; not unhandled meanwhile
@@ -241,13 +233,12 @@ export class LokiClient {
       const next = count === 0 ? (span ?? covered) * 4n : (covered * target) / BigInt(count);
       span = next < 1_000_000n ? 1_000_000n : next;
     };
-    const read = (s: Slice) => s.walker.stats.events + s.walker.stats.unreadable;
+    const read = (s: Slice<T>) => s.walker.stats.events + s.walker.stats.unreadable;
     plan();
     while (queue.length) {
       const head = queue[0];
-      const page = head.pages.shift();
-      if (page) {
-        yield page;
+      if (head.pages.length) {
+        yield head.pages.shift()!;
         continue;
       }
       if (head.walker.done) {

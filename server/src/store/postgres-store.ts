@@ -248,8 +248,10 @@ export class PostgresStore implements SnapshotStore {
       );
       if (!r.rowCount) return;
       after = r.rows[r.rows.length - 1].pos;
-      yield r.rows.map((x) => x.json as string);
-      if (r.rows.length < batchSize) return;
+      const last = r.rows.length < batchSize;
+      // Emptied, so this frame does not hold the rows while the caller works (streaming exports).
+      yield r.rows.splice(0).map((x) => x.json as string);
+      if (last) return;
     }
   }
 
@@ -262,8 +264,9 @@ export class PostgresStore implements SnapshotStore {
       );
       if (!r.rowCount) return;
       after = r.rows[r.rows.length - 1].pos;
-      yield r.rows.map((x) => ({ json: x.json as string, stream: x.stream_json as string | null }));
-      if (r.rows.length < batchSize) return;
+      const last = r.rows.length < batchSize;
+      yield r.rows.splice(0).map((x) => ({ json: x.json as string, stream: x.stream_json as string | null }));
+      if (last) return;
     }
   }
 

@@ -233,8 +233,10 @@ export class SqliteStore implements SnapshotStore {
       const rows = stmt.all(id, after, batchSize) as { pos: number; json: string }[];
       if (!rows.length) return;
       after = rows[rows.length - 1].pos;
-      yield rows.map((r) => r.json);
-      if (rows.length < batchSize) return;
+      const last = rows.length < batchSize;
+      // Emptied, so this frame does not hold the rows while the caller works (streaming exports).
+      yield rows.splice(0).map((r) => r.json);
+      if (last) return;
     }
   }
 
@@ -251,8 +253,9 @@ export class SqliteStore implements SnapshotStore {
       }[];
       if (!rows.length) return;
       after = rows[rows.length - 1].pos;
-      yield rows.map((r) => ({ json: r.json, stream: r.stream_json }));
-      if (rows.length < batchSize) return;
+      const last = rows.length < batchSize;
+      yield rows.splice(0).map((r) => ({ json: r.json, stream: r.stream_json }));
+      if (last) return;
     }
   }
 
