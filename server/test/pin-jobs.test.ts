@@ -118,8 +118,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const snap = await api(server.url, `/api/v1/snapshots/${last.snapshotId}`);
       equal(snap.status, 200, snap.text);
       equal(snap.json.eventCount, N);
+      const d0 = performance.now();
       const direct = await api(server.url, '/api/v1/snapshots', { method: 'POST', body });
+      const directMs = performance.now() - d0;
       equal(direct.status, 201, direct.text);
+      console.log(
+        `# ${backend}: ${N} events as a job in ${last.elapsedMs} ms (${Math.round(N / (last.elapsedMs / 1000))}/s), ` +
+          `as a direct pin in ${directMs.toFixed(0)} ms (job/direct ${(last.elapsedMs / directMs).toFixed(2)})`
+      );
       equal(snap.json.contentSha256, direct.json.snapshot.contentSha256, 'the job pinned exactly the window');
       const after = await server.store.counts();
       equal(after.snapshots, before.snapshots + 2);

@@ -21,8 +21,15 @@ export class PinJobJournal {
   /** The jobs written last, oldest first; none when there is no journal yet. */
   load(): PinJobRecord[] {
     if (!existsSync(this.path)) return [];
-    const doc = JSON.parse(readFileSync(this.path, 'utf8')) as { format?: string; jobs?: PinJobRecord[] };
-    if (doc.format !== FORMAT || !Array.isArray(doc.jobs))
+    let doc: { format?: string; jobs?: PinJobRecord[] } | undefined;
+    try {
+      doc = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (err) {
+      throw new Error(
+        `${this.path} cannot be read (${(err as Error).message}); move it aside to start afresh`
+      );
+    }
+    if (doc?.format !== FORMAT || !Array.isArray(doc.jobs))
       throw new Error(`${this.path} is not a pin-job journal (${FORMAT}); move it aside to start afresh`);
     return doc.jobs;
   }

@@ -39,6 +39,9 @@ export const PIN_JOB_DEFAULTS: PinJobsOptions = {
   keepFinishedMs: 86_400_000,
 };
 
+/** How long a cancel waits for the pin to stop before answering with the job as it is. */
+export const CANCEL_WAIT_MS = 10_000;
+
 export interface PinJobsDeps {
   snapshots: SnapshotService;
   loki: LokiClient;
@@ -213,7 +216,9 @@ export class PinJobs {
 
   /**
    * Cancel a queued or reading job (its owner, or a token with the admin
-   * scope); resolves once it has stopped, with nothing stored.
+   * scope); resolves once it has stopped, with nothing stored, or after
+   * CANCEL_WAIT_MS with the job still running (a Loki request in flight is
+   * not interrupted: the pin stops at its answer, and stores nothing).
    */
   async cancel(id: string, by: { owner: string; name: string; admin: boolean }): Promise<PinJobRecord> {
     const job = this.jobs.get(id);
@@ -239,7 +244,7 @@ export class PinJobs {
     if (job.state === 'queued') this.finish(job, 'cancelled', { error: stop.error });
     else {
       this.live.get(id)!.abort.abort(stop);
-      await this.live.get(id)?.finished;
+      await this.waitFor(id, CANCEL_WAIT_MS);
     }
     return job;
   }
