@@ -275,6 +275,9 @@ export function mapExit(rec: ProbeRecord, ctx: ProbeContext): NewEvent {
   };
 }
 
+/** One decoder for every record (a decoder per record was a visible cost at high rates). */
+const addressDecoder = new TextDecoder();
+
 const LISTEN = 10;
 const CLOSE = 7;
 const SYN_SENT = 2;
@@ -282,9 +285,8 @@ const SYN_SENT = 2;
 /** tcp: port.listen (-> LISTEN), port.close (LISTEN -> CLOSE), network.connect (CLOSE -> SYN_SENT). */
 export function mapTcp(rec: ProbeRecord, ctx: ProbeContext): NewEvent | null {
   const { old, new: state, v, sport, dport, pid } = rec.num;
-  const td = new TextDecoder();
-  const saddr = td.decode(rec.str.saddr ?? new Uint8Array());
-  const daddr = td.decode(rec.str.daddr ?? new Uint8Array());
+  const saddr = addressDecoder.decode(rec.str.saddr ?? new Uint8Array());
+  const daddr = addressDecoder.decode(rec.str.daddr ?? new Uint8Array());
   const common = {
     timeNs: ctx.wallNs(rec.num.t),
     source: 'ebpf',
