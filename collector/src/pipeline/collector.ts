@@ -49,7 +49,11 @@ export class Collector {
   private readonly stdout?: StdoutWriter;
   private readonly eventsBySourceType = new Map<string, number>();
   private readonly invalidBySource = new Map<string, number>();
-  /** Events that left makeEvent() unchanged by any stage: the sink need not validate them again. */
+  /**
+   * Events made by makeEvent() at a source's emit: the sink need not validate them again. Stages
+   * that change one in place write only values valid by construction (enrich checks a runtime's
+   * answer once); a stage that replaces an event (redaction) hands on a new object, checked at the sink.
+   */
   private readonly validated = new WeakSet<CasefileEvent>();
   private stageErrors = 0;
   private sources: SourceState[] = [];
