@@ -31,6 +31,7 @@ import { testIds } from '../../timeline-ui/src/testIds';
 import { launchChromium } from '../helpers/browser';
 import { parseCsv } from '../helpers/csv';
 import { screenshot, until, watchErrors } from '../helpers/page';
+import { ATTACK_HOST, attackEvents } from '../helpers/attack';
 import { runRealAttack, type RealAttack } from '../helpers/real-attack';
 import { buildEvent, sendEvents, waitForCount, HOSTILE } from '../helpers/seed';
 import { ARTIFACTS, startStack, type Stack } from '../helpers/stack';
@@ -454,7 +455,7 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 12 * 60_000 },
     /** The whole run, with a margin: the container's events and nothing after the collector stopped. */
     const wholeRun = () => `from=${real.firstMs - 60_000}&to=${real.lastMs + 60_000}`;
     const audits = () => real.events.filter((e) => e.type === 'runtime.audit');
-    const PIN_TITLE = 'reverse shell in shop';
+    const PIN_TITLE = 'reverse shell in payments-api';
 
     it('every count on the page matches the rows it stands for, with the range cut anywhere', async () => {
       stack.host.setRole('Viewer');
@@ -827,6 +828,32 @@ describe('Casefile app plugin in a Grafana host page', { timeout: 12 * 60_000 },
           stack.host.setPreferences({ theme: 'dark' });
         }
       }
+    });
+  });
+  // A case a real run cannot produce on demand: audits that name no model (a host-level reverse
+  // shell, host drift). The collector's host is this shared machine, whose audits depend on what
+  // else runs on it, so these come from the synthetic attack (helpers/attack.ts), on its own host.
+  describe('audits outside any model (synthetic)', () => {
+    it('are listed under their host on the models page', async () => {
+      const now = Date.now();
+      // The attack's audits as a host's own (no container, no image): they name no model at all.
+      const attack = attackEvents(now - 20 * 60_000)
+        .filter((e) => e.type === 'runtime.audit')
+        .map(
+          ({ containerId, containerName, imageName, imageDigest, namespace, pod, ...hostLevel }) => hostLevel
+        );
+      ok(attack.length === 2 && attack.every((e) => !e.modelId && !e.imageName));
+      await sendEvents(stack.loki.url, attack);
+      await waitForCount(stack.loki.url, ATTACK_HOST, attack.length, now - 3_600_000, now + 60_000);
+      const page = await open(`/a/${stack.host.pluginId}/models?host=${ATTACK_HOST}&from=now-1h&to=now`);
+      await until(
+        'host audits listed',
+        async () => (await page.locator(id(testIds.models.audit)).count()) === 2
+      );
+      match((await page.locator(id(testIds.models.model)).first().textContent()) ?? '', /no model/i);
+      await screenshot(page, '17-models-host');
+      deepEqual(pageErrors, []);
+      await page.close();
     });
   });
 });

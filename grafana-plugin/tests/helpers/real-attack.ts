@@ -17,7 +17,7 @@ import { startHarness, step, type Harness } from '../../../test/runtime/collecto
 import { until } from '../../../collector/test/helpers';
 
 /** The attacked container's name. */
-export const REAL_CONTAINER = 'shop';
+export const REAL_CONTAINER = 'payments-api';
 /** The listener the attack opens. */
 export const ATTACK_PORT = 4444;
 /** Short, so the e2e suite stays short; long enough for the service's loop to turn a few times. */
@@ -102,9 +102,9 @@ export async function runRealAttack(loki: Loki): Promise<RealAttack> {
         '--name',
         REAL_CONTAINER,
         '--label',
-        'io.kubernetes.pod.namespace=shop',
+        'io.kubernetes.pod.namespace=payments',
         '--label',
-        'io.kubernetes.pod.name=shop-0',
+        'io.kubernetes.pod.name=payments-api-0',
         '-v',
         `${jobs}:/jobs`,
         h.pm.image,

@@ -233,9 +233,10 @@ function ProcessTreeView({
         className={cx(styles.link, isSelf && styles.current)}
         disabled={!n.start || n.start.id === current.id}
         onClick={() => n.start && onOpen?.(n.start)}
-        title={n.key}
+        title={`${nodeLabel(n)}\n${n.key}`}
       >
-        {nodeLabel(n)}
+        {/* Ancestors in two lines at most (a container's init script can be a paragraph); the event's own in full. */}
+        <span className={isSelf ? undefined : styles.clamp}>{nodeLabel(n)}</span>
       </button>
       {n.entry && <span className={styles.entry}>{ENTRY[n.entry] ?? n.entry}</span>}
     </li>
@@ -282,6 +283,12 @@ const getStyles = (theme: GrafanaTheme2) => ({
   actions: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(1), margin: theme.spacing(1, 0) }),
   section: css({ margin: theme.spacing(1.5, 0, 0.5) }),
   list: css({ listStyle: 'none', margin: 0, padding: 0, fontSize: theme.typography.bodySmall.fontSize }),
+  clamp: css({
+    display: '-webkit-box',
+    WebkitLineClamp: 2,
+    WebkitBoxOrient: 'vertical',
+    overflow: 'hidden',
+  }),
   link: css({
     background: 'none',
     border: 'none',

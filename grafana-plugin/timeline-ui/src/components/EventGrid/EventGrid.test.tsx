@@ -2,7 +2,7 @@ import React from 'react';
 import { fireEvent, render, screen } from '@testing-library/react';
 import { ev, manyEvents } from '../../model/testEvents';
 import { testIds } from '../../testIds';
-import { EventGrid, ROW_HEIGHT } from './EventGrid';
+import { EventGrid, ROW_HEIGHT, shortDigests } from './EventGrid';
 
 describe('EventGrid', () => {
   const many = manyEvents(100_000, (i) => (i % 2 ? 'process.start' : 'port.listen'));
@@ -111,5 +111,15 @@ describe('EventGrid by keyboard and columns', () => {
       <EventGrid events={[]} onSelect={() => {}} empty="No events in this range. Widen the time range." />
     );
     expect(screen.getByTestId(testIds.view.gridEmpty)).toHaveTextContent('Widen the time range');
+  });
+});
+
+describe('shortDigests', () => {
+  it('cuts every sha256 digest to 12 digits and leaves the rest alone', () => {
+    const d = 'ab'.repeat(32);
+    expect(shortDigests(`Model sha256:${d} learned process /bin/sh; was sha256:${d}`)).toBe(
+      'Model sha256:abababababab… learned process /bin/sh; was sha256:abababababab…'
+    );
+    expect(shortDigests('sha256:abc is short')).toBe('sha256:abc is short');
   });
 });

@@ -33,6 +33,16 @@ interface Props {
 export const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
 
+/**
+ * A message with each sha256 digest cut to 12 digits: a model id leads every "learned" message
+ * and would fill the column before what was learned. The full message is the cell's title.
+ *
+ * @example shortDigests(`Model sha256:${'ab'.repeat(32)} learned /bin/sh`) // => 'Model sha256:abababababab… learned /bin/sh'
+ */
+export function shortDigests(message: string): string {
+  return message.replace(/\bsha256:([0-9a-f]{12})[0-9a-f]{52}\b/g, 'sha256:$1…');
+}
+
 /** The DOM id of a row, for aria-activedescendant. */
 const rowId = (id: string) => `cf-row-${id.replace(/[^\w-]/g, '_')}`;
 
@@ -182,7 +192,7 @@ export const EventGrid = React.memo(function EventGrid({
               {group.indexOf(e) + 1}/{group.length}
             </span>
           )}
-          {e.message}
+          <span title={e.message}>{shortDigests(e.message)}</span>
         </span>
       </div>
     );
