@@ -31,18 +31,19 @@ export interface RecordOrigin {
   scope: { name: string; version?: string };
 }
 
-/** The queue line of a record. */
+/**
+ * The queue line of a record: the StoredRecord's JSON, written field by field
+ * (no wrapper object per record; numbers and the fixed keys need no escaping).
+ */
 export function encodeRecord(r: ReadableLogRecord): string {
-  const stored: StoredRecord = {
-    t: r.hrTime,
-    o: r.hrTimeObserved,
-    n: r.severityNumber,
-    s: r.severityText,
-    b: r.body,
-    a: r.attributes,
-    e: r.eventName,
-  };
-  return JSON.stringify(stored);
+  const t = r.hrTime;
+  const o = r.hrTimeObserved;
+  let line = `{"t":[${t[0]},${t[1]}],"o":[${o[0]},${o[1]}]`;
+  if (r.severityNumber !== undefined) line += `,"n":${r.severityNumber}`;
+  if (r.severityText !== undefined) line += `,"s":${JSON.stringify(r.severityText)}`;
+  if (r.body !== undefined) line += `,"b":${JSON.stringify(r.body)}`;
+  if (r.eventName !== undefined) line += `,"e":${JSON.stringify(r.eventName)}`;
+  return `${line},"a":${JSON.stringify(r.attributes)}}`;
 }
 
 /** A pre-DeliveryProcessor line: a Casefile event, mapped as the collector maps it now. */
