@@ -122,13 +122,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const direct = await api(server.url, '/api/v1/snapshots', { method: 'POST', body });
       const directMs = performance.now() - d0;
       equal(direct.status, 201, direct.text);
+      // The same job again without polling it (the polls above share this process with the server).
+      const w0 = performance.now();
+      const waited = await api(server.url, '/api/v1/pin-jobs?waitMs=10000', { method: 'POST', body });
+      const waitedMs = performance.now() - w0;
       console.log(
-        `# ${backend}: ${N} events as a job in ${last.elapsedMs} ms (${Math.round(N / (last.elapsedMs / 1000))}/s), ` +
-          `as a direct pin in ${directMs.toFixed(0)} ms (job/direct ${(last.elapsedMs / directMs).toFixed(2)})`
+        `# ${backend}: ${N} events as a watched job in ${last.elapsedMs} ms (${Math.round(N / (last.elapsedMs / 1000))}/s), ` +
+          `as a direct pin in ${directMs.toFixed(0)} ms, as a job not watched in ${waitedMs.toFixed(0)} ms ` +
+          `(${waited.status}; watched/direct ${(last.elapsedMs / directMs).toFixed(2)}, unwatched/direct ${(waitedMs / directMs).toFixed(2)})`
       );
+      if (waited.status === 202) await watch(server.url, waited.json.job.id, (j) => j.state === 'done');
       equal(snap.json.contentSha256, direct.json.snapshot.contentSha256, 'the job pinned exactly the window');
       const after = await server.store.counts();
-      equal(after.snapshots, before.snapshots + 2);
+      equal(after.snapshots, before.snapshots + 3);
       const listed = await api(server.url, '/api/v1/pin-jobs');
       ok(listed.json.items.some((j: any) => j.id === last.id && j.state === 'done'));
       equal((await api(server.url, '/api/v1/pin-jobs?active=true')).json.total, 0);
