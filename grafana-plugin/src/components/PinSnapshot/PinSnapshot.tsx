@@ -194,7 +194,7 @@ export function PinSnapshot({ scope, fromMs, toMs, types, search, incident }: Pr
       )}
       {job?.state === 'cancelled' && (
         <Alert severity="info" title="Pin cancelled" data-testid={pinJobTestIds.cancelled}>
-          {job.error?.message ?? 'Nothing was stored.'}
+          <div>{job.error?.message ?? 'Nothing was stored.'}</div>
           {again && (
             <Button size="sm" variant="secondary" icon="sync" onClick={again}>
               Pin again
