@@ -96,7 +96,8 @@ function execNames(exe: string, e: CasefileEvent): string[] {
   const names: string[] = [];
   const a = baseName(exe);
   const b = (e.processName ?? '').toLowerCase();
-  const c = baseName(e.args?.[0]);
+  const a0 = e.args?.[0];
+  const c = a0 === exe ? a : baseName(a0);
   if (a) names.push(a);
   if (b) names.push(b);
   if (c) names.push(c);

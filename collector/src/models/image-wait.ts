@@ -51,14 +51,15 @@ export class ImageWait {
 
   /**
    * The events that waited for the container `informed` belongs to, with the
-   * scope it carries (image, name, pod...), when it carries one; [] otherwise.
+   * scope it carries (image, name, pod...), when it carries one; undefined otherwise.
    */
-  release(informed: CasefileEvent): CasefileEvent[] {
+  release(informed: CasefileEvent): CasefileEvent[] | undefined {
     const id = informed.containerId;
-    if (this.waiting.size === 0 || !id) return [];
-    if (!(informed.imageDigest || informed.imageName || informed.type === 'container.start')) return [];
+    if (this.waiting.size === 0 || !id) return undefined;
+    if (!(informed.imageDigest || informed.imageName || informed.type === 'container.start'))
+      return undefined;
     const w = this.waiting.get(id);
-    if (!w) return [];
+    if (!w) return undefined;
     this.waiting.delete(id);
     this.counts.released += w.events.length;
     const scope = scopeFields(informed);

@@ -120,7 +120,8 @@ export class ModelStage implements Stage {
     emit(e);
     this.lastEmit = emit;
     const now = this.now();
-    for (const w of this.imageWait.release(e)) this.evaluate(w, now, emit);
+    const waited = this.imageWait.release(e);
+    if (waited) for (const w of waited) this.evaluate(w, now, emit);
     if (!this.imageWait.hold(e, now)) this.evaluate(e, now, emit);
     this.report(now, emit);
   }
