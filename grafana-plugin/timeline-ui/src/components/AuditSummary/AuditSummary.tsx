@@ -1,4 +1,4 @@
-import React from 'react';
+import React, { useMemo } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Button, useStyles2 } from '@grafana/ui';
@@ -27,12 +27,14 @@ export function firstWorstAudit(audits: readonly CasefileEvent[]): CasefileEvent
  * The range's audits in one line above the grid, by severity, with the first of the worst a
  * click away: a short attack among hundreds of routine events is found at a glance.
  */
-export function AuditSummary({ total, audits, onOpen }: Props) {
+export const AuditSummary = React.memo(function AuditSummary({ total, audits, onOpen }: Props) {
   const styles = useStyles2(getStyles);
+  const { by, first } = useMemo(() => {
+    const by = new Map<string, number>();
+    for (const a of audits) if (a.severity) by.set(a.severity, (by.get(a.severity) ?? 0) + 1);
+    return { by, first: firstWorstAudit(audits) };
+  }, [audits]);
   if (total === 0) return null;
-  const by = new Map<string, number>();
-  for (const a of audits) if (a.severity) by.set(a.severity, (by.get(a.severity) ?? 0) + 1);
-  const first = firstWorstAudit(audits);
   return (
     <div className={styles.line} data-testid={testIds.view.auditSummary} role="status">
       <strong>
@@ -61,7 +63,7 @@ export function AuditSummary({ total, audits, onOpen }: Props) {
       )}
     </div>
   );
-}
+});
 
 const getStyles = (theme: GrafanaTheme2) => ({
   line: css({
