@@ -12,13 +12,21 @@
  *    csv_rows_per_sec     GET /snapshots/{id}/export.csv (from the store)
  *    live_csv_rows_per_sec GET /export.csv over all events (from Loki)
  *    export_rss_mb        peak server RSS during the live exports (VmHWM, reset before each; max of repeats)
+ *    live_ttfb_s          time to the first byte of the live CSV
+ *    then, on fresh server processes, every event pinned as one snapshot
+ *    (pin_all_s, pin_all_rss_mb: the pin holds the window in memory) and
+ *    that snapshot exported: snapshot_csv_all_rss_mb / _rows_per_sec and
+ *    package_all_rss_mb / package_all_s (the signed zip), peaks as above,
+ *    BENCH_ALL_REPEATS (default 1) times.
  * Also reports where the time goes (CPU seconds of Loki and of the server) and
- * every row count: rows missing against what was seeded are printed, never hidden.
+ * every row count: rows missing against what was seeded, and ids seen twice,
+ * are printed, never hidden. The load average is printed beside the figures.
  * The last line is one JSON object, also when a part fails: the figures
  * measured until then stay, and `error` says what failed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { countByTypeQuery, msToNs } from '@casefile/schema';
@@ -29,6 +37,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const SEEDERS = Number(process.env.BENCH_SEEDERS ?? 3);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const ALL_REPEATS = Number(process.env.BENCH_ALL_REPEATS ?? 1);
 const PIN_EVENTS = Math.min(100_000, EVENTS);
 const TOKEN = 'bench-token-0123456789';
 const SCOPE = { containerName: 'bench' };
@@ -61,17 +70,74 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** Stream a GET, counting lines; returns rows (lines minus the header) and seconds. */
-async function streamCsv(url: string): Promise<{ rows: number; s: number }> {
+/** An event id (UUID) as a CSV cell of its own. */
+const ID_CELL = /,([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}),/;
+
+/** Stream a GET; returns its bytes, seconds, seconds to the first byte, and the body's text lines as they come. */
+async function streamGet(
+  url: string,
+  onLine?: (line: string) => void
+): Promise<{ bytes: number; s: number; ttfbS: number }> {
   const t = performance.now();
   const r = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
   if (r.status !== 200) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  let lines = 0;
+  let ttfbS = NaN;
+  let bytes = 0;
+  let rest = '';
+  const text = new TextDecoder();
   for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    if (!bytes) ttfbS = (performance.now() - t) / 1000;
+    bytes += chunk.length;
+    if (!onLine) continue;
+    const lines = (rest + text.decode(chunk, { stream: true })).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) onLine(l);
   }
-  return { rows: lines - 1, s: (performance.now() - t) / 1000 };
+  if (onLine && rest) onLine(rest);
+  return { bytes, s: (performance.now() - t) / 1000, ttfbS };
 }
+
+/** Stream a CSV export: its rows (lines minus the header), event ids seen more than once, seconds, time to first byte. */
+async function streamCsv(
+  url: string
+): Promise<{ rows: number; duplicates: number; s: number; ttfbS: number }> {
+  const ids = new Set<string>();
+  let lines = 0;
+  let duplicates = 0;
+  const { s, ttfbS } = await streamGet(url, (line) => {
+    if (lines++ === 0) return;
+    const id = ID_CELL.exec(line)?.[1];
+    if (id === undefined) throw new Error(`row ${lines - 1} has no event id: ${line.slice(0, 200)}`);
+    if (ids.has(id)) duplicates++;
+    else ids.add(id);
+  });
+  return { rows: lines - 1, duplicates, s, ttfbS };
+}
+
+/** POST JSON with node:http (fetch gives up waiting for headers after 300 s; a pin of 1M events takes longer here). */
+function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((res, rej) => {
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      },
+      (r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (text += d));
+        r.on('end', () => res({ status: r.statusCode ?? 0, json: JSON.parse(text) }));
+        r.on('error', rej);
+      }
+    );
+    req.on('error', rej);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** The 1-minute load average, as printed beside the figures. */
+const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 /** Filled as each part completes, so a failure keeps what was measured before it. */
 const result: Record<string, unknown> = {
@@ -191,8 +257,10 @@ async function main() {
     // CSV from the snapshot.
     const csvRates: number[] = [];
     for (let i = 0; i < REPEATS; i++) {
-      const { rows, s } = await streamCsv(`${base}/api/v1/snapshots/${snapshotId}/export.csv`);
+      const { rows, duplicates, s } = await streamCsv(`${base}/api/v1/snapshots/${snapshotId}/export.csv`);
       csvRates.push(rows / s);
+      if (rows !== pinRows[i] || duplicates)
+        throw new Error(`snapshot csv: ${rows} rows, ${duplicates} ids twice`);
       log(`snapshot csv ${i + 1}: ${rows} rows in ${round(s, 2)} s`);
     }
     result.csv_rows_per_sec = Math.round(median(csvRates));
@@ -202,7 +270,10 @@ async function main() {
     spid = await startServer();
     const liveRates: number[] = [];
     const liveRows: number[] = [];
+    const liveDuplicates: number[] = [];
+    const liveTtfb: number[] = [];
     const peaks: number[] = [];
+    const loads: number[] = [];
     let lokiCpu = 0;
     let serverCpu = 0;
     let liveS = 0;
@@ -212,24 +283,91 @@ async function main() {
       writeFileSync(`/proc/${spid}/clear_refs`, '5'); // reset VmHWM to the current RSS
       const l0 = lpid ? cpuSeconds(lpid) : 0;
       const s0 = cpuSeconds(spid);
-      const { rows, s } = await streamCsv(
+      const { rows, duplicates, s, ttfbS } = await streamCsv(
         `${base}/api/v1/export.csv?containerName=bench&from=${startMs}&to=${endMs}`
       );
+      liveDuplicates.push(duplicates);
+      liveTtfb.push(ttfbS);
+      loads.push(load());
       lokiCpu += lpid ? cpuSeconds(lpid) - l0 : NaN;
       serverCpu += cpuSeconds(spid) - s0;
       liveS += s;
       liveRows.push(rows);
       liveRates.push(rows / s);
       peaks.push(statusKb(spid, 'VmHWM') / 1024);
-      log(`live csv ${i + 1}: ${rows} rows in ${round(s, 1)} s, server peak RSS ${round(peaks[i])} MB`);
+      log(
+        `live csv ${i + 1}: ${rows} rows (${duplicates} ids twice) in ${round(s, 1)} s, first byte after ${round(ttfbS, 2)} s, server peak RSS ${round(peaks[i])} MB, load ${loads[i]}`
+      );
     }
     Object.assign(result, {
       live_csv_rows_per_sec: Math.round(median(liveRates)),
       export_rss_mb: round(Math.max(...peaks)),
+      export_rss_mb_runs: peaks.map((p) => round(p)),
+      live_ttfb_s: round(median(liveTtfb), 2),
       live_rows: liveRows,
       live_rows_missing: liveRows.map((r) => EVENTS - r),
+      live_rows_duplicated: liveDuplicates,
+      live_load_avg: loads,
       live_loki_cpu_share: round(lokiCpu / liveS, 2),
       live_server_cpu_share: round(serverCpu / liveS, 2),
+    });
+
+    // Every event as one snapshot (a fresh server: the pin's own peak), then its exports on another fresh one.
+    await stopServer();
+    spid = await startServer();
+    writeFileSync(`/proc/${spid}/clear_refs`, '5');
+    t = performance.now();
+    const pinAll = await postJson(`${base}/api/v1/snapshots`, {
+      title: 'bench all',
+      scope: SCOPE,
+      from: startMs,
+      to: endMs,
+    });
+    const all = pinAll.json as { snapshot: { id: string; eventCount: number } };
+    if (pinAll.status !== 201) throw new Error(`pin of all events: ${pinAll.status} ${JSON.stringify(all)}`);
+    Object.assign(result, {
+      pin_all_s: round((performance.now() - t) / 1000, 1),
+      pin_all_rows: all.snapshot.eventCount,
+      pin_all_rss_mb: round(statusKb(spid, 'VmHWM') / 1024),
+    });
+    log(
+      `pin of all: ${all.snapshot.eventCount} events in ${result.pin_all_s} s, peak RSS ${result.pin_all_rss_mb} MB`
+    );
+    if (all.snapshot.eventCount !== EVENTS)
+      throw new Error(`pin of all: ${all.snapshot.eventCount} of ${EVENTS} events`);
+    await stopServer();
+    spid = await startServer();
+    const snapRates: number[] = [];
+    const snapPeaks: number[] = [];
+    const snapTtfb: number[] = [];
+    const pkgS: number[] = [];
+    const pkgPeaks: number[] = [];
+    // Once each by default (BENCH_ALL_REPEATS): at 1M rows one round takes minutes on the loaded machine.
+    for (let i = 0; i < ALL_REPEATS; i++) {
+      writeFileSync(`/proc/${spid}/clear_refs`, '5');
+      const c = await streamCsv(`${base}/api/v1/snapshots/${all.snapshot.id}/export.csv`);
+      snapPeaks.push(statusKb(spid, 'VmHWM') / 1024);
+      snapRates.push(c.rows / c.s);
+      snapTtfb.push(c.ttfbS);
+      if (c.rows !== EVENTS || c.duplicates)
+        throw new Error(`snapshot csv of all: ${c.rows} rows, ${c.duplicates} ids twice`);
+      log(
+        `snapshot csv of all ${i + 1}: ${c.rows} rows in ${round(c.s, 1)} s, peak RSS ${round(snapPeaks[i])} MB, load ${load()}`
+      );
+      writeFileSync(`/proc/${spid}/clear_refs`, '5');
+      const z = await streamGet(`${base}/api/v1/snapshots/${all.snapshot.id}/package`);
+      pkgPeaks.push(statusKb(spid, 'VmHWM') / 1024);
+      pkgS.push(z.s);
+      log(
+        `package of all ${i + 1}: ${round(z.bytes / 2 ** 20)} MB zip in ${round(z.s, 1)} s, peak RSS ${round(pkgPeaks[i])} MB, load ${load()}`
+      );
+    }
+    Object.assign(result, {
+      snapshot_csv_all_rows_per_sec: Math.round(median(snapRates)),
+      snapshot_csv_all_ttfb_s: round(median(snapTtfb), 2),
+      snapshot_csv_all_rss_mb: round(Math.max(...snapPeaks)),
+      package_all_s: round(median(pkgS), 1),
+      package_all_rss_mb: round(Math.max(...pkgPeaks)),
     });
   } finally {
     if (server && server.exitCode === null) {
