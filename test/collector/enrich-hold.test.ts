@@ -112,6 +112,13 @@ test(
         [],
         'scoping by name or by id gives the same events'
       );
+      // The hold is visible on /metrics: the runtime was asked, and held events left with its names.
+      const metrics = await (await fetch(`http://127.0.0.1:${listenPort}/metrics`)).text();
+      const count = (c: string) =>
+        Number(new RegExp(`^casefile_enrich_total\\{count="${c}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+      assert.ok(count('container_lookups') >= 1, 'the runtime was asked about the new container');
+      assert.ok(count('held_released_named') >= 1, 'held events were released with the names');
+      assert.equal(count('held'), count('held_released_named') + count('held_released_unnamed'));
     } catch (err) {
       (err as Error).message += `\n--- collector log (tail) ---\n${logs.slice(-4000)}`;
       throw err;

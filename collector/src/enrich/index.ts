@@ -62,7 +62,7 @@ function readlinkOr(path: string): string | undefined {
 }
 
 /** The enrichment Stage for a collector config. */
-export function createEnricher(config: CollectorConfig, logger: Logger): Stage {
+export function createEnricher(config: CollectorConfig, logger: Logger): Enricher {
   return new Enricher({ host: config.host, runtimeSocket: config.sources.runtimeSocket }, logger);
 }
 

@@ -22,6 +22,8 @@ export interface MetricSources {
   redactOverBudget?: () => number;
   /** The runtime-models stage's counters (casefile_models_*). */
   models?: () => ModelStageStats | undefined;
+  /** The enricher's counters (casefile_enrich_total by `count`). */
+  enrich?: () => Record<string, number>;
 }
 
 export class CollectorMetrics {
@@ -66,6 +68,16 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const [reason, n] of Object.entries(src.dropped())) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'casefile_enrich_total',
+      help: 'Enrichment: events enriched, runtime lookups, host.activity events made, events held for a lookup and released with the runtime names (held_released_named) or without (held_released_unnamed)',
+      labelNames: ['count'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [count, n] of Object.entries(src.enrich?.() ?? {})) this.inc({ count }, n);
       },
     });
     new Counter({

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { makeEvent, toLogRecord, validateEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
-import { createEnricher } from '../enrich';
+import { createEnricher, type Enricher } from '../enrich';
 import type { DiskQueue } from '../export/disk-queue';
 import { createExport, type CollectorExport } from '../export/otlp-export';
 import { createModelStage, createRuntimeActions, type ModelStage } from '../models';
@@ -43,6 +43,7 @@ export class Collector {
   /** The OTLP export (provider, processor, queue) when an endpoint is set. */
   readonly export?: CollectorExport;
   private readonly stages: Stage[];
+  private readonly enricher: Enricher;
   private readonly models: ModelStage;
   private readonly chain: (e: CasefileEvent) => void;
   private readonly redact?: ReturnType<typeof createRedactStage>;
@@ -83,6 +84,7 @@ export class Collector {
       redacted: () => this.redact?.redacted ?? 0,
       redactOverBudget: () => this.redact?.overBudget ?? 0,
       models: () => this.models.stats(),
+      enrich: () => this.enricher.stats(),
     });
     if (config.otlp.endpoint) {
       this.export = createExport(config, VERSION, this.metrics, log);
@@ -92,7 +94,8 @@ export class Collector {
     // Block stops a container through whichever runtime (Engine API or CRI) runs it.
     const actions = createRuntimeActions(containerDirectory(config.sources.runtimeSocket));
     this.models = createModelStage(config, log.child({ component: 'models' }), actions);
-    this.stages = [createEnricher(config, log.child({ component: 'enrich' })), this.models];
+    this.enricher = createEnricher(config, log.child({ component: 'enrich' }));
+    this.stages = [this.enricher, this.models];
     if (config.redact.enabled) {
       this.redact = createRedactStage(config.redact);
       this.stages.push(this.redact);
