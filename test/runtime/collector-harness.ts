@@ -17,6 +17,9 @@ import { setupPodman, type Podman } from '../containers/podman';
 import { spawnCollector, until, type CollectorProcess } from '../../collector/test/helpers';
 
 /** Progress on stderr, so a slow step shows where the time went. */
+/** Polling with a deadline, for callers outside the collector (the plugin's tests may not import collector/). */
+export { until };
+
 export const step = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
 
 export interface Harness {

@@ -13,8 +13,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareEvents, type CasefileEvent } from '@casefile/schema';
 import { freePort, type Loki } from '../../../test/loki/loki-server';
-import { startHarness, step, type Harness } from '../../../test/runtime/collector-harness';
-import { until } from '../../../collector/test/helpers';
+import { startHarness, step, until, type Harness } from '../../../test/runtime/collector-harness';
 
 /** The attacked container's name. */
 export const REAL_CONTAINER = 'payments-api';
