@@ -43,11 +43,10 @@ export interface LokiClientOptions {
 
 /**
  * Complete instants of a read: events and the entries that are not events,
- * each in (time, id) order (unreadable entries with their keys in canonical,
- * RFC 8785, order, as the CSV writes them whole); `streams` holds the Loki
- * stream labels each event came in, one object per stream, shared (unreadable
- * entries carry theirs in `stream`). Hashes and stored forms use canonicalJson,
- * which orders keys itself.
+ * each in (time, id) order, every event's and entry's keys in canonical
+ * (RFC 8785) order; `streams` holds the Loki stream labels each event came
+ * in, one object per stream, shared, in Loki's order (hashes and stored
+ * forms use canonicalJson; unreadable entries carry theirs in `stream`).
  */
 export interface ReadPage {
   events: CasefileEvent[];
@@ -82,11 +81,15 @@ interface Slice<T> {
   step?: Promise<void>;
 }
 
-/** A walker's page as a ReadPage: each event with the stream labels it came in. */
+/** A walker's page as a ReadPage: canonical key order, each event with the stream labels it came in. */
 function readPage(page: WalkPage): ReadPage {
-  const streams = new Map<CasefileEvent, Record<string, string>>();
-  page.events.forEach((e, i) => streams.set(e, page.eventStreams[i]));
-  return { events: page.events, unreadable: page.unreadable.map(sortKeys), streams };
+  const out: ReadPage = { events: [], unreadable: page.unreadable.map(sortKeys), streams: new Map() };
+  page.events.forEach((e, i) => {
+    const c = sortKeys(e);
+    out.events.push(c);
+    out.streams.set(c, page.eventStreams[i]);
+  });
+  return out;
 }
 
 export class LokiError extends Error {
