@@ -18,7 +18,7 @@ export class ServerMetrics {
   });
   readonly pins = new Counter({
     name: 'casefile_server_pins_total',
-    help: 'Snapshot pins by result (ok, cap_reached, loki_error, too_large, duplicate, error).',
+    help: 'Snapshot pins by result (ok, cap_reached, loki_error, too_large, duplicate, cancelled, error).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
