@@ -32,7 +32,7 @@ import { checkChain, type CustodyActor, type CustodyEntry } from '../custody/cus
 import type { CustodyRecorder } from '../custody/custody-recorder';
 import { canonicalJson, sha256Hex, sortKeys } from '../evidence/canonical';
 import { publicUrl } from '../snapshots/snapshot-service';
-import { EXPORT_BATCH_ROWS } from './csv-stream';
+import { CSV_CHUNK_CHARS, EXPORT_BATCH_ROWS } from './csv-stream';
 import type { SnapshotMeta, SnapshotStore } from '../store/store';
 
 export const PACKAGE_FORMAT = 'casefile-forensic-package/2';
@@ -72,21 +72,37 @@ export interface PackageContext {
   onRows?: (n: number) => void;
 }
 
-/** A hashing file writer that respects the disk's backpressure. */
+/**
+ * A hashing file writer that respects the disk's backpressure. `add` turns
+ * text into Buffers of about CSV_CHUNK_CHARS at once, synchronously, and
+ * `flush` writes them: a batch of rows dies young (csv-stream.ts: memory).
+ */
 class HashedFile {
   readonly hash = createHash('sha256');
   bytes = 0;
   private readonly out: WriteStream;
+  private text = '';
+  private readonly ready: Buffer[] = [];
   constructor(readonly path: string) {
     this.out = createWriteStream(path);
   }
-  async write(s: string): Promise<void> {
-    const b = Buffer.from(s, 'utf8');
+  add(s: string): void {
+    this.text += s;
+    if (this.text.length >= CSV_CHUNK_CHARS) this.cut();
+  }
+  private cut(): void {
+    const b = Buffer.from(this.text, 'utf8');
+    this.text = '';
     this.hash.update(b);
     this.bytes += b.length;
-    if (!this.out.write(b)) await once(this.out, 'drain');
+    this.ready.push(b);
+  }
+  async flush(): Promise<void> {
+    if (this.text) this.cut();
+    for (const b of this.ready.splice(0)) if (!this.out.write(b)) await once(this.out, 'drain');
   }
   async close(): Promise<{ sha256: string; bytes: number }> {
+    await this.flush();
     this.out.end();
     await once(this.out, 'finish');
     return { sha256: this.hash.digest('hex'), bytes: this.bytes };
@@ -214,25 +230,22 @@ export async function forensicPackage(
     const csv = new HashedFile(join(dir, 'events.csv'));
     const jsonl = new HashedFile(join(dir, 'events.jsonl'));
     const streams = new HashedFile(join(dir, 'streams.jsonl'));
-    await csv.write(CSV_BOM + csvHeader());
+    csv.add(CSV_BOM + csvHeader());
     let rows = 0;
     for await (const batch of store.evidenceRows(s.id, EXPORT_BATCH_ROWS)) {
-      let c = '';
-      let j = '';
-      let st = '';
       const n = batch.length;
       // Emptied as read, so the store's suspended generator does not hold the rows (csv-stream.ts: memory).
       for (const r of batch.splice(0)) {
         const e = JSON.parse(r.json) as CasefileEvent;
-        c += csvRow(e);
-        j += r.json + '\n';
-        st +=
-          canonicalJson({ id: e.id, timeNs: e.timeNs, stream: r.stream ? JSON.parse(r.stream) : null }) +
-          '\n';
+        csv.add(csvRow(e));
+        jsonl.add(r.json + '\n');
+        streams.add(
+          canonicalJson({ id: e.id, timeNs: e.timeNs, stream: r.stream ? JSON.parse(r.stream) : null }) + '\n'
+        );
       }
-      await csv.write(c);
-      await jsonl.write(j);
-      await streams.write(st);
+      await csv.flush();
+      await jsonl.flush();
+      await streams.flush();
       rows += n;
       ctx.onRows?.(n);
     }
