@@ -157,6 +157,11 @@ test('collector: start-up failures', async () => {
         'state dir not writable',
         ['--stdout', '--sources', 'none', '--state-dir', join(notDir, 'x'), '--listen', '127.0.0.1:0'],
       ],
+      // Under /proc the parent exists but refuses entries: Node 20's recursive mkdir would spin forever there.
+      [
+        'state dir under /proc',
+        ['--stdout', '--sources', 'none', '--state-dir', '/proc/casefile-nope/x', '--listen', '127.0.0.1:0'],
+      ],
       [
         'missing policy file',
         [...base, '--listen', '127.0.0.1:0', '--policy', join(tmp, 'nope-policy.yaml')],

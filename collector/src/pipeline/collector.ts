@@ -5,7 +5,6 @@
  * /metrics and /healthz. A bad event is counted and logged, never fatal; a
  * throwing stage drops that one event (counted), never the collector.
  */
-import { mkdirSync } from 'node:fs';
 import { makeEvent, toLogRecord, validateEvent, type CasefileEvent, type NewEvent } from '@casefile/schema';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config';
@@ -18,6 +17,7 @@ import { startHttpServer, type HttpServer } from '../observability/server';
 import { createRedactStage } from '../redact';
 import { containerDirectory } from '../sources/container-directory';
 import { createSources } from '../sources';
+import { ensureStateDir } from './state-dir';
 import { StdoutWriter } from './stdout-writer';
 import { SyntheticSource } from './synthetic-source';
 import type { Source, Stage } from './types';
@@ -69,6 +69,7 @@ export class Collector {
     private readonly log: Logger,
     private readonly opts: CollectorOptions = {}
   ) {
+    ensureStateDir(config.stateDir);
     this.metrics = new CollectorMetrics({
       eventsBySourceType: this.eventsBySourceType,
       invalidBySource: this.invalidBySource,
@@ -174,7 +175,6 @@ export class Collector {
   /** Start the HTTP endpoints, the exporter and every available source. */
   async start(): Promise<void> {
     const { config, log } = this;
-    mkdirSync(config.stateDir, { recursive: true });
     if (this.queue)
       log.info(
         {
