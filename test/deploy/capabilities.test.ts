@@ -56,8 +56,8 @@ async function runWithCapabilities(caps: string[], ms: number): Promise<{ ebpf: 
           sources: Record<string, string>;
         };
         ebpf = h.sources.ebpf ?? ebpf;
-        // While bpftrace compiles, /healthz says `inactive: undefined`; a reason means it gave up.
-        if (ebpf.startsWith('inactive') && ebpf !== 'inactive: undefined') break;
+        // While bpftrace compiles, /healthz says `starting`; `inactive: <reason>` means it gave up.
+        if (ebpf.startsWith('inactive')) break;
       }
       await new Promise((r) => execFile('/bin/sh', ['-c', 'exit 0', marker], r));
       seen = out.split('\n').some((l) => l.includes('"process.start"') && l.includes(marker));

@@ -233,7 +233,9 @@ export class Collector {
     // A started source can still be blind (its log file not there yet): degraded, with the reason.
     const state = (s: SourceState) => {
       const blind = s.active ? s.source.blind?.() : undefined;
-      return s.active && !blind ? 'active' : `inactive: ${blind ?? s.reason}`;
+      if (s.active && !blind) return 'active';
+      // Not active and no reason yet: its start() has not answered (bpftrace attaching, a socket probed).
+      return blind || s.reason ? `inactive: ${blind ?? s.reason}` : 'starting';
     };
     const blind = this.sources.some((s) => s.active && s.source.blind?.());
     return {
