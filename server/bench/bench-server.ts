@@ -70,8 +70,8 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** An event id (UUID) as a CSV cell of its own. */
-const ID_CELL = /,([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}),/;
+/** An event id (UUID) as a CSV cell of its own; one made only of digits and dashes is kept text by a leading `'`. */
+const ID_CELL = /,'?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}),/;
 
 /** Stream a GET; returns its bytes, seconds, seconds to the first byte, and the body's text lines as they come. */
 async function streamGet(
