@@ -4,7 +4,6 @@
  * like pins: creating and cancelling need `pin`, reading needs `read`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { EventType, Scope } from '@casefile/schema';
 import { PinJobs } from '../jobs/pin-jobs';
 import { pinJobJson } from '../jobs/pin-job';
 import type { AppDeps } from './app';
@@ -14,6 +13,7 @@ import {
   errorSchema,
   idParams,
   pinBody,
+  type PinRequest,
   pinJobCreateQuery,
   pinJobListQuery,
   pinJobSchema,
@@ -43,15 +43,7 @@ export function pinJobRoutes(app: FastifyInstance, deps: AppDeps): PinJobs {
   app.addHook('onClose', () => jobs.close());
 
   app.post<{
-    Body: {
-      title: string;
-      note?: string;
-      scope: Scope;
-      from: string | number;
-      to: string | number;
-      types?: EventType[];
-      search?: string;
-    };
+    Body: PinRequest;
     Querystring: { waitMs: number };
   }>(
     '/api/v1/pin-jobs',

@@ -3,7 +3,7 @@
  * OpenAPI document (openapi.ts) is built from the same objects, so the two
  * never disagree.
  */
-import { EVENT_TYPE_NAMES, SCOPE_KEYS } from '@casefile/schema';
+import { EVENT_TYPE_NAMES, SCOPE_KEYS, type EventType, type Scope } from '@casefile/schema';
 
 /** Largest offset a page may start at: row positions are 32-bit integers in both stores. */
 export const MAX_OFFSET = 2_147_483_647;
@@ -26,6 +26,17 @@ export const scopeSchema = {
 };
 
 export const eventTypeSchema = { type: 'string', enum: EVENT_TYPE_NAMES };
+
+/** A pin request's body, as `pinBody` validates it (direct pins and pin jobs take the same). */
+export interface PinRequest {
+  title: string;
+  note?: string;
+  scope: Scope;
+  from: string | number;
+  to: string | number;
+  types?: EventType[];
+  search?: string;
+}
 
 export const pinBody = {
   type: 'object',

@@ -1,11 +1,19 @@
 /** Snapshot routes: pin, list, get, events, unreadable entries, delete, lock/unlock, pin jobs; each names its scope. */
 import type { FastifyInstance } from 'fastify';
-import { nsToIso, type EventType, type Scope } from '@casefile/schema';
+import { nsToIso, type EventType } from '@casefile/schema';
 import type { SnapshotMeta } from '../store/store';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
 import { actor, custodyActor } from './auth';
-import { errorSchema, eventsQuery, idParams, pageQuery, pinBody, snapshotSchema } from './schemas';
+import {
+  errorSchema,
+  eventsQuery,
+  idParams,
+  pageQuery,
+  pinBody,
+  snapshotSchema,
+  type PinRequest,
+} from './schemas';
 import { parseWindow } from './time';
 import { pinJobRoutes } from './pin-job-routes';
 
@@ -38,15 +46,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: AppDeps, knownTypes: 
   };
 
   app.post<{
-    Body: {
-      title: string;
-      note?: string;
-      scope: Scope;
-      from: string | number;
-      to: string | number;
-      types?: EventType[];
-      search?: string;
-    };
+    Body: PinRequest;
   }>(
     '/api/v1/snapshots',
     {
