@@ -12,7 +12,7 @@
  */
 import React, { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Router } from 'react-router-dom';
+import { Router as V5Router } from 'react-router-dom';
 import { CompatRouter, Routes, Route } from 'react-router-dom-v5-compat';
 import {
   AppEvents,
@@ -48,6 +48,11 @@ import { initializeI18n } from 'host:grafana-i18n-internal';
 import { HostBackendSrv, HostDataSourceSrv, appEvents, asBackendSrv, asDataSourceSrv } from './services';
 import { importPluginModule, registerSharedModules } from './shared-modules';
 
+// react-router 5's types predate React 18's explicit children.
+const Router = V5Router as unknown as React.ComponentType<
+  React.PropsWithChildren<{ history: ReturnType<typeof locationService.getHistory> }>
+>;
+
 const boot = (window as any).grafanaBootData;
 const hostInfo: { pluginId: string; lokiDataSource: DataSourceInstanceSettings; nestedPanels: string[] } =
   boot.host;
@@ -73,10 +78,16 @@ setPluginComponentHook(() => ({ component: null, isLoading: false }));
 function Toasts() {
   const [items, setItems] = useState<{ kind: string; text: string }[]>([]);
   useEffect(() => {
-    const add = (kind: string) => (payload: unknown[]) =>
+    // Grafana's alert events carry [title, text?]; anything else is shown as it came.
+    const add = (kind: string) => (payload: unknown) =>
       setItems((xs) => [
         ...xs,
-        { kind, text: payload.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(': ') },
+        {
+          kind,
+          text: (Array.isArray(payload) ? payload : [payload])
+            .map((p) => (typeof p === 'string' ? p : JSON.stringify(p)))
+            .join(': '),
+        },
       ]);
     const subs = [
       appEvents.on(AppEvents.alertError, add('error')),
