@@ -18,6 +18,7 @@ import {
   type SnapshotMeta,
   type SnapshotStore,
 } from '../src/store/store';
+import { createSnapshot } from './helpers/pin-rows';
 import { postgresBinDir, startPostgres, type Postgres } from './helpers/postgres';
 
 function meta(over: Partial<SnapshotMeta> = {}): SnapshotMeta {
@@ -105,7 +106,7 @@ for (const impl of IMPLS) {
       await wipe();
       const ev = rows(12_001, (i) => (i === 7 ? 'cp 100%_done C:\\x' : `Exec /bin/sh #${i}`));
       const m = meta({ eventCount: ev.length, types: ['process.start', 'network.connect'], search: 'sh' });
-      deepEqual(await store.createSnapshot(m, ev, { cap: 10 }), { evicted: [] });
+      deepEqual(await createSnapshot(store, m, ev, { cap: 10 }), { evicted: [] });
       deepEqual(await store.getSnapshot(m.id), m);
       const list = await store.listSnapshots(10, 0);
       equal(list.total, 1);
@@ -159,7 +160,7 @@ for (const impl of IMPLS) {
       await wipe();
       const ev = rows(7000);
       ev[6500] = { ...ev[6500], timeNs: 'not-a-number' };
-      await rejects(store.createSnapshot(meta(), ev, { cap: 10 }));
+      await rejects(createSnapshot(store, meta(), ev, { cap: 10 }));
       deepEqual(await store.counts(), { snapshots: 0, locked: 0, events: 0 });
     });
 
@@ -168,10 +169,10 @@ for (const impl of IMPLS) {
       const a = meta({ title: 'a' });
       const b = meta({ title: 'b' });
       const c = meta({ title: 'c' });
-      for (const m of [a, b, c]) await store.createSnapshot(m, rows(3), { cap: 3 });
+      for (const m of [a, b, c]) await createSnapshot(store, m, rows(3), { cap: 3 });
       await store.setLocked(a.id, true);
       const d = meta({ title: 'd' });
-      deepEqual(await store.createSnapshot(d, rows(3), { cap: 3 }), { evicted: [b.id] });
+      deepEqual(await createSnapshot(store, d, rows(3), { cap: 3 }), { evicted: [b.id] });
       deepEqual(
         (await store.listSnapshots(10, 0)).items.map((s) => s.title),
         ['d', 'c', 'a']
@@ -179,10 +180,10 @@ for (const impl of IMPLS) {
       equal((await store.getSnapshot(a.id))!.locked, true);
       await store.setLocked(c.id, true);
       await store.setLocked(d.id, true);
-      await rejects(store.createSnapshot(meta({ title: 'e' }), rows(3), { cap: 3 }), CapReachedError);
+      await rejects(createSnapshot(store, meta({ title: 'e' }), rows(3), { cap: 3 }), CapReachedError);
       deepEqual(await store.counts(), { snapshots: 3, locked: 3, events: 9 });
       equal((await store.setLocked(d.id, false))!.locked, false);
-      deepEqual((await store.createSnapshot(meta({ title: 'f' }), rows(3), { cap: 3 })).evicted, [d.id]);
+      deepEqual((await createSnapshot(store, meta({ title: 'f' }), rows(3), { cap: 3 })).evicted, [d.id]);
       equal(await store.setLocked(randomUUID(), true), undefined);
       equal(await store.deleteSnapshot(randomUUID()), false);
     });
@@ -194,7 +195,7 @@ for (const impl of IMPLS) {
       const watcher = setInterval(async () => (max = Math.max(max, (await store.counts()).snapshots)), 1);
       const results = await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
-          store.createSnapshot(meta({ title: `p${i}` }), rows(500), { cap: cap })
+          createSnapshot(store, meta({ title: `p${i}` }), rows(500), { cap: cap })
         )
       );
       clearInterval(watcher);
@@ -208,10 +209,10 @@ for (const impl of IMPLS) {
     test('an alert key pins once', async () => {
       await wipe();
       const m = meta({ alertKey: 'fp1@2026-01-01T00:00:00Z', source: 'grafana-alert' });
-      await store.createSnapshot(m, rows(2), { cap: 10 });
+      await createSnapshot(store, m, rows(2), { cap: 10 });
       equal(await store.findByAlertKey(m.alertKey!), m.id);
       await rejects(
-        store.createSnapshot(meta({ alertKey: m.alertKey }), rows(2), { cap: 10 }),
+        createSnapshot(store, meta({ alertKey: m.alertKey }), rows(2), { cap: 10 }),
         DuplicateAlertError
       );
       equal((await store.counts()).snapshots, 1);
@@ -244,7 +245,7 @@ for (const impl of IMPLS) {
         ...ev.slice(3),
       ];
       const m = meta({ eventCount: 5, unreadableCount: 1 });
-      await store.createSnapshot(m, all, { cap: 10 });
+      await createSnapshot(store, m, all, { cap: 10 });
       equal((await store.getSnapshot(m.id))!.unreadableCount, 1);
       const events = await store.events(m.id, { limit: 10, offset: 0 });
       equal(events.total, 5);
@@ -271,24 +272,24 @@ for (const impl of IMPLS) {
       await wipe();
       const alert = (t: string) => meta({ title: t, source: 'grafana-alert', alertKey: `${t}@x` });
       const analyst = meta({ title: 'analyst' });
-      await store.createSnapshot(analyst, rows(1), { cap: 4 });
+      await createSnapshot(store, analyst, rows(1), { cap: 4 });
       const a1 = alert('a1');
       const a2 = alert('a2');
-      await store.createSnapshot(a1, rows(1), { cap: 4, ownCap: 2 });
-      await store.createSnapshot(a2, rows(1), { cap: 4, ownCap: 2 });
-      deepEqual((await store.createSnapshot(alert('a3'), rows(1), { cap: 4, ownCap: 2 })).evicted, [a1.id]);
+      await createSnapshot(store, a1, rows(1), { cap: 4, ownCap: 2 });
+      await createSnapshot(store, a2, rows(1), { cap: 4, ownCap: 2 });
+      deepEqual((await createSnapshot(store, alert('a3'), rows(1), { cap: 4, ownCap: 2 })).evicted, [a1.id]);
       await store.setLocked(a2.id, true);
-      deepEqual((await store.createSnapshot(alert('a4'), rows(1), { cap: 4, ownCap: 2 })).evicted.length, 1);
+      deepEqual((await createSnapshot(store, alert('a4'), rows(1), { cap: 4, ownCap: 2 })).evicted.length, 1);
       // a3 made room for a4 (a2 is locked); the analyst's snapshot was never a candidate.
       const titles = async () => (await store.listSnapshots(10, 0)).items.map((s) => s.title).sort();
       deepEqual(await titles(), ['a2', 'a4', 'analyst']);
       await store.setLocked((await store.listSnapshots(10, 0)).items.find((s) => s.title === 'a4')!.id, true);
-      await rejects(store.createSnapshot(alert('a5'), rows(1), { cap: 4, ownCap: 2 }), CapReachedError);
+      await rejects(createSnapshot(store, alert('a5'), rows(1), { cap: 4, ownCap: 2 }), CapReachedError);
       deepEqual(await titles(), ['a2', 'a4', 'analyst']);
       // The whole cap full of analysts' snapshots: an alert pin cannot make room.
       await wipe();
-      for (const t of ['s1', 's2']) await store.createSnapshot(meta({ title: t }), rows(1), { cap: 2 });
-      await rejects(store.createSnapshot(alert('b1'), rows(1), { cap: 2, ownCap: 1 }), CapReachedError);
+      for (const t of ['s1', 's2']) await createSnapshot(store, meta({ title: t }), rows(1), { cap: 2 });
+      await rejects(createSnapshot(store, alert('b1'), rows(1), { cap: 2, ownCap: 1 }), CapReachedError);
       deepEqual(await titles(), ['s1', 's2']);
     });
   });

@@ -1,8 +1,9 @@
 /**
  * Pinning: read every event of a scope and window from Loki (through the one
- * LokiClient), then store snapshot + events in ONE transaction. Nothing is
- * written until Loki has answered completely, so a Loki failure mid-read
- * leaves nothing behind.
+ * LokiClient), handing each page to the store's PinWriter as it arrives, then
+ * commit the snapshot in ONE transaction. Nothing is visible until that
+ * commit, and a pin that fails or is cancelled before it is discarded, so a
+ * Loki failure mid-read leaves nothing behind.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { eventsQuery, nsToIso, type EventType, type Scope } from '@casefile/schema';
@@ -189,137 +190,154 @@ export class SnapshotService {
     // Refuse early when nothing could be evicted; the transaction checks again.
     const c = await this.store.counts();
     if (!alert && c.snapshots >= cap && c.locked >= c.snapshots) throw new CapReachedError(cap);
-    const filter = { scope: req.scope, types: req.types, search: req.search };
     const started = performance.now();
     const lokiVersion = await this.loki.version();
-    const rows: EventRow[] = [];
-    const hash = createHash('sha256');
-    const collectors = new Map<string, CollectorRecord>();
-    const byType: Record<string, number> = {};
-    let unreadable = 0;
-    for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
-      control.signal?.throwIfAborted();
-      this.metrics.lokiPages.inc();
-      if (rows.length + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
-        throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
-      unreadable += page.unreadable.length;
-      // Entries that are not events are kept whole, in order, and covered by the hash like events.
-      for (const e of inOrder(page)) {
-        // Canonical form (RFC 8785): the hash does not depend on Loki's label order.
-        const json = canonicalJson(e);
-        hash.update(json + '\n');
-        const u = 'unreadable' in e;
-        const stream = u ? e.stream : page.streams.get(e);
-        const type = u ? UNREADABLE_TYPE : e.type;
-        byType[type] = (byType[type] ?? 0) + 1;
-        const c = {
-          host: (u ? stream?.host_name : e.host) ?? null,
-          hostId: (u ? stream?.host_id : e.hostId) ?? null,
-          serviceName: stream?.service_name ?? null,
-          serviceInstanceId: stream?.service_instance_id ?? null,
-          events: 0,
-        };
-        const ck = canonicalJson({ ...c, events: 0 });
-        const known = collectors.get(ck) ?? collectors.set(ck, c).get(ck)!;
-        known.events++;
-        rows.push({
-          id: e.id,
-          type,
-          timeNs: e.timeNs,
-          message: e.message,
-          json,
-          unreadable: u,
-          stream: stream ? canonicalJson(stream) : undefined,
-        });
+    const id = control.snapshotId ?? randomUUID();
+    // Each page goes to the store as it arrives: a pin's memory is one page, whatever its window.
+    const writer = await this.store.beginPin(id);
+    try {
+      const filter = { scope: req.scope, types: req.types, search: req.search };
+      const hash = createHash('sha256');
+      const collectors = new Map<string, CollectorRecord>();
+      const byType: Record<string, number> = {};
+      let read = 0;
+      let unreadable = 0;
+      for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
+        control.signal?.throwIfAborted();
+        this.metrics.lokiPages.inc();
+        if (read + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
+          throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
+        unreadable += page.unreadable.length;
+        const rows: EventRow[] = [];
+        // Entries that are not events are kept whole, in order, and covered by the hash like events.
+        for (const e of inOrder(page)) {
+          // Canonical form (RFC 8785): the hash does not depend on Loki's label order.
+          const json = canonicalJson(e);
+          hash.update(json + '\n');
+          const u = 'unreadable' in e;
+          const stream = u ? e.stream : page.streams.get(e);
+          const type = u ? UNREADABLE_TYPE : e.type;
+          byType[type] = (byType[type] ?? 0) + 1;
+          const c = {
+            host: (u ? stream?.host_name : e.host) ?? null,
+            hostId: (u ? stream?.host_id : e.hostId) ?? null,
+            serviceName: stream?.service_name ?? null,
+            serviceInstanceId: stream?.service_instance_id ?? null,
+            events: 0,
+          };
+          const ck = canonicalJson({ ...c, events: 0 });
+          const known = collectors.get(ck) ?? collectors.set(ck, c).get(ck)!;
+          known.events++;
+          rows.push({
+            id: e.id,
+            type,
+            timeNs: e.timeNs,
+            message: e.message,
+            json,
+            unreadable: u,
+            stream: stream ? canonicalJson(stream) : undefined,
+          });
+        }
+        await writer.add(rows);
+        read += rows.length;
+        control.onRead?.(read);
       }
-      control.onRead?.(rows.length);
-    }
-    control.signal?.throwIfAborted();
-    if (unreadable) {
-      this.metrics.unreadableEntries.inc({ kind: 'pin' }, unreadable);
-      this.log?.warn(
-        { unreadable, query: eventsQuery(filter) },
-        'entries that are not Casefile events kept in the snapshot'
+      control.signal?.throwIfAborted();
+      if (unreadable) {
+        this.metrics.unreadableEntries.inc({ kind: 'pin' }, unreadable);
+        this.log?.warn(
+          { unreadable, query: eventsQuery(filter) },
+          'entries that are not Casefile events kept in the snapshot'
+        );
+      }
+      const pinnedNs = nowNs();
+      const snapshot: SnapshotMeta = {
+        id,
+        title: req.title,
+        note: req.note ?? '',
+        scope: req.scope,
+        fromNs: req.fromNs,
+        toNs: req.toNs,
+        types: req.types,
+        search: req.search || undefined,
+        query: eventsQuery(filter),
+        createdBy: origin.actor.grafanaUser ?? origin.actor.token,
+        // Milliseconds, as before (the API's and the app's format); the pin record has the ns.
+        createdAt: new Date(Number(BigInt(pinnedNs) / 1_000_000n)).toISOString(),
+        eventCount: read - unreadable,
+        unreadableCount: unreadable,
+        contentSha256: hash.digest('hex'),
+        lokiVersion,
+        source: origin.source ?? 'api',
+        alertKey: origin.alertKey,
+        locked: false,
+      };
+      const record = {
+        format: 'casefile-pin-record/1',
+        snapshot: {
+          id: snapshot.id,
+          title: snapshot.title,
+          note: snapshot.note,
+          source: snapshot.source,
+          alertKey: snapshot.alertKey ?? null,
+        },
+        pinnedBy: origin.actor,
+        pinnedAt: snapshot.createdAt,
+        pinnedAtNs: pinnedNs,
+        server: this.custody.server,
+        loki: {
+          url: publicUrl(this.opts.lokiUrl),
+          tenant: this.opts.lokiTenant ?? null,
+          version: lokiVersion,
+        },
+        query: snapshot.query,
+        scope: snapshot.scope,
+        filter: { types: snapshot.types ?? null, search: snapshot.search ?? null },
+        window: {
+          from: nsToIso(snapshot.fromNs),
+          to: nsToIso(snapshot.toNs),
+          fromNs: snapshot.fromNs,
+          toNs: snapshot.toNs,
+          fromInclusive: true,
+          toInclusive: false,
+        },
+        counts: { events: snapshot.eventCount, unreadable, byType },
+        collectors: [...collectors.values()].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1)),
+        contentSha256: snapshot.contentSha256,
+        contentHash:
+          'SHA-256 over each entry (event or unreadable entry) as RFC 8785 canonical JSON followed by "\\n", in (timeNs numerically, id) order: events.jsonl byte for byte',
+      };
+      control.onStoring?.();
+      const t = this.custody.session();
+      const readDone = performance.now();
+      const { evicted } = await writer.commit(snapshot, room, {
+        seal: t.seal,
+        pin: {
+          ...this.custody.draft(alert ? 'auto-pin' : 'pin', snapshot, origin.actor, { record }),
+          timeNs: pinnedNs,
+        },
+        evict: (m) =>
+          this.custody.draft('evict', m, origin.actor, { evictedFor: snapshot.id, locked: m.locked }),
+      });
+      t.committed();
+      this.log?.info(
+        {
+          snapshot: snapshot.id,
+          by: snapshot.createdBy,
+          events: read,
+          evicted,
+          readMs: Math.round(readDone - started),
+          storeMs: Math.round(performance.now() - readDone),
+        },
+        'snapshot pinned'
       );
+      this.metrics.snapshots.set((await this.store.counts()).snapshots);
+      return { snapshot, evicted };
+    } catch (err) {
+      await writer
+        .discard()
+        .catch((e) => this.log?.error({ err: e, snapshot: id }, 'discarding a failed pin'));
+      throw err;
     }
-    const pinnedNs = nowNs();
-    const snapshot: SnapshotMeta = {
-      id: control.snapshotId ?? randomUUID(),
-      title: req.title,
-      note: req.note ?? '',
-      scope: req.scope,
-      fromNs: req.fromNs,
-      toNs: req.toNs,
-      types: req.types,
-      search: req.search || undefined,
-      query: eventsQuery(filter),
-      createdBy: origin.actor.grafanaUser ?? origin.actor.token,
-      // Milliseconds, as before (the API's and the app's format); the pin record has the ns.
-      createdAt: new Date(Number(BigInt(pinnedNs) / 1_000_000n)).toISOString(),
-      eventCount: rows.length - unreadable,
-      unreadableCount: unreadable,
-      contentSha256: hash.digest('hex'),
-      lokiVersion,
-      source: origin.source ?? 'api',
-      alertKey: origin.alertKey,
-      locked: false,
-    };
-    const record = {
-      format: 'casefile-pin-record/1',
-      snapshot: {
-        id: snapshot.id,
-        title: snapshot.title,
-        note: snapshot.note,
-        source: snapshot.source,
-        alertKey: snapshot.alertKey ?? null,
-      },
-      pinnedBy: origin.actor,
-      pinnedAt: snapshot.createdAt,
-      pinnedAtNs: pinnedNs,
-      server: this.custody.server,
-      loki: { url: publicUrl(this.opts.lokiUrl), tenant: this.opts.lokiTenant ?? null, version: lokiVersion },
-      query: snapshot.query,
-      scope: snapshot.scope,
-      filter: { types: snapshot.types ?? null, search: snapshot.search ?? null },
-      window: {
-        from: nsToIso(snapshot.fromNs),
-        to: nsToIso(snapshot.toNs),
-        fromNs: snapshot.fromNs,
-        toNs: snapshot.toNs,
-        fromInclusive: true,
-        toInclusive: false,
-      },
-      counts: { events: snapshot.eventCount, unreadable, byType },
-      collectors: [...collectors.values()].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1)),
-      contentSha256: snapshot.contentSha256,
-      contentHash:
-        'SHA-256 over each entry (event or unreadable entry) as RFC 8785 canonical JSON followed by "\\n", in (timeNs numerically, id) order: events.jsonl byte for byte',
-    };
-    control.onStoring?.();
-    const t = this.custody.session();
-    const read = performance.now();
-    const { evicted } = await this.store.createSnapshot(snapshot, rows, room, {
-      seal: t.seal,
-      pin: {
-        ...this.custody.draft(alert ? 'auto-pin' : 'pin', snapshot, origin.actor, { record }),
-        timeNs: pinnedNs,
-      },
-      evict: (m) =>
-        this.custody.draft('evict', m, origin.actor, { evictedFor: snapshot.id, locked: m.locked }),
-    });
-    t.committed();
-    this.log?.info(
-      {
-        snapshot: snapshot.id,
-        by: snapshot.createdBy,
-        events: rows.length,
-        evicted,
-        readMs: Math.round(read - started),
-        storeMs: Math.round(performance.now() - read),
-      },
-      'snapshot pinned'
-    );
-    this.metrics.snapshots.set((await this.store.counts()).snapshots);
-    return { snapshot, evicted };
   }
 }

@@ -82,6 +82,37 @@ BEGIN RAISE EXCEPTION 'custody_log is append-only'; END $$;
 CREATE TRIGGER custody_no_change BEFORE UPDATE OR DELETE ON custody_log FOR EACH ROW EXECUTE FUNCTION custody_append_only();
 CREATE TRIGGER custody_no_truncate BEFORE TRUNCATE ON custody_log FOR EACH STATEMENT EXECUTE FUNCTION custody_append_only();`;
 
+/**
+ * Where a pin's rows wait until its commit moves them into `events` (SQLite):
+ * better-sqlite3 has one connection, so a transaction cannot stay open while
+ * Loki's pages arrive; each batch is its own short transaction into this
+ * table, which no read looks at. A SQLite data dir belongs to one server, so
+ * whatever is here at start-up is a killed pin's, and is deleted then.
+ */
+const pinStageSqlite = `
+CREATE TABLE pin_stage (
+  stage_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  message_lc TEXT NOT NULL,
+  json TEXT NOT NULL,
+  unreadable INTEGER NOT NULL,
+  stream_json TEXT,
+  PRIMARY KEY (stage_id, pos)
+);`;
+
+/**
+ * PostgreSQL writes a pin in one transaction of its own connection, rows
+ * first and the snapshot row last, so the events' foreign key must be
+ * checked at commit (the pin defers it; every other statement still checks
+ * at once). Uncommitted rows are invisible to everyone else and vanish with
+ * a rollback or a dead connection: no staging table, nothing to clean.
+ */
+const deferrableEventsKey = `
+ALTER TABLE events ALTER CONSTRAINT events_snapshot_id_fkey DEFERRABLE INITIALLY IMMEDIATE;`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -100,5 +131,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'append-only custody log; stream labels kept with each event',
     sqlite: custodySqlite,
     postgres: custodyPostgres,
+  },
+  {
+    version: 4,
+    name: 'pins written batch by batch, invisible until their commit',
+    sqlite: pinStageSqlite,
+    postgres: deferrableEventsKey,
   },
 ];

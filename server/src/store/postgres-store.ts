@@ -2,7 +2,8 @@
  * PostgreSQL store (when a DSN is configured): the same tables as SQLite.
  * Pins take a transaction-scoped advisory lock, so the cap check and insert
  * are serialised even across several server processes sharing one database.
- * Events go in with multi-row INSERTs from arrays (unnest), 5,000 per statement.
+ * Events go in with multi-row INSERTs from arrays (unnest), 5,000 per statement,
+ * in the pin's own transaction as Loki's pages arrive (see beginPin).
  */
 import pg from 'pg';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
@@ -19,6 +20,7 @@ import {
   type EvidenceRow,
   type Page,
   type PinCustody,
+  type PinWriter,
   type Room,
   type SnapshotMeta,
   type SnapshotStore,
@@ -118,75 +120,131 @@ export class PostgresStore implements SnapshotStore {
     return r.rowCount ? toMeta(r.rows[0] as SnapshotRow) : undefined;
   }
 
-  async createSnapshot(
+  async beginPin(snapshotId: string): Promise<PinWriter> {
+    // One connection and one transaction for the whole pin (migrations.ts says why); the snapshot row comes last.
+    const c = await this.pool.connect();
+    let finished = false;
+    /** Ends the pin's transaction; a failed pin's connection is closed, so it cannot go back to the pool mid-transaction. */
+    const end = async (ok: boolean) => {
+      finished = true;
+      if (ok) return c.release();
+      await c.query('ROLLBACK').catch(() => {});
+      c.release(true);
+    };
+    try {
+      await c.query('BEGIN');
+      await c.query('SET CONSTRAINTS events_snapshot_id_fkey DEFERRED');
+    } catch (err) {
+      await end(false);
+      throw err;
+    }
+    let added = 0;
+    const open = () => {
+      if (finished) throw new Error('this pin was already committed or discarded');
+    };
+    return {
+      add: async (rows) => {
+        open();
+        try {
+          for (let i = 0; i < rows.length; i += INSERT_BATCH)
+            await this.insertRows(c, snapshotId, added + i, rows.slice(i, i + INSERT_BATCH));
+        } catch (err) {
+          await end(false);
+          throw err;
+        }
+        added += rows.length;
+      },
+      commit: async (meta, room, custody) => {
+        open();
+        try {
+          if (meta.id !== snapshotId)
+            throw new Error(`this pin writes snapshot ${snapshotId}, not ${meta.id}`);
+          await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK]);
+          const out = await this.makeRoom(c, meta, room, custody);
+          if (meta.alertKey)
+            await c.query('INSERT INTO alert_pins VALUES ($1, $2, $3)', [
+              meta.alertKey,
+              meta.id,
+              meta.createdAt,
+            ]);
+          if (custody) await this.appendIn(c, custody.pin, custody.seal);
+          await c.query('COMMIT');
+          await end(true);
+          return out;
+        } catch (err) {
+          await end(false);
+          throw err;
+        }
+      },
+      discard: async () => {
+        if (!finished) await end(false);
+      },
+    };
+  }
+
+  /** Rows at positions from `pos`, in one multi-row INSERT from arrays. */
+  private async insertRows(c: pg.PoolClient, snapshotId: string, pos: number, b: readonly EventRow[]) {
+    await c.query(
+      `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json)
+       SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])`,
+      [
+        snapshotId,
+        b.map((_, j) => pos + j),
+        b.map((e) => e.timeNs),
+        b.map((e) => e.type),
+        b.map((e) => e.id),
+        b.map((e) => e.message.toLowerCase()),
+        b.map((e) => e.json),
+        b.map((e) => (e.unreadable ? 1 : 0)),
+        b.map((e) => e.stream ?? null),
+      ]
+    );
+  }
+
+  /** Inside the pin's transaction, under the pin lock: refuse a pinned alert key, evict to make room (see Room), insert the snapshot row. */
+  private async makeRoom(
+    c: pg.PoolClient,
     meta: SnapshotMeta,
-    events: readonly EventRow[],
     room: Room,
     custody?: PinCustody
   ): Promise<{ evicted: string[] }> {
-    return this.tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1)', [PIN_LOCK]);
-      if (meta.alertKey) {
-        const prior = await c.query('SELECT snapshot_id FROM alert_pins WHERE alert_key = $1', [
-          meta.alertKey,
-        ]);
-        if (prior.rowCount) throw new DuplicateAlertError(prior.rows[0].snapshot_id);
-      }
-      const evicted: string[] = [];
-      const own = room.ownCap !== undefined;
-      let count = Number((await c.query('SELECT COUNT(*) AS n FROM snapshots')).rows[0].n);
-      let mine = own
-        ? Number(
-            (await c.query('SELECT COUNT(*) AS n FROM snapshots WHERE source = $1', [meta.source])).rows[0].n
-          )
-        : 0;
-      while (count >= room.cap || (own && mine >= room.ownCap!)) {
-        const oldest = own
-          ? await c.query('SELECT id FROM snapshots WHERE locked = 0 AND source = $1 ORDER BY seq LIMIT 1', [
-              meta.source,
-            ])
-          : await c.query('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1');
-        if (!oldest.rowCount)
-          throw new CapReachedError(
-            own && mine >= room.ownCap! ? room.ownCap! : room.cap,
-            own ? meta.source : undefined
-          );
-        if (custody)
-          await this.appendIn(c, custody.evict((await this.metaIn(c, oldest.rows[0].id))!), custody.seal);
-        await c.query('DELETE FROM snapshots WHERE id = $1', [oldest.rows[0].id]);
-        evicted.push(oldest.rows[0].id);
-        count--;
-        mine--;
-      }
-      const seq = Number((await c.query('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM snapshots')).rows[0].s);
-      const cols = SNAPSHOT_COLUMNS.split(',').length;
-      await c.query(
-        `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${Array.from({ length: cols + 1 }, (_, i) => `$${i + 1}`).join(', ')})`,
-        [...metaValues(meta), seq]
-      );
-      for (let i = 0; i < events.length; i += INSERT_BATCH) {
-        const b = events.slice(i, i + INSERT_BATCH);
-        await c.query(
-          `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json)
-           SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])`,
-          [
-            meta.id,
-            b.map((_, j) => i + j),
-            b.map((e) => e.timeNs),
-            b.map((e) => e.type),
-            b.map((e) => e.id),
-            b.map((e) => e.message.toLowerCase()),
-            b.map((e) => e.json),
-            b.map((e) => (e.unreadable ? 1 : 0)),
-            b.map((e) => e.stream ?? null),
-          ]
+    if (meta.alertKey) {
+      const prior = await c.query('SELECT snapshot_id FROM alert_pins WHERE alert_key = $1', [meta.alertKey]);
+      if (prior.rowCount) throw new DuplicateAlertError(prior.rows[0].snapshot_id);
+    }
+    const evicted: string[] = [];
+    const own = room.ownCap !== undefined;
+    let count = Number((await c.query('SELECT COUNT(*) AS n FROM snapshots')).rows[0].n);
+    let mine = own
+      ? Number(
+          (await c.query('SELECT COUNT(*) AS n FROM snapshots WHERE source = $1', [meta.source])).rows[0].n
+        )
+      : 0;
+    while (count >= room.cap || (own && mine >= room.ownCap!)) {
+      const oldest = own
+        ? await c.query('SELECT id FROM snapshots WHERE locked = 0 AND source = $1 ORDER BY seq LIMIT 1', [
+            meta.source,
+          ])
+        : await c.query('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1');
+      if (!oldest.rowCount)
+        throw new CapReachedError(
+          own && mine >= room.ownCap! ? room.ownCap! : room.cap,
+          own ? meta.source : undefined
         );
-      }
-      if (meta.alertKey)
-        await c.query('INSERT INTO alert_pins VALUES ($1, $2, $3)', [meta.alertKey, meta.id, meta.createdAt]);
-      if (custody) await this.appendIn(c, custody.pin, custody.seal);
-      return { evicted };
-    });
+      if (custody)
+        await this.appendIn(c, custody.evict((await this.metaIn(c, oldest.rows[0].id))!), custody.seal);
+      await c.query('DELETE FROM snapshots WHERE id = $1', [oldest.rows[0].id]);
+      evicted.push(oldest.rows[0].id);
+      count--;
+      mine--;
+    }
+    const seq = Number((await c.query('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM snapshots')).rows[0].s);
+    const cols = SNAPSHOT_COLUMNS.split(',').length;
+    await c.query(
+      `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${Array.from({ length: cols + 1 }, (_, i) => `$${i + 1}`).join(', ')})`,
+      [...metaValues(meta), seq]
+    );
+    return { evicted };
   }
 
   async listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>> {

@@ -4,6 +4,7 @@
  * another pin: the cap check and the insert are atomic by construction.
  */
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ensureDir } from './data-dir';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';
@@ -16,10 +17,10 @@ import {
   likePattern,
   type CustodyWrite,
   type EventQuery,
-  type EventRow,
   type EvidenceRow,
   type Page,
   type PinCustody,
+  type PinWriter,
   type Room,
   type SnapshotMeta,
   type SnapshotStore,
@@ -54,6 +55,8 @@ export class SqliteStore implements SnapshotStore {
           .run(m.version, m.name, new Date().toISOString());
       })();
     }
+    // Start-up: rows still staged are a killed pin's (a data dir has one server; migrations.ts).
+    this.db.exec('DELETE FROM pin_stage');
   }
 
   /** Append a custody entry; call inside a transaction (better-sqlite3's are synchronous, so appends never interleave). */
@@ -94,77 +97,127 @@ export class SqliteStore implements SnapshotStore {
     return { items: rows.map((r) => JSON.parse(r)), total };
   }
 
-  async createSnapshot(
-    meta: SnapshotMeta,
-    events: readonly EventRow[],
-    room: Room,
-    custody?: PinCustody
-  ): Promise<{ evicted: string[] }> {
+  async beginPin(snapshotId: string): Promise<PinWriter> {
     const db = this.db;
-    const insertEvent = db.prepare(
-      'INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    const stage = randomUUID();
+    const stageRow = db.prepare(
+      'INSERT INTO pin_stage (stage_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
     );
-    const tx = db.transaction(() => {
-      if (meta.alertKey) {
-        const prior = db
-          .prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?')
-          .pluck()
-          .get(meta.alertKey) as string | undefined;
-        if (prior) throw new DuplicateAlertError(prior);
-      }
-      const evicted: string[] = [];
-      const own = room.ownCap !== undefined;
-      let count = db.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
-      let mine = own
-        ? (db.prepare('SELECT COUNT(*) FROM snapshots WHERE source = ?').pluck().get(meta.source) as number)
-        : 0;
-      while (count >= room.cap || (own && mine >= room.ownCap!)) {
-        const oldest = (
-          own
-            ? db
-                .prepare('SELECT id FROM snapshots WHERE locked = 0 AND source = ? ORDER BY seq LIMIT 1')
-                .bind(meta.source)
-            : db.prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1')
-        )
-          .pluck()
-          .get() as string | undefined;
-        if (!oldest)
-          throw new CapReachedError(
-            own && mine >= room.ownCap! ? room.ownCap! : room.cap,
-            own ? meta.source : undefined
-          );
-        if (custody) this.appendIn(custody.evict(this.metaIn(oldest)!), custody.seal);
-        db.prepare('DELETE FROM snapshots WHERE id = ?').run(oldest);
-        evicted.push(oldest);
-        count--;
-        mine--;
-      }
-      const seq =
-        (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots').pluck().get() as number) ?? 1;
-      db.prepare(
-        `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${SNAPSHOT_COLUMNS.split(',')
-          .map(() => '?')
-          .join(', ')}, ?)`
-      ).run(...metaValues(meta), seq);
-      events.forEach((e, pos) =>
-        insertEvent.run(
-          meta.id,
-          pos,
-          BigInt(e.timeNs),
-          e.type,
-          e.id,
-          e.message.toLowerCase(),
-          e.json,
-          e.unreadable ? 1 : 0,
-          e.stream ?? null
-        )
-      );
-      if (meta.alertKey)
-        db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(meta.alertKey, meta.id, meta.createdAt);
-      if (custody) this.appendIn(custody.pin, custody.seal);
-      return { evicted };
-    });
-    return tx.immediate();
+    const dropStage = () => db.prepare('DELETE FROM pin_stage WHERE stage_id = ?').run(stage);
+    let added = 0;
+    let finished = false;
+    const open = () => {
+      if (finished) throw new Error('this pin was already committed or discarded');
+    };
+    return {
+      add: async (rows) => {
+        open();
+        // One short transaction per batch: nothing stays open while the next page is read.
+        db.transaction(() =>
+          rows.forEach((e, i) =>
+            stageRow.run(
+              stage,
+              added + i,
+              BigInt(e.timeNs),
+              e.type,
+              e.id,
+              e.message.toLowerCase(),
+              e.json,
+              e.unreadable ? 1 : 0,
+              e.stream ?? null
+            )
+          )
+        ).immediate();
+        added += rows.length;
+      },
+      commit: async (meta, room, custody) => {
+        open();
+        finished = true;
+        try {
+          if (meta.id !== snapshotId)
+            throw new Error(`this pin writes snapshot ${snapshotId}, not ${meta.id}`);
+          return db
+            .transaction(() => {
+              const out = this.makeRoom(meta, room, custody);
+              const moved = db
+                .prepare(
+                  `INSERT INTO events (snapshot_id, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json)
+                   SELECT ?, pos, time_ns, type, event_id, message_lc, json, unreadable, stream_json
+                   FROM pin_stage WHERE stage_id = ? ORDER BY pos`
+                )
+                .run(meta.id, stage).changes;
+              if (moved !== added)
+                throw new Error(
+                  `${added - moved} of this pin's ${added} staged rows are gone; nothing was pinned`
+                );
+              dropStage();
+              if (meta.alertKey)
+                db.prepare('INSERT INTO alert_pins VALUES (?, ?, ?)').run(
+                  meta.alertKey,
+                  meta.id,
+                  meta.createdAt
+                );
+              if (custody) this.appendIn(custody.pin, custody.seal);
+              return out;
+            })
+            .immediate();
+        } catch (err) {
+          dropStage();
+          throw err;
+        }
+      },
+      discard: async () => {
+        if (finished) return;
+        finished = true;
+        dropStage();
+      },
+    };
+  }
+
+  /** Inside the pin's transaction: refuse a pinned alert key, evict to make room (see Room), insert the snapshot row. */
+  private makeRoom(meta: SnapshotMeta, room: Room, custody?: PinCustody): { evicted: string[] } {
+    const db = this.db;
+    if (meta.alertKey) {
+      const prior = db
+        .prepare('SELECT snapshot_id FROM alert_pins WHERE alert_key = ?')
+        .pluck()
+        .get(meta.alertKey) as string | undefined;
+      if (prior) throw new DuplicateAlertError(prior);
+    }
+    const evicted: string[] = [];
+    const own = room.ownCap !== undefined;
+    let count = db.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
+    let mine = own
+      ? (db.prepare('SELECT COUNT(*) FROM snapshots WHERE source = ?').pluck().get(meta.source) as number)
+      : 0;
+    while (count >= room.cap || (own && mine >= room.ownCap!)) {
+      const oldest = (
+        own
+          ? db
+              .prepare('SELECT id FROM snapshots WHERE locked = 0 AND source = ? ORDER BY seq LIMIT 1')
+              .bind(meta.source)
+          : db.prepare('SELECT id FROM snapshots WHERE locked = 0 ORDER BY seq LIMIT 1')
+      )
+        .pluck()
+        .get() as string | undefined;
+      if (!oldest)
+        throw new CapReachedError(
+          own && mine >= room.ownCap! ? room.ownCap! : room.cap,
+          own ? meta.source : undefined
+        );
+      if (custody) this.appendIn(custody.evict(this.metaIn(oldest)!), custody.seal);
+      db.prepare('DELETE FROM snapshots WHERE id = ?').run(oldest);
+      evicted.push(oldest);
+      count--;
+      mine--;
+    }
+    const seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots').pluck().get() as number) ?? 1;
+    db.prepare(
+      `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}, seq) VALUES (${SNAPSHOT_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')}, ?)`
+    ).run(...metaValues(meta), seq);
+    return { evicted };
   }
 
   async listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>> {

@@ -91,7 +91,7 @@ export interface EventQuery {
   offset: number;
 }
 
-/** Thrown by createSnapshot when the cap is reached and no snapshot it may evict is left. */
+/** Thrown by PinWriter.commit when the cap is reached and no snapshot it may evict is left. */
 export class CapReachedError extends Error {
   constructor(
     readonly cap: number,
@@ -106,7 +106,7 @@ export class CapReachedError extends Error {
   }
 }
 
-/** Thrown by createSnapshot when the alert key was already pinned. */
+/** Thrown by PinWriter.commit when the alert key was already pinned. */
 export class DuplicateAlertError extends Error {
   constructor(readonly snapshotId: string) {
     super(`this alert was already pinned as snapshot ${snapshotId}`);
@@ -125,21 +125,32 @@ export interface Room {
   ownCap?: number;
 }
 
+/**
+ * A pin being written: its rows go in batch by batch as Loki's pages arrive,
+ * so a pin's memory does not grow with its window. Nothing of it is visible
+ * (listed, counted, readable) until `commit`; `discard`, a failed commit or a
+ * killed server leaves nothing behind.
+ */
+export interface PinWriter {
+  /** Append rows, in order (their positions continue across calls). */
+  add(rows: readonly EventRow[]): Promise<void>;
+  /**
+   * In ONE transaction: evict the oldest unlocked snapshots (see {@link Room})
+   * until there is room, insert the snapshot with every row added. All or
+   * nothing; pins are serialised so concurrent pins never exceed the cap. The
+   * writer is finished afterwards, committed or not.
+   * @throws CapReachedError, DuplicateAlertError
+   */
+  commit(meta: SnapshotMeta, room: Room, custody?: PinCustody): Promise<{ evicted: string[] }>;
+  /** Drop every row added (a failed or cancelled pin); a no-op once finished. */
+  discard(): Promise<void>;
+}
+
 export interface SnapshotStore {
   /** Apply pending schema migrations (versioned, idempotent). */
   migrate(): Promise<void>;
-  /**
-   * In ONE transaction: evict the oldest unlocked snapshots (see {@link Room})
-   * until there is room, insert the snapshot and all its rows. All or nothing;
-   * pins are serialised so concurrent pins never exceed the cap.
-   * @throws CapReachedError, DuplicateAlertError
-   */
-  createSnapshot(
-    meta: SnapshotMeta,
-    events: readonly EventRow[],
-    room: Room,
-    custody?: PinCustody
-  ): Promise<{ evicted: string[] }>;
+  /** Start writing the pin of snapshot `snapshotId` (see {@link PinWriter}); call `commit` or `discard` on it. */
+  beginPin(snapshotId: string): Promise<PinWriter>;
   /** Newest first. */
   listSnapshots(limit: number, offset: number): Promise<Page<SnapshotMeta>>;
   getSnapshot(id: string): Promise<SnapshotMeta | undefined>;
