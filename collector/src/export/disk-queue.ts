@@ -32,6 +32,13 @@
  *    the next valid frame and counts the skipped bytes and records. A torn end
  *    of the last segment (crash mid-write) is truncated on open.
  *
+ * Read-ahead in memory (`memoryBytes` > 0): the records of frames written but
+ * not yet read are also kept in memory (up to that many payload bytes) and
+ * handed to the reader from there, with the value given to `append()`, so the
+ * frames written moments ago are not read back and parsed again. The reader
+ * reads the disk after a restart, past the bound, and after a rewind; what is
+ * written, synced and acknowledged is the same either way.
+ *
  * Bound: when the queue holds more than `maxBytes`, the oldest segment is
  * deleted and its unacknowledged records are counted in `droppedBound`.
  * Nothing here throws after construction except `append()` on a closed queue.
@@ -82,6 +89,8 @@ export interface DiskQueueOptions {
   fsyncIntervalMs?: number;
   /** Records held in memory while the disk refuses writes. Default min(16 MiB, maxBytes/4). */
   maxPendingBytes?: number;
+  /** Payload bytes of written, unread records kept in memory for the reader (see above); 0 = off. Default 0. */
+  memoryBytes?: number;
   log?: QueueLog;
 }
 
@@ -94,6 +103,8 @@ export interface Position {
 /** Records handed to the exporter; acknowledge with {@link DiskQueue.ack} once delivered. */
 export interface Batch {
   records: string[];
+  /** Per record, the value given to `append()` when it came from memory; undefined when read from disk. */
+  memos: unknown[];
   bytes: number;
   start: Position;
   end: Position;
@@ -122,6 +133,15 @@ interface Segment {
   records: number;
   /** Damaged stretches the reader jumps over, in order. */
   bad: BadRange[];
+}
+
+/** A written, unread record kept for the reader: where its frame lies, and what append() was given. */
+interface Unread {
+  seg: number;
+  off: number;
+  size: number;
+  payload: string;
+  memo: unknown;
 }
 
 /** Appends waiting for the commit that makes them durable. */
@@ -156,6 +176,12 @@ export class DiskQueue {
   /** Frames appended, not yet written. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Per pending frame, what goes to `unread` once it is written (undefined: past memoryBytes). */
+  private pendingUnread: Array<Unread | undefined> = [];
+  /** Written frames not yet read, in file order, and their payload bytes (read-ahead, see above). */
+  private unread: Unread[] = [];
+  private unreadBytes = 0;
+  private readonly memoryBytes: number;
   /** Frames written to the tail since its last fdatasync (rewritten if that fails), and where they start. */
   private unsynced: Buffer[] = [];
   private syncedOff = 0;
@@ -202,6 +228,7 @@ export class DiskQueue {
     this.fsyncIntervalMs = opts.fsyncIntervalMs ?? 0;
     this.maxPendingBytes = opts.maxPendingBytes ?? Math.min(16 * 1024 ** 2, Math.floor(this.maxBytes / 4));
     this.commitAtBytes = Math.min(COMMIT_AT_BYTES, Math.max(1, this.maxPendingBytes >> 1));
+    this.memoryBytes = opts.memoryBytes ?? 0;
     this.log = opts.log ?? NO_LOG;
     mkdirSync(dir, { recursive: true });
     this.ackPos = this.readAck();
@@ -300,9 +327,13 @@ export class DiskQueue {
   /**
    * Queue one record. Resolves `true` once it is written and fdatasync'd (see
    * the policy above), `false` when it was dropped because the disk refuses
-   * writes and memory is full. Never rejects.
+   * writes and memory is full. Never rejects. `memo` (e.g. the record
+   * `payload` encodes) comes back in {@link Batch.memos} when the record is
+   * read from memory. `memo` (e.g. the record
+   * `payload` encodes) comes back in {@link Batch.memos} when the record is
+   * read from memory.
    */
-  append(payload: string): Promise<boolean> {
+  append(payload: string, memo?: unknown): Promise<boolean> {
     if (this.closed) throw new Error('queue closed');
     this.appended++;
     const frame = encodeFrame(payload);
@@ -312,6 +343,11 @@ export class DiskQueue {
     }
     this.pending.push(frame);
     this.pendingBytes += frame.length;
+    const size = frame.length - FRAME_HEADER;
+    if (this.unreadBytes + size <= this.memoryBytes) {
+      this.pendingUnread.push({ seg: 0, off: 0, size, payload, memo });
+      this.unreadBytes += size;
+    } else this.pendingUnread.push(undefined);
     this.accepted++;
     let g = this.groups.at(-1);
     if (!g || g.last <= this.written) {
@@ -393,6 +429,18 @@ export class DiskQueue {
       this.cutBack(fd, seg.written);
       throw err;
     }
+    // The frames are in the file now: their records wait for the reader in memory, at their places.
+    let at = seg.written;
+    for (let i = 0; i < n; i++) {
+      const u = this.pendingUnread[i];
+      if (u) {
+        u.seg = seg.seq;
+        u.off = at;
+        this.unread.push(u);
+      }
+      at += frames[i].length;
+    }
+    this.pendingUnread.splice(0, n);
     seg.written += bytes;
     seg.records += n;
     this.pending.splice(0, n);
@@ -491,6 +539,11 @@ export class DiskQueue {
   /** After a failed fdatasync (fsyncgate): cut the tail back to the last synced frame, queue its frames again. */
   private rewriteUnsynced(): void {
     if (this.fd !== undefined) this.cutBack(this.fd, this.syncedOff);
+    // Their records are read from disk once written again.
+    const seq = this.tail.seq;
+    while (this.unread.length && this.unread.at(-1)!.seg === seq && this.unread.at(-1)!.off >= this.syncedOff)
+      this.unreadBytes -= this.unread.pop()!.size;
+    this.pendingUnread.unshift(...this.unsynced.map(() => undefined));
     this.tail.written = this.syncedOff;
     this.tail.records -= this.unsynced.length;
     this.written -= this.unsynced.length;
@@ -622,6 +675,7 @@ export class DiskQueue {
     this.commit();
     const start = { ...this.readPos };
     const records: string[] = [];
+    const memos: unknown[] = [];
     let bytes = 0;
     try {
       while (records.length < maxRecords && bytes < maxBytes) {
@@ -639,15 +693,47 @@ export class DiskQueue {
           this.readPos = { seg: this.segments[this.segments.indexOf(seg) + 1].seq, off: 0 };
           continue;
         }
+        if (this.nextUnread()) {
+          bytes += this.readMemory(maxRecords - records.length, maxBytes - bytes, records, memos);
+          continue;
+        }
         const limit = seg.bad.find((r) => r.start > off)?.start ?? seg.written;
         const got = this.readFrames(seg, off, limit, maxRecords - records.length, maxBytes - bytes, records);
+        while (memos.length < records.length) memos.push(undefined);
         bytes += got;
       }
     } catch (err) {
       this.log.error({ error: errText(err), at: this.readPos }, 'queue read failed; will retry');
     }
     if (!records.length) return undefined;
-    return { records, bytes, start, end: { ...this.readPos } };
+    return { records, memos, bytes, start, end: { ...this.readPos } };
+  }
+
+  /** Whether the record at readPos is in memory; forgets those the reader has passed. */
+  private nextUnread(): boolean {
+    const pos = this.readPos;
+    while (this.unread.length && before(this.unread[0], pos)) this.unreadBytes -= this.unread.shift()!.size;
+    const u = this.unread[0];
+    return u !== undefined && u.seg === pos.seg && u.off === pos.off;
+  }
+
+  /** Hand out records from memory while they follow readPos; advances readPos; returns payload bytes. */
+  private readMemory(maxRecords: number, maxBytes: number, out: string[], memos: unknown[]): number {
+    const seg = this.readPos.seg;
+    let off = this.readPos.off;
+    let bytes = 0;
+    let n = 0;
+    for (let u = this.unread[0]; u?.seg === seg && u.off === off && n < maxRecords && bytes < maxBytes; n++) {
+      out.push(u.payload);
+      memos.push(u.memo);
+      bytes += u.size;
+      off += FRAME_HEADER + u.size;
+      this.unread.shift();
+      u = this.unread[0];
+    }
+    this.unreadBytes -= bytes;
+    this.readPos = { seg, off };
+    return bytes;
   }
 
   /** Read valid frames of `seg` from `off` up to `limit` into `out`; advances readPos; returns payload bytes. */
@@ -769,6 +855,9 @@ export class DiskQueue {
       this.pending = [];
       this.pendingBytes = 0;
     }
+    this.pendingUnread = [];
+    this.unread = [];
+    this.unreadBytes = 0;
     this.closed = true;
     for (const g of this.groups) g.resolve(g.last <= this.written && !this.unsynced.length);
     this.groups = [];

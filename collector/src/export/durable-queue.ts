@@ -2,12 +2,13 @@
  * The DiskQueue as the DeliveryProcessor's queue: records are encoded into
  * queue lines on push (inside LogRecordProcessor.onEmit, so the disk queue
  * holds them from then on, with its durability promise) and decoded back
- * into log records of the collector's resource on read.
+ * into log records of the collector's resource on read. A record the disk
+ * queue still holds in memory (its read-ahead) comes back without decoding.
  */
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { DeliveryQueue, QueuedBatch } from '@casefile/schema/otel';
 import type { Batch, DiskQueue, QueueLog } from './disk-queue';
-import { decodeRecord, encodeRecord, type RecordOrigin } from './record-codec';
+import { decodeRecord, encodeRecord, queuedRecord, type RecordOrigin } from './record-codec';
 
 /** Decoded records and the stretch of the disk queue they came from. */
 export interface DurableBatch extends QueuedBatch {
@@ -35,7 +36,7 @@ export class DurableRecordQueue implements DeliveryQueue<DurableBatch> {
 
   push(record: ReadableLogRecord): boolean {
     const refused = this.disk.droppedDiskFull;
-    void this.disk.append(encodeRecord(record));
+    void this.disk.append(encodeRecord(record), record);
     return this.disk.droppedDiskFull === refused;
   }
 
@@ -44,7 +45,12 @@ export class DurableRecordQueue implements DeliveryQueue<DurableBatch> {
       const disk = this.disk.read(maxRecords, maxBytes);
       if (!disk) return undefined;
       const records: ReadableLogRecord[] = [];
-      for (const line of disk.records)
+      for (const [i, line] of disk.records.entries()) {
+        const kept = disk.memos[i] as ReadableLogRecord | undefined;
+        if (kept) {
+          records.push(queuedRecord(kept, this.origin));
+          continue;
+        }
         try {
           records.push(decodeRecord(line, this.origin));
         } catch (err) {
@@ -54,6 +60,7 @@ export class DurableRecordQueue implements DeliveryQueue<DurableBatch> {
             'queued line is not a log record; skipped'
           );
         }
+      }
       if (records.length) return { records, disk };
       this.disk.ack(disk); // nothing deliverable in it: read on
     }

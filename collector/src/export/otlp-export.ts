@@ -16,6 +16,13 @@ import type { CollectorMetrics } from '../observability/metrics';
 import { DiskQueue } from './disk-queue';
 import { DurableRecordQueue, type DurableBatch } from './durable-queue';
 
+/**
+ * Unread records the disk queue keeps in memory for delivery (payload bytes):
+ * a few batches, what the exporter is normally behind by; past it, records are
+ * read back from disk.
+ */
+const READ_AHEAD_BYTES = 16 << 20;
+
 /** Instrumentation scope of every record the collector emits. */
 const SCOPE_NAME = 'casefile-collector';
 
@@ -53,7 +60,11 @@ export function createExport(
   const scope = { name: SCOPE_NAME, version };
   const queueLog = log.child({ component: 'queue' });
   const exportLog = log.child({ component: 'export' });
-  const queue = new DiskQueue(join(config.stateDir, 'queue'), { ...config.queue, log: queueLog });
+  const queue = new DiskQueue(join(config.stateDir, 'queue'), {
+    memoryBytes: READ_AHEAD_BYTES,
+    ...config.queue,
+    log: queueLog,
+  });
   const records = new DurableRecordQueue(queue, { resource, scope }, queueLog);
   const refused = (r: ReadableLogRecord, error: string) =>
     exportLog.error(

@@ -60,6 +60,26 @@ function fromEvent(e: CasefileEvent): StoredRecord {
 }
 
 /**
+ * A record kept in memory by the queue, as decodeRecord would give it back
+ * from its line: the same fields, the origin's resource and scope (so one
+ * batch is one ResourceLogs whichever way its records came), nothing copied.
+ */
+export function queuedRecord(r: ReadableLogRecord, origin: RecordOrigin): ReadableLogRecord {
+  return {
+    hrTime: r.hrTime,
+    hrTimeObserved: r.hrTimeObserved,
+    severityNumber: r.severityNumber,
+    severityText: r.severityText,
+    body: r.body,
+    attributes: r.attributes,
+    eventName: r.eventName,
+    resource: origin.resource,
+    instrumentationScope: origin.scope,
+    droppedAttributesCount: 0,
+  };
+}
+
+/**
  * The record of a queue line. Throws on a line that is neither a stored
  * record nor a Casefile event (the caller counts and skips it).
  */
