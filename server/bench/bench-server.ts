@@ -14,7 +14,7 @@
  *    export_rss_mb        peak server RSS during the live exports (VmHWM, reset before each; max of repeats)
  *    live_ttfb_s          time to the first byte of the live CSV
  *    then, on fresh server processes, every event pinned as one snapshot
- *    (pin_all_s, pin_all_rss_mb: the pin holds the window in memory) and
+ *    (pin_all_s, pin_all_rss_mb: the pin streams into the store page by page) and
  *    that snapshot exported: snapshot_csv_all_rss_mb / _rows_per_sec and
  *    package_all_rss_mb / package_all_s (the signed zip), peaks as above,
  *    BENCH_ALL_REPEATS (default 1) times.
