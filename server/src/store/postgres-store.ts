@@ -3,7 +3,8 @@
  * Pins take a transaction-scoped advisory lock, so the cap check and insert
  * are serialised even across several server processes sharing one database.
  * Events go in with multi-row INSERTs from arrays (unnest), 5,000 per statement,
- * in the pin's own transaction as Loki's pages arrive (see beginPin).
+ * in the pin's own transaction as Loki's pages arrive (see beginPin); a pin
+ * holds one of the pool's connections until it is committed or discarded.
  */
 import pg from 'pg';
 import type { CasefileEvent, UnreadableEntry } from '@casefile/schema';

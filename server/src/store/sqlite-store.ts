@@ -2,6 +2,8 @@
  * SQLite store (the default): one file, `<dataDir>/casefile.db`, in WAL mode.
  * better-sqlite3 is synchronous, so a transaction cannot interleave with
  * another pin: the cap check and the insert are atomic by construction.
+ * A pin's rows are staged in `pin_stage` batch by batch and moved into
+ * `events` by its commit (migrations.ts says why).
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
