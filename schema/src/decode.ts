@@ -65,36 +65,56 @@ export class DecodeError extends Error {
  *   // => { id: 'a', type: 'process.start', timeNs: '1', message: 'sh', pid: 7 }
  */
 export function eventFromLabels(labels: Record<string, string>, timeNs: string, line: string): CasefileEvent {
-  const id = labels[EVENT_ID_LABEL];
-  const type = labels[EVENT_TYPE_LABEL];
-  if (!id) throw new DecodeError(`entry at ${timeNs} has no ${EVENT_ID_LABEL}`, labels);
+  return eventFromSources([labels], timeNs, line);
+}
+
+const NO_LABELS: Record<string, string> = {};
+
+/**
+ * {@link eventFromLabels} over label sets applied in order, a later one
+ * winning, as if merged: the entry's stream labels, structured metadata and
+ * parsed labels are read where they are, without a merged copy per entry
+ * (a page of thousands of entries would make as many throwaway objects).
+ */
+function eventFromSources(sources: readonly Record<string, string>[], timeNs: string, line: string) {
+  const label = (k: string) => {
+    for (let i = sources.length - 1; i >= 0; i--) if (sources[i][k] !== undefined) return sources[i][k];
+    return undefined;
+  };
+  const id = label(EVENT_ID_LABEL);
+  const type = label(EVENT_TYPE_LABEL);
+  if (!id) throw new DecodeError(`entry at ${timeNs} has no ${EVENT_ID_LABEL}`, merged(sources));
   if (!type || !isEventType(type))
-    throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, labels);
+    throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, merged(sources));
   const e: CasefileEvent = { id, type, timeNs, message: line };
   const out = e as unknown as Record<string, unknown>;
-  for (const [label, raw] of Object.entries(labels)) {
-    const f = FIELD_BY_LABEL.get(label);
-    if (!f) continue;
-    switch ((FIELDS[f] as FieldSpec).kind) {
-      case 'int':
-        out[f] = Number(raw);
-        break;
-      case 'bool':
-        out[f] = raw === 'true';
-        break;
-      case 'string[]':
-        try {
-          out[f] = JSON.parse(raw);
-        } catch {
-          out[f] = [raw];
-        }
-        break;
-      default:
-        out[f] = raw;
+  for (const src of sources)
+    for (const label in src) {
+      const f = FIELD_BY_LABEL.get(label);
+      if (!f) continue;
+      const raw = src[label];
+      switch ((FIELDS[f] as FieldSpec).kind) {
+        case 'int':
+          out[f] = Number(raw);
+          break;
+        case 'bool':
+          out[f] = raw === 'true';
+          break;
+        case 'string[]':
+          try {
+            out[f] = JSON.parse(raw);
+          } catch {
+            out[f] = [raw];
+          }
+          break;
+        default:
+          out[f] = raw;
+      }
     }
-  }
   return e;
 }
+
+const merged = (sources: readonly Record<string, string>[]) => Object.assign({}, ...sources);
 
 /** One stream of a Loki `query_range` answer (resultType "streams"). */
 export interface LokiStream {
@@ -123,11 +143,12 @@ export type LokiValue = LokiStream['values'][number];
  */
 export function decodeEntry(stream: Record<string, string>, v: LokiValue): CasefileEvent | DecodeError {
   const meta = v[2];
-  const labels = meta ? { ...stream, ...meta.structuredMetadata, ...meta.parsed } : stream;
+  const sources = meta ? [stream, meta.structuredMetadata ?? NO_LABELS, meta.parsed ?? NO_LABELS] : [stream];
   try {
-    return eventFromLabels(labels, v[0], v[1]);
+    return eventFromSources(sources, v[0], v[1]);
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
+    const labels = merged(sources);
     return new DecodeError(err.message, labels, {
       id: labels[EVENT_ID_LABEL] ?? '',
       type: labels[EVENT_TYPE_LABEL] ?? '',

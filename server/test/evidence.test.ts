@@ -279,12 +279,12 @@ describe('signed packages, custody log, canonical hashes, offline verifier', () 
           Object.fromEntries(Object.entries({ ...e, host: HOST, hostId: HOST_ID }).reverse())
         );
         equal(sha256Hex(reversed.map((e) => canonicalJson(e) + '\n').join('')), snap.contentSha256);
-        // And an independent read of Loki gives the same bytes.
+        // And an independent read of Loki, in canonical form, gives the same bytes.
         const back = await new LokiClient({ url: loki.url }).readAll(
           { scope: { host: HOST } },
           { fromNs: msToNs(start), toNs: msToNs(start + 1000) }
         );
-        equal(sha256Hex(back.map((e) => JSON.stringify(e) + '\n').join('')), snap.contentSha256);
+        equal(sha256Hex(back.map((e) => canonicalJson(e) + '\n').join('')), snap.contentSha256);
       });
 
       test("the README's standard-tool steps work: openssl, sha256sum, jq", async () => {

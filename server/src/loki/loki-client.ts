@@ -43,10 +43,11 @@ export interface LokiClientOptions {
 
 /**
  * Complete instants of a read: events and the entries that are not events,
- * each in (time, id) order, every event's and entry's keys in canonical
- * (RFC 8785) order; `streams` holds the Loki stream labels each event came
- * in, one object per stream, shared, in Loki's order (hashes and stored
- * forms use canonicalJson; unreadable entries carry theirs in `stream`).
+ * each in (time, id) order, events as the walker decoded them (no copies:
+ * hashes and stored forms use canonicalJson, which orders keys itself),
+ * unreadable entries with their keys in canonical order; `streams` holds
+ * the Loki stream labels each event came in, one object per stream, shared,
+ * in Loki's order (unreadable entries carry theirs in `stream`).
  */
 export interface ReadPage {
   events: CasefileEvent[];
@@ -81,15 +82,12 @@ interface Slice<T> {
   step?: Promise<void>;
 }
 
-/** A walker's page as a ReadPage: canonical key order, each event with the stream labels it came in. */
+/** A walker's page as a ReadPage: each event with the stream labels it came in. */
 function readPage(page: WalkPage): ReadPage {
-  const out: ReadPage = { events: [], unreadable: page.unreadable.map(sortKeys), streams: new Map() };
-  page.events.forEach((e, i) => {
-    const c = sortKeys(e);
-    out.events.push(c);
-    out.streams.set(c, page.eventStreams[i]);
-  });
-  return out;
+  const streams = new Map<CasefileEvent, Record<string, string>>();
+  page.events.forEach((e, i) => streams.set(e, page.eventStreams[i]));
+  // Unreadable entries are rare and written whole (CSV, package): their keys in canonical order.
+  return { events: page.events, unreadable: page.unreadable.map(sortKeys), streams };
 }
 
 export class LokiError extends Error {
