@@ -1,7 +1,7 @@
 /**
  * Pin jobs: a pin of a large window runs in the background while the caller
  * watches its progress. The pin itself is SnapshotService.pin, unchanged in
- * what it stores (read everything, then one transaction): a cancelled or
+ * what it stores (pages stream into the store, committed at the end): a cancelled or
  * failed job stores nothing. Jobs are bounded (how many run at once, how many
  * one caller and the server may have waiting) and journalled, so a restart
  * reports a job that was running as failed ("server restarted") — or done,
@@ -19,7 +19,7 @@ import { PinJobJournal } from './pin-job-journal';
 import { countWindow } from './window-count';
 
 export interface PinJobsOptions {
-  /** Jobs reading or storing at once, all callers together. Default 2 (each holds its window in memory). */
+  /** Jobs reading or storing at once, all callers together. Default 2 (each holds a store connection or staging rows). */
   maxRunning: number;
   /** Queued + running jobs of one caller. Default 3. */
   maxActivePerCaller: number;
@@ -235,7 +235,7 @@ export class PinJobs {
       throw new ApiError(
         409,
         'not_cancellable',
-        `pin job ${id} has read everything and is storing it in one transaction; it can no longer be cancelled`
+        `pin job ${id} has read everything and is committing it; it can no longer be cancelled`
       );
     const stop = new JobStopped('cancelled', {
       error: 'cancelled',
