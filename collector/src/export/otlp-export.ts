@@ -18,10 +18,12 @@ import { DurableRecordQueue, type DurableBatch } from './durable-queue';
 
 /**
  * Unread records the disk queue keeps in memory for delivery (payload bytes):
- * a few batches, what the exporter is normally behind by; past it, records are
- * read back from disk.
+ * about two batches of 2048 ~800-byte records and the one in flight, what the
+ * exporter is normally behind by. Each kept record also holds its SDK log
+ * record (about as large again), so this bounds that memory too; past it,
+ * records are read back from disk.
  */
-const READ_AHEAD_BYTES = 16 << 20;
+const READ_AHEAD_BYTES = 4 << 20;
 
 /** Instrumentation scope of every record the collector emits. */
 const SCOPE_NAME = 'casefile-collector';
