@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { SERVER_NODE_OPTIONS } from '../server/src/config/heap';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const STATE = resolve(process.env.CASEFILE_STATE ?? resolve(ROOT, '.state'));
@@ -59,6 +60,7 @@ children.push(
     CASEFILE_SERVER_LOKI_URL: lokiUrl,
     CASEFILE_SERVER_DATA_DIR: resolve(STATE, 'server'),
     CASEFILE_SERVER_TOKENS: `grafana:read+pin+admin+grafana:${token}`,
+    NODE_OPTIONS: `${SERVER_NODE_OPTIONS} ${process.env.NODE_OPTIONS ?? ''}`.trim(),
   }),
   run('collector', 'collector/bin/casefile-collector.js', {
     CASEFILE_OTLP_ENDPOINT: `${lokiUrl}/otlp/v1/logs`,

@@ -31,6 +31,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { countByTypeQuery, msToNs } from '@casefile/schema';
 import { freePort, startLoki } from '../../test/loki/loki-server';
+import { SERVER_NODE_OPTIONS } from '../src/config/heap';
 import { LokiClient } from '../src/loki/loki-client';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -204,7 +205,8 @@ async function main() {
         stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
         env: {
           ...process.env,
-          NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+          // As the server is started (npm start, the image): its heap budget.
+          NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? SERVER_NODE_OPTIONS,
           CASEFILE_SERVER_PORT: String(port),
           CASEFILE_SERVER_DATA_DIR: dataDir,
           CASEFILE_SERVER_LOKI_URL: loki.url,
