@@ -7,6 +7,7 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { msToNs, type CasefileEvent } from '@casefile/schema';
 import { startLoki, type Loki } from '../../test/loki/loki-server';
+import { canonicalJson } from '../src/evidence/canonical';
 import { LokiClient } from '../src/loki/loki-client';
 import { processEvents, waitForEvents } from './helpers/seed';
 import { seedEvents } from '../../test/loki/seed';
@@ -133,12 +134,12 @@ describe('server against a real Loki', () => {
     ok(Date.parse(s.createdAt) >= t0 - 1000 && Date.parse(s.createdAt) <= Date.now());
     equal(s.lokiVersion, loki.version);
     equal(s.from, new Date(start).toISOString().replace('Z', '000000Z'));
-    // Independent read of the same window: same events, same bytes, same hash.
+    // Independent read of the same window, in canonical form: same events, same bytes, same hash.
     const back = await new LokiClient({ url: loki.url }).readAll(
       { scope: { host: HOST, containerName: 'big' } },
       { fromNs: s.fromNs, toNs: s.toNs }
     );
-    equal(s.contentSha256, sha256(back.map((e) => JSON.stringify(e) + '\n').join('')));
+    equal(s.contentSha256, sha256(back.map((e) => canonicalJson(e) + '\n').join('')));
     deepEqual(new Set(back.map((e) => e.id)), new Set(sent.map((e) => e.id)));
     // Without X-Grafana-User, the token's name is who.
     const r2 = await api(server.url, '/api/v1/snapshots', {
