@@ -7,17 +7,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { msToNs } from '@casefile/schema';
-import { freePort, startLoki, type Loki } from '../../test/loki/loki-server';
+import { startLoki, type Loki } from '../../test/loki/loki-server';
 import { seedEvents } from '../../test/loki/seed';
 import type { ApiToken } from '../src/config/config';
 import { startPostgres, type Postgres } from './helpers/postgres';
 import { processEvents, waitForEvents } from './helpers/seed';
-import { GRAFANA_TOKEN, READ_TOKEN, TEST_TOKENS, TOKEN, api, startTestServer } from './helpers/server';
+import {
+  GRAFANA_TOKEN,
+  READ_TOKEN,
+  TEST_TOKENS,
+  api,
+  startServerProcess,
+  startTestServer,
+} from './helpers/server';
 
 const HOST = 'node-pin-jobs';
 const N = 6000;
@@ -280,36 +286,12 @@ describe('pin jobs when Loki or the server dies', () => {
 
   test('server killed mid-job: after the restart the job reads failed ("server restarted"), nothing stored', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'casefile-pinjob-restart-'));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        new URL('../src/cli.ts', import.meta.url).pathname,
-        `--port=${port}`,
-        `--data-dir=${dataDir}`,
-        `--loki-url=${loki.url}`,
-        '--otlp-url=off',
-        '--loki-page-size=20',
-        '--log-level=warn',
-        `--tokens=automation:read+pin+admin:${TOKEN}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] }
-    );
-    const exited = new Promise((r) => child.once('exit', r));
+    const { child, url, exited } = await startServerProcess([
+      `--data-dir=${dataDir}`,
+      `--loki-url=${loki.url}`,
+      '--loki-page-size=20',
+    ]);
     try {
-      const deadline = Date.now() + 60_000;
-      while (
-        !(await fetch(`${url}/healthz`).then(
-          (x) => x.ok,
-          () => false
-        ))
-      ) {
-        if (Date.now() > deadline) throw new Error('the server child did not start');
-        await sleep(100);
-      }
       const r = await api(url, '/api/v1/pin-jobs', { method: 'POST', body });
       equal(r.status, 202, r.text);
       await watch(url, r.json.job.id, (j) => j.eventsRead > 0);

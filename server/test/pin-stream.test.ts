@@ -9,7 +9,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import { deepEqual, equal, match, ok, rejects } from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { msToNs } from '@casefile/schema';
-import { freePort, startLoki, type Loki } from '../../test/loki/loki-server';
+import { startLoki, type Loki } from '../../test/loki/loki-server';
 import { seedEvents } from '../../test/loki/seed';
 import { MIGRATIONS } from '../src/store/migrations';
 import { PostgresStore } from '../src/store/postgres-store';
@@ -27,7 +26,7 @@ import { CapReachedError, type EventRow, type SnapshotMeta, type SnapshotStore }
 import { createSnapshot } from './helpers/pin-rows';
 import { startPostgres, type Postgres } from './helpers/postgres';
 import { processEvents, waitForEvents } from './helpers/seed';
-import { TOKEN, api, startTestServer } from './helpers/server';
+import { api, startServerProcess, startTestServer } from './helpers/server';
 
 const HOST = 'node-pin-stream';
 const N = 12_000;
@@ -467,37 +466,14 @@ for (const b of BACKENDS) {
 
     test('a server SIGKILLed mid-pin leaves nothing visible and nothing staged after its restart', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'casefile-pinstream-kill-'));
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          new URL('../src/cli.ts', import.meta.url).pathname,
-          `--port=${port}`,
-          `--data-dir=${dir}`,
-          ...(b.name === 'postgres' ? [`--postgres-dsn=${pgServer.dsn}`] : []),
-          `--loki-url=${loki.url}`,
-          '--otlp-url=off',
-          '--loki-page-size=50',
-          '--log-level=warn',
-          `--tokens=automation:read+pin+admin:${TOKEN}`,
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] }
-      );
-      const exited = new Promise((r) => child.once('exit', r));
+      const { child, url, exited } = await startServerProcess([
+        `--data-dir=${dir}`,
+        ...(b.name === 'postgres' ? [`--postgres-dsn=${pgServer.dsn}`] : []),
+        `--loki-url=${loki.url}`,
+        '--loki-page-size=50',
+      ]);
       try {
         const deadline = Date.now() + 60_000;
-        while (
-          !(await fetch(`${url}/healthz`).then(
-            (x) => x.ok,
-            () => false
-          ))
-        ) {
-          if (Date.now() > deadline) throw new Error('the server child did not start');
-          await sleep(100);
-        }
         const r = await api(url, '/api/v1/pin-jobs', { method: 'POST', body });
         equal(r.status, 202, r.text);
         for (;;) {

@@ -1,4 +1,5 @@
 /** Start the real server for a test: free port, temp data dir, known tokens, silent logs. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +65,50 @@ export async function api(
     json = undefined;
   }
   return { status: r.status, json, text, headers: r.headers, buffer };
+}
+
+/** The server CLI as its own process (for SIGKILL): up once /healthz answers. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<unknown>;
+}
+
+/**
+ * Start `src/cli.ts` in a child with the given flags on a free port (logs at
+ * warn, no OTLP, the automation token) and wait up to 60 s for /healthz.
+ */
+export async function startServerProcess(flags: readonly string[]): Promise<ServerProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL('../../src/cli.ts', import.meta.url).pathname,
+      `--port=${port}`,
+      '--otlp-url=off',
+      '--log-level=warn',
+      `--tokens=${TOKEN_NAME}:read+pin+admin:${TOKEN}`,
+      ...flags,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] }
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  for (const deadline = Date.now() + 60_000; ;) {
+    if (
+      await fetch(`${url}/healthz`).then(
+        (x) => x.ok,
+        () => false
+      )
+    )
+      return { child, url, exited };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the server child did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
