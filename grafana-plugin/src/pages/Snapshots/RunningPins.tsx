@@ -12,15 +12,23 @@ export const RUNNING_POLL_MS = 1000;
 /**
  * The pins still running on the server (anyone's, also those whose page was
  * closed), with their progress and Cancel; `onFinished` when one of them ends,
- * so the list of snapshots shows it.
+ * so the list of snapshots shows it; `onCount` with how many run, as read.
  */
-export function RunningPins({ onFinished }: { onFinished: () => void }) {
+export function RunningPins({
+  onFinished,
+  onCount,
+}: {
+  onFinished: () => void;
+  onCount?: (running: number) => void;
+}) {
   const [jobs, setJobs] = useState<PinJob[]>([]);
   const [error, setError] = useState<string>();
   const editor = canEdit();
   const seen = useRef(new Set<string>());
   const finished = useRef(onFinished);
   finished.current = onFinished;
+  const count = useRef(onCount);
+  count.current = onCount;
 
   const read = () =>
     listPinJobs(true).then(
@@ -29,6 +37,7 @@ export function RunningPins({ onFinished }: { onFinished: () => void }) {
         if ([...seen.current].some((id) => !now.has(id))) finished.current();
         seen.current = now;
         setJobs(r.items);
+        count.current?.(r.items.length);
         setError(undefined);
       },
       (e: Error) => setError(e.message)

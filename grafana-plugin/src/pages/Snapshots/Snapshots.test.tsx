@@ -39,9 +39,8 @@ const runningJob = (eventsRead: number) => ({
   estimatedTotal: 200_000,
 });
 
-/** Snapshots a1, b2; pin jobs answered by `jobs` (none running by default). */
-function server(jobs: (r: Seen) => unknown[] = () => []) {
-  const items = [snap('a1', false), snap('b2', true)];
+/** Snapshots a1, b2 (or `items`); pin jobs answered by `jobs` (none running by default). */
+function server(jobs: (r: Seen) => unknown[] = () => [], items = [snap('a1', false), snap('b2', true)]) {
   return standInBackendSrv((r: Seen) => {
     if (r.url.includes('/pin-jobs')) {
       if (r.method === 'DELETE') return { data: { ...runningJob(0), state: 'cancelled' } };
@@ -176,5 +175,25 @@ describe('Snapshots page', () => {
     // The job left the list: the snapshots were read again.
     const snapshotReads = seen.filter((r) => r.method === 'GET' && r.url === `${BASE}/snapshots`);
     expect(snapshotReads.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('while the first pin runs, the empty list says it will appear there, not "no snapshots"', async () => {
+    as('Editor');
+    HTMLCanvasElement.prototype.getContext = (() => ({
+      font: '',
+      measureText: (text: string) => ({ width: text.length * 7 }),
+    })) as never;
+    let running = true;
+    server(() => (running ? [runningJob(1000)] : []), []);
+    render(
+      <HostRouter>
+        <Snapshots />
+      </HostRouter>
+    );
+    expect(await screen.findByText('No finished snapshots yet')).toBeInTheDocument();
+    expect(screen.getByText(/listed here when they finish/)).toBeInTheDocument();
+    expect(screen.queryByText('No snapshots yet')).toBeNull();
+    running = false;
+    expect(await screen.findByText('No snapshots yet')).toBeInTheDocument();
   });
 });

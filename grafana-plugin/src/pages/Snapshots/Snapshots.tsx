@@ -45,6 +45,8 @@ export function windowText(fromNs: string, toNs: string, tz: TimeZone): string {
 export function Snapshots() {
   const [items, setItems] = useState<Snapshot[]>();
   const [error, setError] = useState<string>();
+  /** Pins still running (RunningPins): while any run, an empty list is not "nothing pinned". */
+  const [running, setRunning] = useState(0);
   const editor = canEdit();
   const tz = getTimeZone();
   const reload = useCallback(() => {
@@ -70,11 +72,13 @@ export function Snapshots() {
             </Button>
           </Alert>
         )}
-        <RunningPins onFinished={reload} />
+        <RunningPins onFinished={reload} onCount={setRunning} />
         {!items && !error && <LoadingPlaceholder text="Loading snapshots…" />}
         {items?.length === 0 && (
-          <Alert severity="info" title="No snapshots yet">
-            Pin one from the Timeline page.
+          <Alert severity="info" title={running ? 'No finished snapshots yet' : 'No snapshots yet'}>
+            {running
+              ? 'The pins in progress above are listed here when they finish.'
+              : 'Pin one from the Timeline page.'}
           </Alert>
         )}
         {items && items.length > 0 && (
