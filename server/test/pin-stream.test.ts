@@ -23,7 +23,7 @@ import { PostgresStore } from '../src/store/postgres-store';
 import { SNAPSHOT_COLUMNS, metaValues } from '../src/store/rows';
 import { SqliteStore } from '../src/store/sqlite-store';
 import { CapReachedError, type EventRow, type SnapshotMeta, type SnapshotStore } from '../src/store/store';
-import { createSnapshot } from './helpers/pin-rows';
+import { createSnapshot, snapshotMeta } from './helpers/pin-rows';
 import { startPostgres, type Postgres } from './helpers/postgres';
 import { processEvents, waitForEvents } from './helpers/seed';
 import { api, startServerProcess, startTestServer } from './helpers/server';
@@ -35,26 +35,8 @@ const PAGE = 1000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function meta(over: Partial<SnapshotMeta> = {}): SnapshotMeta {
-  return {
-    id: randomUUID(),
-    title: 'streamed',
-    note: '',
-    scope: { host: HOST },
-    fromNs: '1700000000000000000',
-    toNs: '1700000060000000000',
-    query: '{service_namespace="casefile"}',
-    createdBy: 'alice',
-    createdAt: new Date().toISOString(),
-    eventCount: 0,
-    unreadableCount: 0,
-    contentSha256: 'cd'.repeat(32),
-    lokiVersion: 'test',
-    source: 'api',
-    locked: false,
-    ...over,
-  };
-}
+const meta = (over: Partial<SnapshotMeta> = {}) =>
+  snapshotMeta({ title: 'streamed', scope: { host: HOST }, ...over });
 
 function rows(n: number, from = 0): EventRow[] {
   return Array.from({ length: n }, (_, k) => {

@@ -18,29 +18,10 @@ import {
   type SnapshotMeta,
   type SnapshotStore,
 } from '../src/store/store';
-import { createSnapshot } from './helpers/pin-rows';
+import { createSnapshot, snapshotMeta } from './helpers/pin-rows';
 import { postgresBinDir, startPostgres, type Postgres } from './helpers/postgres';
 
-function meta(over: Partial<SnapshotMeta> = {}): SnapshotMeta {
-  return {
-    id: randomUUID(),
-    title: 'incident',
-    note: 'note',
-    scope: { containerName: 'web' },
-    fromNs: '1700000000000000000',
-    toNs: '1700000060000000000',
-    query: '{service_namespace="casefile"}',
-    createdBy: 'alice',
-    createdAt: new Date().toISOString(),
-    eventCount: 0,
-    unreadableCount: 0,
-    contentSha256: 'ab'.repeat(32),
-    lokiVersion: '3.7.8',
-    source: 'api',
-    locked: false,
-    ...over,
-  };
-}
+const meta = snapshotMeta;
 
 function rows(n: number, message = (i: number) => `Exec /bin/sh #${i}`): EventRow[] {
   return Array.from({ length: n }, (_, i) => {
