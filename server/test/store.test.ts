@@ -15,7 +15,6 @@ import {
   DuplicateAlertError,
   UNREADABLE_TYPE,
   type EventRow,
-  type SnapshotMeta,
   type SnapshotStore,
 } from '../src/store/store';
 import { createSnapshot, snapshotMeta } from './helpers/pin-rows';
