@@ -77,12 +77,8 @@ const NO_LABELS: Record<string, string> = {};
  * (a page of thousands of entries would make as many throwaway objects).
  */
 function eventFromSources(sources: readonly Record<string, string>[], timeNs: string, line: string) {
-  const label = (k: string) => {
-    for (let i = sources.length - 1; i >= 0; i--) if (sources[i][k] !== undefined) return sources[i][k];
-    return undefined;
-  };
-  const id = label(EVENT_ID_LABEL);
-  const type = label(EVENT_TYPE_LABEL);
+  const id = labelIn(sources, EVENT_ID_LABEL);
+  const type = labelIn(sources, EVENT_TYPE_LABEL);
   if (!id) throw new DecodeError(`entry at ${timeNs} has no ${EVENT_ID_LABEL}`, merged(sources));
   if (!type || !isEventType(type))
     throw new DecodeError(`entry ${id} has unknown type ${JSON.stringify(type)}`, merged(sources));
@@ -112,6 +108,12 @@ function eventFromSources(sources: readonly Record<string, string>[], timeNs: st
       }
     }
   return e;
+}
+
+/** A label's value as the merged label set would have it: the last source that has it. */
+function labelIn(sources: readonly Record<string, string>[], k: string): string | undefined {
+  for (let i = sources.length - 1; i >= 0; i--) if (sources[i][k] !== undefined) return sources[i][k];
+  return undefined;
 }
 
 const merged = (sources: readonly Record<string, string>[]) => Object.assign({}, ...sources);

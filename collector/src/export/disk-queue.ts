@@ -329,8 +329,6 @@ export class DiskQueue {
    * the policy above), `false` when it was dropped because the disk refuses
    * writes and memory is full. Never rejects. `memo` (e.g. the record
    * `payload` encodes) comes back in {@link Batch.memos} when the record is
-   * read from memory. `memo` (e.g. the record
-   * `payload` encodes) comes back in {@link Batch.memos} when the record is
    * read from memory.
    */
   append(payload: string, memo?: unknown): Promise<boolean> {
