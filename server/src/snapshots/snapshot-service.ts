@@ -5,22 +5,16 @@
  * commit, and a pin that fails or is cancelled before it is discarded, so a
  * Loki failure mid-read leaves nothing behind.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { eventsQuery, nsToIso, type EventType, type Scope } from '@casefile/schema';
 import type { CustodyActor, CustodyEntry } from '../custody/custody-entry';
 import { nowNs, type CustodyRecorder } from '../custody/custody-recorder';
-import { canonicalJson } from '../evidence/canonical';
-import { inOrder, type LokiClient } from '../loki/loki-client';
+import type { LokiClient } from '../loki/loki-client';
 import type { PinnedEmitter } from '../observability/pinned-emitter';
 import type { ServerMetrics } from '../observability/metrics';
 import type { Logger } from 'pino';
-import {
-  CapReachedError,
-  UNREADABLE_TYPE,
-  type EventRow,
-  type SnapshotMeta,
-  type SnapshotStore,
-} from '../store/store';
+import { CapReachedError, type SnapshotMeta, type SnapshotStore } from '../store/store';
+import { PinContent } from './pin-content';
 
 export interface PinRequest {
   title: string;
@@ -94,15 +88,6 @@ export function publicUrl(u: string): string {
   } catch {
     return '(unparseable URL)';
   }
-}
-
-/** A collector whose events a snapshot holds: its host, host id and the stream labels naming it. */
-export interface CollectorRecord {
-  host: string | null;
-  hostId: string | null;
-  serviceName: string | null;
-  serviceInstanceId: string | null;
-  events: number;
 }
 
 export class SnapshotService {
@@ -197,52 +182,17 @@ export class SnapshotService {
     const writer = await this.store.beginPin(id);
     try {
       const filter = { scope: req.scope, types: req.types, search: req.search };
-      const hash = createHash('sha256');
-      const collectors = new Map<string, CollectorRecord>();
-      const byType: Record<string, number> = {};
-      let read = 0;
-      let unreadable = 0;
+      const content = new PinContent();
       for await (const page of this.loki.readEvents(filter, { fromNs: req.fromNs, toNs: req.toNs })) {
         control.signal?.throwIfAborted();
         this.metrics.lokiPages.inc();
-        if (read + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
+        if (content.entries + page.events.length + page.unreadable.length > this.opts.maxSnapshotEvents)
           throw new SnapshotTooLargeError(this.opts.maxSnapshotEvents);
-        unreadable += page.unreadable.length;
-        const rows: EventRow[] = [];
-        // Entries that are not events are kept whole, in order, and covered by the hash like events.
-        for (const e of inOrder(page)) {
-          // Canonical form (RFC 8785): the hash does not depend on Loki's label order.
-          const json = canonicalJson(e);
-          hash.update(json + '\n');
-          const u = 'unreadable' in e;
-          const stream = u ? e.stream : page.streams.get(e);
-          const type = u ? UNREADABLE_TYPE : e.type;
-          byType[type] = (byType[type] ?? 0) + 1;
-          const c = {
-            host: (u ? stream?.host_name : e.host) ?? null,
-            hostId: (u ? stream?.host_id : e.hostId) ?? null,
-            serviceName: stream?.service_name ?? null,
-            serviceInstanceId: stream?.service_instance_id ?? null,
-            events: 0,
-          };
-          const ck = canonicalJson({ ...c, events: 0 });
-          const known = collectors.get(ck) ?? collectors.set(ck, c).get(ck)!;
-          known.events++;
-          rows.push({
-            id: e.id,
-            type,
-            timeNs: e.timeNs,
-            message: e.message,
-            json,
-            unreadable: u,
-            stream: stream ? canonicalJson(stream) : undefined,
-          });
-        }
-        await writer.add(rows);
-        read += rows.length;
-        control.onRead?.(read);
+        await writer.add(content.rows(page));
+        control.onRead?.(content.entries);
       }
       control.signal?.throwIfAborted();
+      const { entries: read, unreadable, byType } = content;
       if (unreadable) {
         this.metrics.unreadableEntries.inc({ kind: 'pin' }, unreadable);
         this.log?.warn(
@@ -266,7 +216,7 @@ export class SnapshotService {
         createdAt: new Date(Number(BigInt(pinnedNs) / 1_000_000n)).toISOString(),
         eventCount: read - unreadable,
         unreadableCount: unreadable,
-        contentSha256: hash.digest('hex'),
+        contentSha256: content.digest(),
         lokiVersion,
         source: origin.source ?? 'api',
         alertKey: origin.alertKey,
@@ -302,7 +252,7 @@ export class SnapshotService {
           toInclusive: false,
         },
         counts: { events: snapshot.eventCount, unreadable, byType },
-        collectors: [...collectors.values()].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1)),
+        collectors: content.collectors(),
         contentSha256: snapshot.contentSha256,
         contentHash:
           'SHA-256 over each entry (event or unreadable entry) as RFC 8785 canonical JSON followed by "\\n", in (timeNs numerically, id) order: events.jsonl byte for byte',
