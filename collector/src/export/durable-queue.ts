@@ -45,12 +45,13 @@ export class DurableRecordQueue implements DeliveryQueue<DurableBatch> {
       const disk = this.disk.read(maxRecords, maxBytes);
       if (!disk) return undefined;
       const records: ReadableLogRecord[] = [];
-      for (const [i, line] of disk.records.entries()) {
+      for (let i = 0; i < disk.records.length; i++) {
         const kept = disk.memos[i] as ReadableLogRecord | undefined;
         if (kept) {
           records.push(queuedRecord(kept, this.origin));
           continue;
         }
+        const line = disk.records[i];
         try {
           records.push(decodeRecord(line, this.origin));
         } catch (err) {

@@ -51,11 +51,13 @@ export class Collector {
   private readonly eventsBySourceType = new Map<string, number>();
   private readonly invalidBySource = new Map<string, number>();
   /**
-   * Events made by makeEvent() at a source's emit: the sink need not validate them again. Stages
-   * that change one in place write only values valid by construction (enrich checks a runtime's
-   * answer once); a stage that replaces an event (redaction) hands on a new object, checked at the sink.
+   * The event a source handed in, while the chain runs it: made by makeEvent(), so the sink need
+   * not validate it again. Stages that change it in place write only values valid by construction
+   * (enrich checks a runtime's answer once); anything else reaching the sink (a replacement from
+   * redaction, an audit, an event a stage held and released later) is checked there. An identity
+   * check, not a WeakSet: a weak set of every event costs an insert per event and work at every GC.
    */
-  private readonly validated = new WeakSet<CasefileEvent>();
+  private current?: CasefileEvent;
   private stageErrors = 0;
   private sources: SourceState[] = [];
   private http?: HttpServer;
@@ -126,6 +128,8 @@ export class Collector {
 
   /** The emit function handed to one source. */
   emitter(source: string): (e: NewEvent | CasefileEvent) => void {
+    // The counter's key per event type, made once: a key built per event costs a string and its hash.
+    const keys = new Map<string, string>();
     return (raw) => {
       let e: CasefileEvent;
       try {
@@ -134,10 +138,15 @@ export class Collector {
         this.invalid(source, err, raw);
         return;
       }
-      this.validated.add(e);
-      const k = `${source}\u0000${e.type}`;
+      let k = keys.get(e.type);
+      if (k === undefined) keys.set(e.type, (k = `${source}\u0000${e.type}`));
       this.eventsBySourceType.set(k, (this.eventsBySourceType.get(k) ?? 0) + 1);
-      this.chain(e);
+      this.current = e;
+      try {
+        this.chain(e);
+      } finally {
+        this.current = undefined;
+      }
     };
   }
 
@@ -163,7 +172,7 @@ export class Collector {
   /** After the stages: events they created or replaced are checked too, then printed and/or queued. */
   private sink(e: CasefileEvent): void {
     try {
-      if (!this.validated.has(e)) validateEvent(e);
+      if (e !== this.current) validateEvent(e);
     } catch (err) {
       this.invalid('pipeline', err, e);
       return;
