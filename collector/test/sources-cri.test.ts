@@ -36,6 +36,7 @@ import {
 } from '../src/sources/cri/client';
 import { digestOfImageRef, infoFromContainerStatus, infoFromSandboxStatus } from '../src/sources/cri/map';
 import { createSources } from '../src/sources';
+import { runWithoutPackages } from '../../test/modules/without-packages';
 import { testConfig, until } from './helpers';
 
 const logger = pino({ level: 'silent' });
@@ -127,7 +128,7 @@ async function replayServer(opts: { events: boolean; cri?: boolean }) {
   const server = new Server();
   // cri: false is a containerd with its cri plugin disabled (Docker's): every method is Unimplemented.
   server.addService(
-    runtimeService().service,
+    (await runtimeService()).service,
     opts.cri === false
       ? {}
       : {
@@ -354,4 +355,35 @@ test('runtime sockets chosen by which exist and answer; the start-up line says w
     !a.ok ? a.reason : '',
     /no Engine API socket at \/nonexistent\/docker\.sock; no CRI socket at \/nonexistent\/cri\.sock/
   );
+});
+
+test('gRPC loads only for a CRI socket that exists; without it installed, that socket is unavailable with the packages named', async () => {
+  const srv = await replayServer({ events: false });
+  try {
+    const r = await runWithoutPackages(
+      ['@grpc/grpc-js'],
+      `import pino from 'pino';
+      const { CriSource } = await import('./collector/src/sources/cri.ts');
+      const log = pino({ level: 'silent' });
+      for (const socket of ['/nonexistent/cri.sock', ${JSON.stringify(srv.socket)}])
+        console.log(JSON.stringify(await new CriSource(socket, log).available()));`
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      [
+        { ok: false, reason: 'no CRI socket at /nonexistent/cri.sock' },
+        {
+          ok: false,
+          reason:
+            "the CRI client needs @grpc/grpc-js and @grpc/proto-loader: Cannot find package '@grpc/grpc-js' (hidden by the test)",
+        },
+      ]
+    );
+  } finally {
+    await srv.close();
+  }
 });

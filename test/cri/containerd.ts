@@ -155,7 +155,7 @@ export async function startContainerd(): Promise<Containerd> {
   });
   daemon.stdout!.on('data', (d) => (logs = (logs + d).slice(-50_000)));
   daemon.stderr!.on('data', (d) => (logs = (logs + d).slice(-50_000)));
-  const cri = new CriClient(socket);
+  const cri = await CriClient.open(socket);
   const pods: RunningPod[] = [];
 
   const stop = async () => {

@@ -98,7 +98,8 @@ class CriInspector implements ContainerInspector {
 
 export class CriSource implements Source {
   readonly name = 'runtime' as const;
-  private readonly client: CriClient;
+  /** Opened by available() once the socket exists (so gRPC loads only on nodes with a CRI). */
+  private client?: CriClient;
   private readonly dir: ContainerDirectory;
   private inspector?: CriInspector;
   private runtime = 'cri';
@@ -130,7 +131,6 @@ export class CriSource implements Source {
     private readonly logger: Logger,
     opts: CriSourceOptions = {}
   ) {
-    this.client = new CriClient(socketPath);
     this.dir = containerDirectory();
     this.pollMs = opts.pollMs ?? 1000;
   }
@@ -142,6 +142,11 @@ export class CriSource implements Source {
 
   async available(): Promise<Availability> {
     if (!existsSync(this.socketPath)) return { ok: false, reason: `no CRI socket at ${this.socketPath}` };
+    try {
+      this.client ??= await CriClient.open(this.socketPath);
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
     try {
       const v = await this.client.version();
       this.runtime = runtimeOf(v.runtimeName);
@@ -159,8 +164,14 @@ export class CriSource implements Source {
     }
   }
 
+  /** The client available() opened: start() and what it starts run only after available() said ok. */
+  private get cri(): CriClient {
+    if (!this.client) throw new Error(`CRI source ${this.socketPath} started before available()`);
+    return this.client;
+  }
+
   async start(emit: Emit): Promise<void> {
-    this.inspector = new CriInspector(this.client, this.runtime);
+    this.inspector = new CriInspector(this.cri, this.runtime);
     this.dir.addInspector(this.inspector);
     // Running before we started: known to the directory, not reported as starting now.
     for (const u of await this.listUnits()) {
@@ -177,7 +188,7 @@ export class CriSource implements Source {
       if (this.stopped) return ready();
       // The stream answers nothing until an event comes; an Unimplemented comes at once.
       const settle = setTimeout(ready, 300);
-      this.cancelStream = this.client.containerEvents(
+      this.cancelStream = this.cri.containerEvents(
         (ev) => {
           this.counters.cri_events++;
           this.queue = this.queue.then(() => this.onEvent(ev, emit));
@@ -242,7 +253,7 @@ export class CriSource implements Source {
    * running, a not-ready one exited), with the time each started when known.
    */
   private async listUnits(): Promise<Array<{ id: string; state: CriContainerState; startedAt?: string }>> {
-    const sandboxes = await this.client.listPodSandbox();
+    const sandboxes = await this.cri.listPodSandbox();
     for (const sb of sandboxes) {
       this.inspector?.rememberSandbox(sb);
       this.remember(this.sandboxIds, sb.id);
@@ -253,7 +264,7 @@ export class CriSource implements Source {
         state: (sb.state === 'SANDBOX_READY' ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED') as CriContainerState,
         startedAt: sb.createdAt,
       })),
-      ...(await this.client.listContainers()).map((c) => ({ id: c.id, state: c.state })),
+      ...(await this.cri.listContainers()).map((c) => ({ id: c.id, state: c.state })),
     ];
   }
 
@@ -331,7 +342,7 @@ export class CriSource implements Source {
   }
 
   private async statusOf(id: string): Promise<CriContainerStatus | undefined> {
-    return (await this.client.containerStatus(id).catch(() => undefined))?.status ?? undefined;
+    return (await this.cri.containerStatus(id).catch(() => undefined))?.status ?? undefined;
   }
 
   private track(id: string, state: CriContainerState): void {
@@ -350,7 +361,7 @@ export class CriSource implements Source {
     clearTimeout(this.timer);
     this.cancelStream?.();
     await this.queue;
-    this.client.close();
+    this.client?.close();
   }
 
   stats(): Record<string, number> {
