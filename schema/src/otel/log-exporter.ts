@@ -3,11 +3,17 @@
  * choose: `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`.
  * `http/json` (the default: what Casefile has always sent) or `http/protobuf`;
  * `grpc` is refused with a clear error, since Loki takes OTLP over HTTP only.
+ * The protobuf exporter is loaded only when chosen (its serializer is about
+ * 5 MB of RSS that a JSON producer never needs).
  */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import type { OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+
+/** Named in the error when it cannot load (the import below spells it out, for its types). */
+const PROTOBUF_PACKAGE = '@opentelemetry/exporter-logs-otlp-proto';
 
 export const OTLP_PROTOCOLS = ['http/json', 'http/protobuf'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
@@ -42,11 +48,60 @@ export interface LogExporterOptions {
 
 /** A stock `OTLPLogExporter` (JSON or protobuf) for `url`. */
 export function createLogExporter(o: LogExporterOptions): LogRecordExporter {
-  const config = {
+  const config: OTLPExporterNodeConfigBase = {
     url: o.url,
     headers: o.headers,
     timeoutMillis: o.timeoutMs,
     compression: o.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
   };
-  return o.protocol === 'http/protobuf' ? new ProtobufLogExporter(config) : new JsonLogExporter(config);
+  return o.protocol === 'http/protobuf'
+    ? new LoadingLogExporter(
+        import('@opentelemetry/exporter-logs-otlp-proto').then((m) => new m.OTLPLogExporter(config))
+      )
+    : new JsonLogExporter(config);
+}
+
+/**
+ * An exporter still being imported: what is exported meanwhile waits for it
+ * (a throw then is a failed export); once loaded, every call goes straight
+ * through. If the package cannot load, every export fails, retryably, with
+ * the package named (the delivery queue keeps the records).
+ */
+class LoadingLogExporter implements LogRecordExporter {
+  private exporter?: LogRecordExporter;
+  private failure?: Error;
+  private readonly loaded: Promise<void>;
+
+  constructor(loading: Promise<LogRecordExporter>) {
+    this.loaded = loading.then(
+      (e) => void (this.exporter = e),
+      (err: Error) =>
+        void (this.failure = new Error(
+          `OTLP protocol http/protobuf needs ${PROTOBUF_PACKAGE}, which cannot be loaded: ${err.message}`,
+          { cause: err }
+        ))
+    );
+  }
+
+  export(logs: ReadableLogRecord[], done: (r: ExportResult) => void): void {
+    if (this.exporter) return this.exporter.export(logs, done);
+    if (this.failure) return done({ code: ExportResultCode.FAILED, error: this.failure });
+    void this.loaded.then(() => {
+      try {
+        this.export(logs, done);
+      } catch (err) {
+        done({ code: ExportResultCode.FAILED, error: err as Error });
+      }
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    await this.loaded;
+    await this.exporter?.shutdown();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.loaded;
+    await this.exporter?.forceFlush();
+  }
 }
