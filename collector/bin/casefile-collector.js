@@ -10,5 +10,7 @@ if (!existsSync(entry)) {
   );
   process.exit(1);
 }
-process.setSourceMapsEnabled(true);
+// Imported after the check: the check is what a bin copied without its directory still says.
+const { mapStackTraces } = await import('./stack-traces.js');
+mapStackTraces(entry);
 await import(entry.href);

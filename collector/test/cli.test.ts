@@ -5,7 +5,7 @@
  */
 import { equal, match, ok } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -83,6 +83,30 @@ test('a bad flag exits 2 with the reason and the usage', async () => {
   equal((await p.exited).code, 2);
   match(p.stderr(), /unknown source kernel/);
   match(p.stderr(), /Usage:/);
+});
+
+test('a start-up failure is logged with its stack in src/ (the bundle mapped through its source map)', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'casefile-notadir-')), 'file');
+  writeFileSync(file, '');
+  const p = spawnCollector([
+    '--sources',
+    'none',
+    '--listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    join(file, 'state'),
+  ]);
+  equal((await p.exited).code, 1);
+  const fatal = p
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; err?: { stack: string } })
+    .find((l) => l.msg === 'start-up failed');
+  const stack = fatal?.err?.stack ?? '';
+  match(stack, /ENOTDIR/);
+  ok(stack.includes(`at main (${ROOT}/collector/src/cli.ts:`), stack);
+  ok(!stack.includes('dist/cli.js'), stack);
 });
 
 test('--stdout: JSON lines, /healthz, /metrics, sources reported, SIGTERM stops cleanly', async () => {
