@@ -4,8 +4,8 @@
  *
  * Why not node's own support (`--enable-source-maps`,
  * `process.setSourceMapsEnabled`): it reads and parses the source map of
- * every module as it loads, the ~500 of the npm packages included, which is
- * about 11 MB of the collector's idle RSS. Here frames outside the bundle
+ * every module as it loads, the hundreds of the npm packages included, which
+ * is about 8 MB of the collector's idle RSS. Here frames outside the bundle
  * (node's, the npm packages') stay as V8 prints them, at their .js lines.
  */
 import { readFileSync } from 'node:fs';

@@ -112,8 +112,10 @@ let loading: Promise<LoadedRuntimeService> | undefined;
 /**
  * grpc-js, the proto loader and the RuntimeService from the vendored proto,
  * loaded the first time a CRI socket is there to talk to: they are about
- * 13 MB of RSS that a collector without one never needs. Rejects with the
- * packages named when they cannot load.
+ * 7 MB of idle RSS that a collector without one never needs. The packages
+ * themselves are imported here, not this module lazily: the bundle would
+ * hoist this module's static imports of npm packages to its top. Rejects
+ * with the packages named when they cannot load.
  */
 function loadRuntimeService(): Promise<LoadedRuntimeService> {
   loading ??= Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]).then(
