@@ -20,7 +20,8 @@ after(() => {
 
 /** A container that started an hour ago, so files in the image are older than it. */
 const oldContainer = (): ContainerInfo => ({ startMs: Date.now() - 3_600_000 });
-const rules = (fs: { rule: string }[]) => fs.map((f) => RULES[f.rule as keyof typeof RULES].id).sort();
+const rules = (fs: readonly { rule: string }[]) =>
+  fs.map((f) => RULES[f.rule as keyof typeof RULES].id).sort();
 
 // Exec fixtures (pids that do not exist: only names and arguments count).
 const EXEC_CASES: [string, string[], string[], boolean?][] = [

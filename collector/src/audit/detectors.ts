@@ -47,24 +47,38 @@ export type ExeProbe = (e: CasefileEvent) => number | undefined;
 /** Reads /proc/<pid>/exe every time. */
 export const readExe: ExeProbe = (e) => (e.pid ? exeChangedMs(e.pid) : undefined);
 
+/** The result when nothing fires (most events): shared, so a clean event allocates no findings (not frozen: iterating a frozen array allocates an iterator). */
+const NO_FINDINGS: readonly Finding[] = [];
+
+/** `out` with one more finding, made on the first one. */
+function add(out: Finding[] | undefined, rule: RuleKey, detail: string): Finding[] {
+  (out ??= []).push(f(rule, detail));
+  return out;
+}
+
 /** Rules an exec breaks. `c` is undefined for host processes. */
 export function detectExec(
   e: CasefileEvent,
   c: ContainerInfo | undefined,
   probe: ExeProbe = readExe
-): Finding[] {
+): readonly Finding[] {
   const exe = e.executable ?? '';
   const cmd = e.commandLine ?? (e.args ?? []).join(' ');
-  const names = execNames(exe, e);
-  const rules = execIndicators(names, cmd, c !== undefined);
-  const out: Finding[] = [];
-  for (const r of rules) out.push(f(r, `${exe} (${cmd})`));
+  // Exe basename, comm and argv[0] basename ('' when absent).
+  const exeName = baseName(exe);
+  const comm = (e.processName ?? '').toLowerCase();
+  const a0 = e.args?.[0];
+  const argv0Name = a0 === exe ? exeName : baseName(a0);
+  let out: Finding[] | undefined;
+  for (const r of execIndicators(exeName, comm, argv0Name, cmd, c !== undefined))
+    out = add(out, r, `${exe} (${cmd})`);
   // A process that is already gone (most short-lived ones) is judged on what the event says.
   const exeChanged = probe(e);
   const pid = exeChanged !== undefined ? e.pid : undefined;
   const link = pid ? exeLink(pid) : undefined;
-  if (isFilelessPath(exe) || link?.startsWith('/memfd:')) out.push(f('fileless', `${exe} -> ${link ?? exe}`));
-  else if (isTempPath(exe)) out.push(f('execFromTemp', exe));
+  if (isFilelessPath(exe) || link?.startsWith('/memfd:'))
+    out = add(out, 'fileless', `${exe} -> ${link ?? exe}`);
+  else if (isTempPath(exe)) out = add(out, 'execFromTemp', exe);
   if (c && !hasRule(out, 'fileless')) {
     let changed = exeChanged;
     if (changed === undefined && c.rootPid) {
@@ -73,55 +87,43 @@ export function detectExec(
     }
     if (pid && !c.rootPid) c.rootPid = pid;
     if (changed !== undefined && changed > c.startMs) {
-      out.push(
-        f(
-          'driftBinary',
-          `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`
-        )
+      out = add(
+        out,
+        'driftBinary',
+        `${exe} changed ${new Date(changed).toISOString()}, container started ${new Date(c.startMs).toISOString()}`
       );
     }
     const m = c.mounts?.length ? c.mounts.find((p) => exe.startsWith(p + '/')) : undefined;
-    if (m) out.push(f('execFromMount', `${exe} (volume ${m})`));
+    if (m) out = add(out, 'execFromMount', `${exe} (volume ${m})`);
   }
-  if (pid && SHELLS.has(names[0] ?? '') && !hasRule(out, 'reverseShell') && stdioIsTcpSocket(pid)) {
-    out.push(f('reverseShell', `${exe} with a TCP socket as stdin/stdout`));
+  const shell = SHELLS.has(exeName || comm || argv0Name);
+  if (pid && shell && !hasRule(out, 'reverseShell') && stdioIsTcpSocket(pid)) {
+    out = add(out, 'reverseShell', `${exe} with a TCP socket as stdin/stdout`);
   }
   if (pid && c && !hasRule(out, 'ldPreload') && hasLdPreload(pid))
-    out.push(f('ldPreload', `${exe} started with LD_PRELOAD`));
-  return out;
+    out = add(out, 'ldPreload', `${exe} started with LD_PRELOAD`);
+  return out ?? NO_FINDINGS;
 }
 
-/** Exe basename, comm and argv[0] basename, the empty ones left out (a loop: this runs for every exec). */
-function execNames(exe: string, e: CasefileEvent): string[] {
-  const names: string[] = [];
-  const a = baseName(exe);
-  const b = (e.processName ?? '').toLowerCase();
-  const a0 = e.args?.[0];
-  const c = a0 === exe ? a : baseName(a0);
-  if (a) names.push(a);
-  if (b) names.push(b);
-  if (c) names.push(c);
-  return names;
-}
-
-function hasRule(out: readonly Finding[], rule: RuleKey): boolean {
-  for (const x of out) if (x.rule === rule) return true;
+function hasRule(out: readonly Finding[] | undefined, rule: RuleKey): boolean {
+  if (out) for (const x of out) if (x.rule === rule) return true;
   return false;
 }
 
 /** Rules an outbound connection breaks (scan behaviour is tracked by {@link ScanTracker}). */
-export function detectConnect(e: CasefileEvent, inContainer: boolean): Finding[] {
+export function detectConnect(e: CasefileEvent, inContainer: boolean): readonly Finding[] {
   const port = e.destPort ?? 0;
-  return connectIndicators(port, e.destDomain, inContainer).map((r) =>
-    f(r, `${e.destDomain ?? e.destAddress}:${port} by ${e.executable ?? e.pid}`)
-  );
+  const rules = connectIndicators(port, e.destDomain, inContainer);
+  if (rules.length === 0) return NO_FINDINGS;
+  return rules.map((r) => f(r, `${e.destDomain ?? e.destAddress}:${port} by ${e.executable ?? e.pid}`));
 }
 
 // ptrace requests that touch another process: ATTACH, SEIZE, POKETEXT/DATA/USER, SETREGS.
 const PTRACE_ATTACKS = /^(PTRACE_)?(ATTACH|SEIZE|POKETEXT|POKEDATA|POKEUSER|SETREGS|4|5|6|13|16|16902)$/i;
+const BPF_PROG_LOAD = /PROG_LOAD|^5$/;
 
 /** Rules a security-relevant syscall (process.syscall event) breaks. */
-export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[] {
+export function detectSyscall(e: CasefileEvent, inContainer: boolean): readonly Finding[] {
   const who = `${e.executable ?? e.processName ?? '?'} (pid ${e.pid})`;
   const arg = e.syscallArg ?? '';
   switch (e.syscall) {
@@ -131,7 +133,7 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
     case 'connect': {
       const op = fileOpOf(e.syscall, arg);
       const r = e.filePath && op ? fileRule(e.filePath, e.pid ?? 0, op) : undefined;
-      if (!r) return [];
+      if (!r) return NO_FINDINGS;
       const verb = {
         read: 'opened',
         write: 'opened for writing',
@@ -148,31 +150,31 @@ export function detectSyscall(e: CasefileEvent, inContainer: boolean): Finding[]
       ];
     }
     case 'mount':
-      return inContainer ? [f('mount', `${who} mount(${e.filePath ?? '?'}, ${arg})`)] : [];
+      return inContainer ? [f('mount', `${who} mount(${e.filePath ?? '?'}, ${arg})`)] : NO_FINDINGS;
     case 'symlinkat':
     case 'linkat':
       return e.filePath && isSensitivePath(e.filePath)
         ? [f('sensitiveLink', `${who} linked ${e.filePath}`)]
-        : [];
+        : NO_FINDINGS;
     case 'memfd_create':
-      return []; // recorded; only an exec of the memfd is fileless execution
+      return NO_FINDINGS; // recorded; only an exec of the memfd is fileless execution
     case 'ptrace':
       return PTRACE_ATTACKS.test(arg) && e.targetPid !== e.pid
         ? [f('ptrace', `${who} ${arg} pid ${e.targetPid}`)]
-        : [];
+        : NO_FINDINGS;
     case 'unshare':
-      return inContainer ? [f('unshare', `${who} unshare(${arg})`)] : [];
+      return inContainer ? [f('unshare', `${who} unshare(${arg})`)] : NO_FINDINGS;
     case 'init_module':
     case 'finit_module':
-      return inContainer ? [f('kernelModule', `${who} ${e.syscall}`)] : [];
+      return inContainer ? [f('kernelModule', `${who} ${e.syscall}`)] : NO_FINDINGS;
     case 'bpf':
-      return inContainer && /PROG_LOAD|^5$/.test(arg) ? [f('ebpfLoad', `${who} bpf(${arg})`)] : [];
+      return inContainer && BPF_PROG_LOAD.test(arg) ? [f('ebpfLoad', `${who} bpf(${arg})`)] : NO_FINDINGS;
     case 'setuid':
       return inContainer && arg === '0' && (e.uid ?? 0) !== 0
         ? [f('setuidRoot', `${who} setuid(0) as uid ${e.uid}`)]
-        : [];
+        : NO_FINDINGS;
     default:
-      return [];
+      return NO_FINDINGS;
   }
 }
 

@@ -182,27 +182,40 @@ for (const [set, bit] of [
 ] as const)
   for (const n of set) TOOL_KINDS.set(n, (TOOL_KINDS.get(n) ?? 0) | bit);
 
-/** What an exec's name and arguments alone reveal. `names` are exe basename, comm and argv[0] basename. */
+/** The result when nothing fires (most events): shared, so a clean event allocates no list (not frozen: iterating a frozen array allocates an iterator). */
+const NO_RULES: readonly RuleKey[] = [];
+const LD_PRELOAD_ARG = /\bLD_PRELOAD=/;
+
+/**
+ * What an exec's names and arguments alone reveal. The names are the exe
+ * basename, comm and argv[0] basename, '' when absent.
+ */
 export function execIndicators(
-  names: readonly string[],
+  exeName: string,
+  comm: string,
+  argv0Name: string,
   commandLine: string,
   inContainer: boolean
-): RuleKey[] {
-  let kinds = 0;
-  for (const n of names) kinds |= TOOL_KINDS.get(n) ?? 0;
-  const out: RuleKey[] = [];
-  if (kinds & MINER || MINER_ARGS.test(commandLine)) out.push('minerProcess');
-  if (kinds & SCANNER || (kinds & NETCAT && isNetcatScan(commandLine))) out.push('scannerTool');
-  if (kinds & LATERAL_TOOL) out.push('lateralTool');
-  if (REVERSE_SHELL_CMD.test(commandLine)) out.push('reverseShell');
-  if (commandLine.includes('LD_PRELOAD=') && /\bLD_PRELOAD=/.test(commandLine)) out.push('ldPreload');
+): readonly RuleKey[] {
+  const kinds = toolKinds(exeName) | toolKinds(comm) | toolKinds(argv0Name);
+  let out: RuleKey[] | undefined;
+  if (kinds & MINER || MINER_ARGS.test(commandLine)) (out ??= []).push('minerProcess');
+  if (kinds & SCANNER || (kinds & NETCAT && isNetcatScan(commandLine))) (out ??= []).push('scannerTool');
+  if (kinds & LATERAL_TOOL) (out ??= []).push('lateralTool');
+  if (REVERSE_SHELL_CMD.test(commandLine)) (out ??= []).push('reverseShell');
+  if (commandLine.includes('LD_PRELOAD=') && LD_PRELOAD_ARG.test(commandLine)) (out ??= []).push('ldPreload');
   if (inContainer) {
-    if (kinds & PACKAGE_MANAGER && !isPackageQuery(commandLine)) out.push('packageManager');
-    if (kinds & KUBE_CLIENT) out.push('kubectl');
-    if (kinds & MODULE_LOADER) out.push('kernelModule');
-    if (kinds & NAMESPACE_TOOL) out.push('namespaceTool');
+    if (kinds & PACKAGE_MANAGER && !isPackageQuery(commandLine)) (out ??= []).push('packageManager');
+    if (kinds & KUBE_CLIENT) (out ??= []).push('kubectl');
+    if (kinds & MODULE_LOADER) (out ??= []).push('kernelModule');
+    if (kinds & NAMESPACE_TOOL) (out ??= []).push('namespaceTool');
   }
-  return out;
+  return out ?? NO_RULES;
+}
+
+/** The kinds of tool a name is (0 for none, and for ''). */
+function toolKinds(name: string): number {
+  return name ? (TOOL_KINDS.get(name) ?? 0) : 0;
 }
 
 /**
@@ -228,13 +241,18 @@ function isPackageQuery(commandLine: string): boolean {
 }
 
 /** What an outbound connection reveals. */
-export function connectIndicators(port: number, domain: string | undefined, inContainer: boolean): RuleKey[] {
-  const out: RuleKey[] = [];
+export function connectIndicators(
+  port: number,
+  domain: string | undefined,
+  inContainer: boolean
+): readonly RuleKey[] {
+  let out: RuleKey[] | undefined;
   const d = domain?.toLowerCase();
-  if (d && POOL_DOMAINS.some((p) => d === p || d.endsWith('.' + p) || d.includes(p))) out.push('minerDomain');
-  if (inContainer && POOL_PORTS.has(port)) out.push('minerPort');
-  if (inContainer && REMOTE_ADMIN_PORTS.has(port)) out.push('sshConnection');
-  return out;
+  if (d && POOL_DOMAINS.some((p) => d === p || d.endsWith('.' + p) || d.includes(p)))
+    (out ??= []).push('minerDomain');
+  if (inContainer && POOL_PORTS.has(port)) (out ??= []).push('minerPort');
+  if (inContainer && REMOTE_ADMIN_PORTS.has(port)) (out ??= []).push('sshConnection');
+  return out ?? NO_RULES;
 }
 
 const CLOUD_CREDENTIALS =
@@ -256,6 +274,8 @@ const PERSISTENCE: [RegExp, string][] = [
   [/^\/etc\/(init\.d\/|rc\.local$|rc\.d\/)/, 'T1037.004'],
 ];
 
+const OPEN_WRITES = /O_WRONLY|O_RDWR|O_CREAT/;
+
 /** What a process did to a file: opened it to read or to write, truncated it, deleted it, or connected to it (a unix socket). */
 export type FileOp = 'read' | 'write' | 'truncate' | 'unlink' | 'connect';
 
@@ -266,8 +286,8 @@ export type FileOp = 'read' | 'write' | 'truncate' | 'unlink' | 'connect';
 export function fileOpOf(syscall: string | undefined, arg: string | undefined): FileOp | undefined {
   switch (syscall) {
     case 'openat':
-      if (!/O_WRONLY|O_RDWR|O_CREAT/.test(arg ?? '')) return 'read';
-      return /O_TRUNC/.test(arg ?? '') ? 'truncate' : 'write';
+      if (!OPEN_WRITES.test(arg ?? '')) return 'read';
+      return (arg ?? '').includes('O_TRUNC') ? 'truncate' : 'write';
     case 'unlink':
       return 'unlink';
     case 'truncate':
@@ -323,12 +343,16 @@ export function isSensitivePath(path: string): boolean {
   return SENSITIVE_PREFIXES.some((p) => path.startsWith(p)) || SA_TOKEN.test(path) || path === '/etc/passwd';
 }
 
+// Patterns checked per event are module constants: a regex literal inside a function is a new RegExp object at each call.
+const TEMP_PATH = /^\/(tmp|var\/tmp|dev\/shm|run\/shm)\//;
+const FD_PATH = /^\/(proc\/(self|\d+)\/fd|dev\/fd)\/\d+$/;
+
 /** Executables in temp directories (R1000). */
 export function isTempPath(exe: string): boolean {
-  return /^\/(tmp|var\/tmp|dev\/shm|run\/shm)\//.test(exe);
+  return TEMP_PATH.test(exe);
 }
 
 /** Fileless: an exec of a memfd, or of a /proc/self/fd or /dev/fd descriptor. */
 export function isFilelessPath(exe: string): boolean {
-  return exe.startsWith('/memfd:') || /^\/(proc\/(self|\d+)\/fd|dev\/fd)\/\d+$/.test(exe);
+  return exe.startsWith('/memfd:') || FD_PATH.test(exe);
 }

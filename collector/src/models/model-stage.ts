@@ -226,12 +226,9 @@ export class ModelStage implements Stage {
     const found = detectConnect(e, !!e.containerId);
     // A container scanning one port per process (a loop of `nc -z`) is still one scanner.
     if (this.scans.add(e.containerId ?? ProcessTable.key(e), address, port, now)) {
-      found.push({
-        rule: 'scanBehaviour',
-        detail: `${e.executable ?? e.pid} connected to many ports of ${address}`,
-      });
-    }
-    this.auditor.raise(e, found, now, emit);
+      const detail = `${e.executable ?? e.pid} connected to many ports of ${address}`;
+      this.auditor.raise(e, [...found, { rule: 'scanBehaviour', detail }], now, emit);
+    } else this.auditor.raise(e, found, now, emit);
   }
 
   private onSyscall(e: CasefileEvent, now: number, emit: Emit): void {
