@@ -29,8 +29,10 @@ export class RuntimeModel {
   /**
    * Listen and connect behaviours by name (transport, or host) then port:
    * checking a known one builds no key string (this runs for every event).
+   * Most hosts are reached on one port: that port is held as the number, a
+   * Set only from the second (one object and one lookup less per check).
    */
-  private readonly ports: Record<'listen' | 'connect', Map<string, Set<number>>> = {
+  private readonly ports: Record<'listen' | 'connect', Map<string, Ports>> = {
     listen: new Map(),
     connect: new Map(),
   };
@@ -72,12 +74,12 @@ export class RuntimeModel {
 
   /** Whether the model knows a listener ({@link listenBehavior}`(port, transport)`). */
   hasListen(transport: string, port: number): boolean {
-    return this.ports.listen.get(transport)?.has(port) ?? false;
+    return hasPort(this.ports.listen.get(transport), port);
   }
 
   /** Whether the model knows a destination ({@link connectBehavior}: `host` is the domain or the address). */
   hasConnect(host: string, port: number): boolean {
-    return this.ports.connect.get(host)?.has(port) ?? false;
+    return hasPort(this.ports.connect.get(host), port);
   }
 
   /** Add a behaviour (a key of {@link processBehavior}, {@link listenBehavior}, {@link connectBehavior}); false when it was already known. */
@@ -95,9 +97,12 @@ export class RuntimeModel {
     const port = Number(key.slice(at + 1));
     if (at < 0 || !Number.isInteger(port)) return; // not a key this version writes: kept, never matched
     const name = key.slice(0, at);
-    let set = this.ports[kind].get(name);
-    if (!set) this.ports[kind].set(name, (set = new Set()));
-    set.add(port);
+    const names = this.ports[kind];
+    const known = names.get(name);
+    if (known === undefined) names.set(name, port);
+    else if (typeof known === 'number') {
+      if (known !== port) names.set(name, new Set([known, port]));
+    } else known.add(port);
   }
 
   size(): number {
@@ -129,6 +134,13 @@ export class RuntimeModel {
       behaviors,
     };
   }
+}
+
+/** The ports a name is known on: one port, or a Set of several. */
+type Ports = number | Set<number>;
+
+function hasPort(known: Ports | undefined, port: number): boolean {
+  return known === port || (typeof known === 'object' && known.has(port));
 }
 
 /**
