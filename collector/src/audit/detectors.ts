@@ -200,15 +200,17 @@ export class ScanTracker {
   add(scanner: string, address: string, port: number, nowMs: number): boolean {
     let s = this.scanners.get(scanner);
     if (!s) this.scanners.set(scanner, (s = { windows: new Map(), pruneAtMs: 0 }));
-    let w = s.windows.get(address);
+    const w = s.windows.get(address);
     if (!w || nowMs - w.startMs > this.windowMs) {
       if (!w && s.windows.size >= this.maxAddresses && !this.prune(s, nowMs)) return false;
-      w = { startMs: nowMs, ports: new Set() };
-      s.windows.set(address, w);
+      s.windows.set(address, { startMs: nowMs, first: port });
+      return this.threshold === 1;
     }
-    const before = w.ports.size;
-    w.ports.add(port);
-    return w.ports.size === this.threshold && before < this.threshold;
+    if (port === w.first) return false; // the common case: the same port again
+    const more = (w.more ??= new Set());
+    const before = more.size;
+    more.add(port);
+    return more.size > before && more.size + 1 === this.threshold;
   }
 
   /** Forget a full scanner's windows that passed; false when none had (then not tried again before one can). */
@@ -226,8 +228,18 @@ export class ScanTracker {
 }
 
 interface Scanner {
-  /** Address -> the ports connected to in its current window. */
-  windows: Map<string, { startMs: number; ports: Set<number> }>;
+  /** Address -> its current window. */
+  windows: Map<string, ScanWindow>;
   /** When full, no window can have passed before this. */
   pruneAtMs: number;
+}
+
+/**
+ * The ports connected to on one address since `startMs`: `first`, and the
+ * others in `more` (most addresses see one port: no Set for them).
+ */
+interface ScanWindow {
+  startMs: number;
+  first: number;
+  more?: Set<number>;
 }
