@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { COLLECTOR_NODE_OPTIONS } from '../collector/src/config/heap';
 import { SERVER_NODE_OPTIONS } from '../server/src/config/heap';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -65,6 +66,7 @@ children.push(
   run('collector', 'collector/bin/casefile-collector.js', {
     CASEFILE_OTLP_ENDPOINT: `${lokiUrl}/otlp/v1/logs`,
     CASEFILE_STATE_DIR: resolve(STATE, 'collector'),
+    NODE_OPTIONS: `${COLLECTOR_NODE_OPTIONS} ${process.env.NODE_OPTIONS ?? ''}`.trim(),
   })
 );
 

@@ -16,6 +16,8 @@
  *    polled every 250 ms, 200 events/s for 15 s;
  *  - lost, duplicates: 500 events/s for 25 s with Loki stopped for 10 s in the
  *    middle and restarted at the same URL.
+ * The collector runs with the heap budget it ships with (src/config/heap.ts);
+ * BENCH_COLLECTOR_NODE_OPTIONS replaces it ('' for Node's defaults).
  * BENCH_EVENTS (default 200000) sets N; BENCH_CPU_PROF=DIR writes a V8 CPU
  * profile of the first throughput run there (open in Chrome DevTools).
  */
@@ -25,6 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { msToNs, nsToMs } from '@casefile/schema';
 import { readEvents } from '../../test/loki/read';
+import { COLLECTOR_NODE_OPTIONS } from '../src/config/heap';
 import { startLoki } from '../../test/loki/loki-server';
 
 const BIN = resolve(import.meta.dirname, '../bin/casefile-collector.js');
@@ -73,8 +76,22 @@ interface Child {
   stop(): Promise<void>;
 }
 
+/** The heap budget the collector ships with (npm start, the image), or BENCH_COLLECTOR_NODE_OPTIONS. */
+const HEAP_ARGS = (process.env.BENCH_COLLECTOR_NODE_OPTIONS ?? COLLECTOR_NODE_OPTIONS)
+  .split(' ')
+  .filter(Boolean);
+
 function collector(args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Child {
-  const nodeArgs = [...(opts.nodeArgs ?? []), BIN, '--sources', 'none', '--listen', '127.0.0.1:0', ...args];
+  const nodeArgs = [
+    ...HEAP_ARGS,
+    ...(opts.nodeArgs ?? []),
+    BIN,
+    '--sources',
+    'none',
+    '--listen',
+    '127.0.0.1:0',
+    ...args,
+  ];
   const [cmd, argv] = HAS_TASKSET
     ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { checkConfig } from './config-check';
 import { finalStage, lintDockerfile } from './dockerfile';
+import { COLLECTOR_NODE_OPTIONS } from '../../collector/src/config/heap';
 import { SERVER_NODE_OPTIONS } from '../../server/src/config/heap';
 import { firstContainer, only, renderKustomization } from './manifests';
 
@@ -119,6 +120,11 @@ test('the images are multi-stage, run the compiled JS (no tsx), check their heal
   }
   equal(finalStage(join(ROOT, 'server/Dockerfile')).user, 'node');
   equal(finalStage(join(ROOT, 'server/Dockerfile')).env.NODE_OPTIONS, SERVER_NODE_OPTIONS, 'the heap budget');
+  equal(
+    finalStage(join(ROOT, 'collector/Dockerfile')).env.NODE_OPTIONS,
+    COLLECTOR_NODE_OPTIONS,
+    'the heap budget'
+  );
   match(
     readFileSync(join(ROOT, 'collector/Dockerfile'), 'utf8'),
     /apt-get install -y --no-install-recommends bpftrace/
