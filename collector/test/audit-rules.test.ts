@@ -1,11 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectExec, detectSyscall, type ContainerInfo } from '../src/audit/detectors';
+import { hasLdPreload } from '../src/audit/proc-checks';
 import { RULES } from '../src/audit/rules';
 import { execEvent, syscallEvent, tcpEvent } from './models-fixtures';
 import { detectConnect } from '../src/audit/detectors';
@@ -166,6 +167,33 @@ test('LD_PRELOAD in the environment of a container process (real process)', asyn
     if (got.length === 0) await new Promise((r) => setTimeout(r, 20));
   }
   assert.deepEqual(got, ['R1011']);
+});
+
+test('LD_PRELOAD in a large environment: first, last, and cut by every read boundary (real processes)', async () => {
+  // The environment is read in 64 KiB chunks; one variable of `pad` bytes puts LD_PRELOAD across the first chunk's end
+  // (one variable is at most 128 KiB: larger ones are two).
+  const envOf = (pad: number, preload: boolean): NodeJS.ProcessEnv => ({
+    A: 'x'.repeat(pad),
+    ...(preload ? { LD_PRELOAD: '/nonexistent-hook.so' } : { LD_LIBRARY_PATH: '/nonexistent' }),
+  });
+  const cases: [string, NodeJS.ProcessEnv, boolean][] = [
+    ['first variable', { LD_PRELOAD: '/nonexistent-hook.so', A: 'x' }, true],
+    ['after 200 KiB', { B: 'y'.repeat(100 * 1024), ...envOf(100 * 1024, true) }, true],
+    ['not set, 200 KiB', { B: 'y'.repeat(100 * 1024), ...envOf(100 * 1024, false) }, false],
+    ['a value that only contains it', { A: 'xLD_PRELOAD=/x.so' }, false],
+  ];
+  for (let pad = 65_515; pad <= 65_540; pad++) cases.push([`cut at pad ${pad}`, envOf(pad, true), true]);
+  for (const [name, env, want] of cases) {
+    const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore', env });
+    children.push(child);
+    await new Promise((r) => child.once('spawn', r));
+    // Until the exec happened, /proc shows the parent's environment.
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !readlinkSafe(readlinkSync, child.pid!).endsWith('/sleep'))
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hasLdPreload(child.pid!), want, name);
+    child.kill('SIGKILL');
+  }
 });
 
 const SYSCALL_CASES: [string, Parameters<typeof syscallEvent>[2] & { sc: number }, string[] | null][] = [

@@ -4,7 +4,7 @@
  * Synchronous and cheap (a stat or readlink each); a process that is already
  * gone answers `undefined` and the caller falls back to what the event says.
  */
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 
 /** Change time (ms: the later of ctime and mtime) of a file, or undefined. Never throws: a throw costs more than the stat. */
 function changedMs(path: string): number | undefined {
@@ -73,13 +73,39 @@ export function stdioIsTcpSocket(pid: number): boolean {
   return false;
 }
 
-/** Whether the process's environment sets LD_PRELOAD. */
+/** One buffer for every environ read (this runs at each exec of a live container process). */
+const ENV_CHUNK = Buffer.allocUnsafe(64 * 1024);
+const LD_PRELOAD_VAR = Buffer.from('\0LD_PRELOAD=');
+
+/**
+ * Whether the process's environment sets LD_PRELOAD. Read in chunks into one
+ * buffer (readFileSync costs an fstat, growing reads and a buffer per call:
+ * about twice the time); a chunk starts with the end of the previous one, so a
+ * variable cut by a chunk's end is still found.
+ */
 export function hasLdPreload(pid: number): boolean {
+  let fd: number;
   try {
-    const env = readFileSync(`/proc/${pid}/environ`);
-    return env.indexOf('LD_PRELOAD=') === 0 || env.indexOf('\0LD_PRELOAD=') >= 0;
+    fd = openSync(`/proc/${pid}/environ`, 'r');
   } catch {
     return false;
+  }
+  try {
+    ENV_CHUNK[0] = 0; // as if a variable ended before the first one
+    let kept = 1;
+    for (;;) {
+      const n = readSync(fd, ENV_CHUNK, kept, ENV_CHUNK.length - kept, null);
+      if (n === 0) return false;
+      const end = kept + n;
+      if (ENV_CHUNK.subarray(0, end).indexOf(LD_PRELOAD_VAR) >= 0) return true;
+      const from = Math.max(0, end - (LD_PRELOAD_VAR.length - 1));
+      ENV_CHUNK.copy(ENV_CHUNK, 0, from, end);
+      kept = end - from;
+    }
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 
