@@ -7,6 +7,9 @@
  *   table reads /proc/<pid>/exe once per process, not per event.
  *   `_without_proc`: the same stream without pids, so no /proc syscall runs (the
  *   model and rules alone).
+ * - model_eval_ns_per_live_exec: a known exec of a container process that is
+ *   still alive when evaluated, so every /proc check runs (exe change time and
+ *   link, LD_PRELOAD in its environment); each exec a new process, as in life.
  * - audit_latency_p99_ms: from an exec (its kernel timestamp) to the audit
  *   line on the real collector's stdout (eBPF source, 1 s learning period);
  *   null when not root or bpftrace is missing.
@@ -105,6 +108,57 @@ export function modelEvalNsPerEvent(withPid = true): number {
   return median(runs);
 }
 
+export async function modelEvalNsPerLiveExec(n = 5_000): Promise<number> {
+  const kids = Array.from({ length: 20 }, () => spawn('/bin/sleep', ['60'], { stdio: 'ignore' }));
+  try {
+    await Promise.all(kids.map((k) => new Promise((r) => k.once('spawn', r))));
+    await new Promise((r) => setTimeout(r, 200)); // the exec of /bin/sleep itself
+    const dir = mkdtempSync(join(tmpdir(), 'casefile-bench-live-'));
+    let t = Date.now();
+    const stage = new ModelStage(
+      { stateDir: dir, models: { learningPeriodMs: 1000 } },
+      pino({ level: 'silent' }),
+      createRuntimeActions(),
+      { now: () => t }
+    );
+    const exec = (k: number, pid: number) =>
+      makeEvent({
+        ...scope(0),
+        type: 'process.start',
+        message: 'exec',
+        timeNs: msToNs(t),
+        pid,
+        processKey: `boot:${pid}:${k}`,
+        processName: 'sleep',
+        executable: '/bin/sleep',
+        args: ['/bin/sleep', '60'],
+        commandLine: '/bin/sleep 60',
+        parentExecutable: '/bin/sh',
+      });
+    stage.process(exec(-1, kids[0].pid!), () => {});
+    t += 2000; // active from here
+    const stream = Array.from({ length: n }, (_, k) => exec(k, kids[k % kids.length].pid!));
+    let audits = 0;
+    const count = (e: CasefileEvent) => void (e.type === 'runtime.audit' && audits++);
+    const runs: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      const c0 = process.cpuUsage();
+      for (const e of stream) stage.process(e, count);
+      const c = process.cpuUsage(c0);
+      runs.push(((c.user + c.system) * 1000) / n);
+    }
+    const live = stage.stats().processes.procReadsLive;
+    void stage.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (audits !== 0) throw new Error(`known live execs raised ${audits} audits`);
+    if (live < 6 * n) throw new Error(`only ${live} of ${6 * n} execs found their process alive`);
+    runs.shift(); // warm-up
+    return median(runs);
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+  }
+}
+
 export async function auditLatencyP99Ms(n = 100): Promise<number | null> {
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/bpftrace')) return null;
   const dir = mkdtempSync(join(tmpdir(), 'casefile-bench-latency-'));
@@ -189,11 +243,13 @@ function median(xs: number[]): number {
 export async function run(): Promise<{
   model_eval_ns_per_event: number;
   model_eval_ns_per_event_without_proc: number;
+  model_eval_ns_per_live_exec: number;
   audit_latency_p99_ms: number | null;
 }> {
   return {
     model_eval_ns_per_event: Math.round(modelEvalNsPerEvent(true)),
     model_eval_ns_per_event_without_proc: Math.round(modelEvalNsPerEvent(false)),
+    model_eval_ns_per_live_exec: Math.round(await modelEvalNsPerLiveExec()),
     audit_latency_p99_ms: await auditLatencyP99Ms(),
   };
 }
