@@ -94,10 +94,13 @@ export function hasLdPreload(pid: number): boolean {
     ENV_CHUNK[0] = 0; // as if a variable ended before the first one
     let kept = 1;
     for (;;) {
-      const n = readSync(fd, ENV_CHUNK, kept, ENV_CHUNK.length - kept, null);
-      if (n === 0) return false;
+      const want = ENV_CHUNK.length - kept;
+      const n = readSync(fd, ENV_CHUNK, kept, want, null);
       const end = kept + n;
       if (ENV_CHUNK.subarray(0, end).indexOf(LD_PRELOAD_VAR) >= 0) return true;
+      // procfs fills an environ read up to the environment's end: a short read is the end (a read at
+      // the end costs as much as a full one, reading the other process's memory).
+      if (n < want) return false;
       const from = Math.max(0, end - (LD_PRELOAD_VAR.length - 1));
       ENV_CHUNK.copy(ENV_CHUNK, 0, from, end);
       kept = end - from;
