@@ -96,8 +96,12 @@ export function detectExec(
     const m = c.mounts?.length ? c.mounts.find((p) => exe.startsWith(p + '/')) : undefined;
     if (m) out = add(out, 'execFromMount', `${exe} (volume ${m})`);
   }
-  const shell = SHELLS.has(exeName || comm || argv0Name);
-  if (pid && shell && !hasRule(out, 'reverseShell') && stdioIsTcpSocket(pid)) {
+  if (
+    pid &&
+    SHELLS.has(exeName || comm || argv0Name) &&
+    !hasRule(out, 'reverseShell') &&
+    stdioIsTcpSocket(pid)
+  ) {
     out = add(out, 'reverseShell', `${exe} with a TCP socket as stdin/stdout`);
   }
   if (pid && c && !hasRule(out, 'ldPreload') && hasLdPreload(pid))
