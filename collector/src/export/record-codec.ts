@@ -32,18 +32,22 @@ export interface RecordOrigin {
 }
 
 /**
- * The queue line of a record: the StoredRecord's JSON, written field by field
- * (no wrapper object per record; numbers and the fixed keys need no escaping).
+ * The queue line of a record: the StoredRecord's JSON, in one stringify (fields
+ * left undefined are left out). One flat string: building it from per-field
+ * pieces made each piece and then a flattened copy of the whole, about a
+ * quarter more to allocate and collect per record.
  */
 export function encodeRecord(r: ReadableLogRecord): string {
-  const t = r.hrTime;
-  const o = r.hrTimeObserved;
-  let line = `{"t":[${t[0]},${t[1]}],"o":[${o[0]},${o[1]}]`;
-  if (r.severityNumber !== undefined) line += `,"n":${r.severityNumber}`;
-  if (r.severityText !== undefined) line += `,"s":${JSON.stringify(r.severityText)}`;
-  if (r.body !== undefined) line += `,"b":${JSON.stringify(r.body)}`;
-  if (r.eventName !== undefined) line += `,"e":${JSON.stringify(r.eventName)}`;
-  return `${line},"a":${JSON.stringify(r.attributes)}}`;
+  const s: StoredRecord = {
+    t: r.hrTime,
+    o: r.hrTimeObserved,
+    n: r.severityNumber,
+    s: r.severityText,
+    b: r.body,
+    e: r.eventName,
+    a: r.attributes,
+  };
+  return JSON.stringify(s);
 }
 
 /** A pre-DeliveryProcessor line: a Casefile event, mapped as the collector maps it now. */
