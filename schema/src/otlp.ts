@@ -23,15 +23,6 @@ export interface OtlpLogRecord {
   attributes: Record<string, AttrValue>;
 }
 
-const NS_DIGITS = /^\d{1,20}$/;
-
-/** `[seconds, nanoseconds]` of a `timeNs` string, exactly (split as digits: no BigInt per record). */
-function hrTimeOf(timeNs: string): [number, number] {
-  if (!NS_DIGITS.test(timeNs)) throw new SyntaxError(`timeNs: not nanoseconds as a decimal string`);
-  const cut = timeNs.length - 9;
-  return cut > 0 ? [Number(timeNs.slice(0, cut)), Number(timeNs.slice(cut))] : [0, Number(timeNs)];
-}
-
 /**
  * Map an event to an OTLP log record. The message is the body; every set
  * field becomes a log attribute under its OTel name, except resource fields
@@ -43,6 +34,7 @@ function hrTimeOf(timeNs: string): [number, number] {
  *   // => { timestamp: [1700000000, 1], body: 'sh', attributes: { 'casefile.event.id': 'a', 'casefile.event.type': 'process.start', 'process.pid': 7, 'process.executable.path': '/bin/sh' }, ... }
  */
 export function toLogRecord(e: CasefileEvent): OtlpLogRecord {
+  const ns = BigInt(e.timeNs);
   const sev = severityOf(e.type);
   const attributes: Record<string, AttrValue> = { [EVENT_ID_ATTR]: e.id, [EVENT_TYPE_ATTR]: e.type };
   for (const f in e) {
@@ -52,7 +44,7 @@ export function toLogRecord(e: CasefileEvent): OtlpLogRecord {
     attributes[spec.attr] = spec.kind === 'string[]' ? JSON.stringify(v) : (v as AttrValue);
   }
   return {
-    timestamp: hrTimeOf(e.timeNs),
+    timestamp: [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)],
     severityNumber: sev.number,
     severityText: sev.text,
     body: e.message,
