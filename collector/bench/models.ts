@@ -76,8 +76,20 @@ function behaviourEvent(i: number, t: number, withPid = true): CasefileEvent {
   }
 }
 
-export function modelEvalNsPerEvent(withPid = true): number {
-  const dir = mkdtempSync(join(tmpdir(), 'casefile-bench-models-'));
+/**
+ * A models stage on a fresh state dir with a clock the caller moves: `learn`
+ * feeds it (at the start time) until its 1 s learning period ends, then the
+ * clock moves 2 s on and `measure` times `stream(now)` through the active
+ * model. CPU time (user + system) of this process: on a shared, loaded machine
+ * wall time mostly measures the wait for a core. Median of 5 runs after a
+ * warm-up; throws when a known behaviour raised an audit.
+ */
+function timeActiveModel(
+  prefix: string,
+  learn: (nowMs: number) => CasefileEvent[],
+  stream: (nowMs: number) => CasefileEvent[]
+): { nsPerEvent: number; stage: ModelStage } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   let t = Date.now();
   const stage = new ModelStage(
     { stateDir: dir, models: { learningPeriodMs: 1000 } },
@@ -85,27 +97,34 @@ export function modelEvalNsPerEvent(withPid = true): number {
     createRuntimeActions(),
     { now: () => t }
   );
-  const sink = () => {};
-  for (let i = 0; i < BEHAVIOURS; i++) stage.process(behaviourEvent(i, t), sink);
-  t += 2000; // active from here
-  const stream = Array.from({ length: EVENTS }, (_, k) =>
-    behaviourEvent((k * 7919) % BEHAVIOURS, t, withPid)
-  );
-  const runs: number[] = [];
-  let audits = 0;
-  const count = (e: CasefileEvent) => void (e.type === 'runtime.audit' && audits++);
-  for (let r = 0; r < 6; r++) {
-    // CPU time (user + system) of this process: on a shared, loaded machine wall time mostly measures the wait for a core.
-    const c0 = process.cpuUsage();
-    for (const e of stream) stage.process(e, count);
-    const c = process.cpuUsage(c0);
-    runs.push(((c.user + c.system) * 1000) / EVENTS);
+  try {
+    for (const e of learn(t)) stage.process(e, () => {});
+    t += 2000; // active from here
+    const events = stream(t);
+    let audits = 0;
+    const count = (e: CasefileEvent) => void (e.type === 'runtime.audit' && audits++);
+    const runs: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      const c0 = process.cpuUsage();
+      for (const e of events) stage.process(e, count);
+      const c = process.cpuUsage(c0);
+      runs.push(((c.user + c.system) * 1000) / events.length);
+    }
+    if (audits !== 0) throw new Error(`known behaviours raised ${audits} audits`);
+    runs.shift(); // warm-up
+    return { nsPerEvent: median(runs), stage };
+  } finally {
+    void stage.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  void stage.stop();
-  rmSync(dir, { recursive: true, force: true });
-  if (audits !== 0) throw new Error(`known behaviours raised ${audits} audits`);
-  runs.shift(); // warm-up
-  return median(runs);
+}
+
+export function modelEvalNsPerEvent(withPid = true): number {
+  return timeActiveModel(
+    'casefile-bench-models-',
+    (t) => Array.from({ length: BEHAVIOURS }, (_, i) => behaviourEvent(i, t)),
+    (t) => Array.from({ length: EVENTS }, (_, k) => behaviourEvent((k * 7919) % BEHAVIOURS, t, withPid))
+  ).nsPerEvent;
 }
 
 export async function modelEvalNsPerLiveExec(n = 5_000): Promise<number> {
@@ -113,15 +132,7 @@ export async function modelEvalNsPerLiveExec(n = 5_000): Promise<number> {
   try {
     await Promise.all(kids.map((k) => new Promise((r) => k.once('spawn', r))));
     await new Promise((r) => setTimeout(r, 200)); // the exec of /bin/sleep itself
-    const dir = mkdtempSync(join(tmpdir(), 'casefile-bench-live-'));
-    let t = Date.now();
-    const stage = new ModelStage(
-      { stateDir: dir, models: { learningPeriodMs: 1000 } },
-      pino({ level: 'silent' }),
-      createRuntimeActions(),
-      { now: () => t }
-    );
-    const exec = (k: number, pid: number) =>
+    const exec = (k: number, pid: number, t: number) =>
       makeEvent({
         ...scope(0),
         type: 'process.start',
@@ -135,25 +146,14 @@ export async function modelEvalNsPerLiveExec(n = 5_000): Promise<number> {
         commandLine: '/bin/sleep 60',
         parentExecutable: '/bin/sh',
       });
-    stage.process(exec(-1, kids[0].pid!), () => {});
-    t += 2000; // active from here
-    const stream = Array.from({ length: n }, (_, k) => exec(k, kids[k % kids.length].pid!));
-    let audits = 0;
-    const count = (e: CasefileEvent) => void (e.type === 'runtime.audit' && audits++);
-    const runs: number[] = [];
-    for (let r = 0; r < 6; r++) {
-      const c0 = process.cpuUsage();
-      for (const e of stream) stage.process(e, count);
-      const c = process.cpuUsage(c0);
-      runs.push(((c.user + c.system) * 1000) / n);
-    }
+    const { nsPerEvent, stage } = timeActiveModel(
+      'casefile-bench-live-',
+      (t) => [exec(-1, kids[0].pid!, t)],
+      (t) => Array.from({ length: n }, (_, k) => exec(k, kids[k % kids.length].pid!, t))
+    );
     const live = stage.stats().processes.procReadsLive;
-    void stage.stop();
-    rmSync(dir, { recursive: true, force: true });
-    if (audits !== 0) throw new Error(`known live execs raised ${audits} audits`);
     if (live < 6 * n) throw new Error(`only ${live} of ${6 * n} execs found their process alive`);
-    runs.shift(); // warm-up
-    return median(runs);
+    return nsPerEvent;
   } finally {
     for (const k of kids) k.kill('SIGKILL');
   }
